@@ -1,0 +1,86 @@
+"""Audio loading and the framing policy.
+
+``load_audio`` is deliberately never cached (the file behind a path can change); callers
+key their caches on file content instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import AudioError, ParameterError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def load_audio(path: str | Path, *, sr: int = 22050) -> np.ndarray:
+    """Decode a WAV, FLAC, OGG or MP3 file to mono float32 at ``sr``.
+
+    Channels are averaged; any input rate is resampled with soxr (high quality).
+
+    Raises
+    ------
+    AudioError
+        The file is missing, empty, undecodable, has no samples or holds NaN/inf samples.
+        The message names the file and the reason.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise AudioError(path, "file not found (it may have been moved or deleted)") from exc
+    if size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    try:
+        data, native_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(path, f"cannot decode audio ({exc})") from exc
+    if data.shape[0] == 0:
+        raise AudioError(path, "no audio samples")
+    bad = int(np.count_nonzero(~np.isfinite(data)))
+    if bad:
+        raise AudioError(path, f"{bad} non-finite samples (NaN/inf): the file is corrupt")
+    y = data.mean(axis=1, dtype=np.float32)
+    if native_sr != sr:
+        y = soxr.resample(y, native_sr, sr, quality="HQ").astype(np.float32)
+    return y
+
+
+def valid_audio(y: np.ndarray) -> None:
+    """Check that ``y`` is a finite, mono, floating-point signal (the core's one entry check)."""
+    if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.floating):
+        raise ParameterError(f"audio must be a floating-point numpy array, got {type(y).__name__}")
+    if y.ndim != 1:
+        raise ParameterError(f"audio must be mono with shape (n,), got shape={y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ParameterError("audio contains NaN or inf samples")
+
+
+def frame_bounds(
+    n_samples: int, *, sr: int, frame_seconds: float = 2.0,
+    min_last_frame_seconds: float = 1.0, min_clip_seconds: float = 0.25,
+) -> np.ndarray:
+    """Sample bounds ``[start, end)`` of the analysis frames, shape ``(n_frames, 2)``.
+
+    Policy: consecutive, non-overlapping frames of ``frame_seconds``. The last partial frame
+    is kept (shorter) when it lasts at least ``min_last_frame_seconds``, else dropped. A clip
+    shorter than one frame gives one frame covering the clip when it lasts at least
+    ``min_clip_seconds``; shorter clips raise ``ParameterError``.
+    """
+    frame = int(round(frame_seconds * sr))
+    if n_samples < int(round(min_clip_seconds * sr)):
+        raise ParameterError(
+            f"clip of {n_samples / sr:.3f} s is shorter than min_clip_seconds={min_clip_seconds}"
+        )
+    if n_samples < frame:
+        return np.array([[0, n_samples]], dtype=np.int64)
+    n_full = n_samples // frame
+    starts = np.arange(n_full, dtype=np.int64) * frame
+    bounds = np.stack([starts, starts + frame], axis=1)
+    if n_samples - n_full * frame >= int(round(min_last_frame_seconds * sr)):
+        bounds = np.vstack([bounds, [[n_full * frame, n_samples]]])
+    return bounds

@@ -1,0 +1,130 @@
+"""Typed, hashed configuration.
+
+One file (TOML or JSON) configures every stage; each section is a frozen pydantic model and
+its hash is part of every cache key, Parquet metadata and ``models/metadata.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ParameterError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def config_hash(self) -> str:
+        """First 12 hex chars of the SHA-256 of this section's canonical JSON."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+class FeatureConfig(_Frozen):
+    """Analysis (seed section 1)."""
+
+    sample_rate: int = Field(22050, ge=8000)
+    frame_seconds: float = Field(2.0, gt=0)
+    # The last partial frame is kept when at least this long; a clip shorter than one frame
+    # gives a single short frame when at least ``min_clip_seconds`` long.
+    min_last_frame_seconds: float = Field(1.0, ge=0)
+    min_clip_seconds: float = Field(0.25, gt=0)
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mels: int = 64
+    f0_fmin: float = 65.0
+    f0_fmax: float = 1047.0
+    # Energy is RMS on an absolute dBFS scale: floor_db -> 0, 0 dBFS -> 1.
+    energy_floor_db: float = -60.0
+    embedder: Literal["dsp", "clap"] = "dsp"
+    tagger: Literal["rules", "clap"] = "rules"
+    clap_model: str = "laion/larger_clap_music"
+    n_tags: int = 5
+
+
+class LabelConfig(_Frozen):
+    """Weak labels (seed section 4b)."""
+
+    bpm_min: float = 60.0
+    bpm_max: float = 160.0
+    bpm_default: float = 90.0
+    min_beat_strength: float = 0.05
+    min_key_confidence: float = 0.2
+    styles_path: str | None = None
+    # Section energy (0..1) at or above this is the "high" energy style variant.
+    high_energy_threshold: float = 0.55
+
+
+class SectionConfig(_Frozen):
+    """Sectioning (seed section 4c)."""
+
+    n_sections: int = 3
+    seed: int = 0
+
+
+class TrainConfig(_Frozen):
+    """Adapter training (seed sections 3, 5, 7)."""
+
+    hidden: int = 128
+    lr: float = 3e-4
+    weight_decay: float = 1e-3
+    epochs: int = 30
+    patience: int = 5
+    batch_size: int = 16
+    val_fraction: float = 0.2
+    seed: int = 0
+    # BPM is regressed as (bpm - 110) / 50 so that its L1 term is about as large as a CE term.
+    bpm_center: float = 110.0
+    bpm_scale: float = 50.0
+
+
+class RenderConfig(_Frozen):
+    """Rendering (seed section 6)."""
+
+    renderer: Literal["synth", "musicgen"] = "synth"
+    seconds: float = 15.0
+    seed: int = 0
+    musicgen_model: str = "facebook/musicgen-small"
+    guidance_scale: float = 3.0
+    do_sample: bool = True
+    temperature: float = 1.0
+
+
+class EvalConfig(_Frozen):
+    """Targets of seed section 6."""
+
+    match_margin: float = 0.1
+    min_tempo_corr: float = 0.3
+    baseline_prompt: str = "a piece of music"
+    baseline_bpm: float = 90.0
+    baseline_key: str = "C major"
+
+
+class AuralConfig(_Frozen):
+    """Every stage's settings."""
+
+    features: FeatureConfig = FeatureConfig()
+    labels: LabelConfig = LabelConfig()
+    sections: SectionConfig = SectionConfig()
+    train: TrainConfig = TrainConfig()
+    render: RenderConfig = RenderConfig()
+    eval: EvalConfig = EvalConfig()
+
+
+def load_config(path: str | Path | None = None) -> AuralConfig:
+    """Load a TOML or JSON config; ``None`` gives the defaults. Errors name the file."""
+    if path is None:
+        return AuralConfig()
+    path = Path(path)
+    try:
+        text = path.read_text()
+        raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        return AuralConfig.model_validate(raw)
+    except (OSError, ValueError, tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ParameterError(f"{path}: invalid config ({exc})") from exc

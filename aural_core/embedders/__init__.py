@@ -1,0 +1,5 @@
+"""Audio embedders (512-D) and taggers behind small protocols; see ``build_embedder``."""
+
+from .base import EMBED_DIM, Embedder, Tagger, build_embedder, build_tagger
+
+__all__ = ["EMBED_DIM", "Embedder", "Tagger", "build_embedder", "build_tagger"]

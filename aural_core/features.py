@@ -1,0 +1,148 @@
+"""Per-frame features x_t (seed section 1): 512 embedding + f0 stats + energy + beat + 5 tags.
+
+Normalisation (also in the README):
+- ``f0_median``: median YIN f0 of the frame's voiced hops as MIDI pitch, (midi - 36) / 60
+  clipped to [0, 1] (C2 -> 0, C7 -> 1); 0 when fewer than 10 % of hops are voiced.
+- ``f0_iqr``: inter-quartile range of the voiced pitch in semitones / 12, clipped to [0, 1].
+- ``energy``: frame RMS on an absolute dBFS scale, (dB - floor) / -floor clipped to [0, 1]
+  (floor -60 dBFS by default): loud frames of a quiet file stay quieter than a loud file's.
+- ``beat_strength``: onset strength on the beat tracker's beats vs the frame's mean,
+  tanh((ratio - 1) / 2): ~1 for a click track, ~0 for noise, 0 for silence.
+- ``tags``: multi-hot over the emotion bins of the frame's top-5 tags; a silent frame
+  (energy 0) has no tags.
+Raw, unnormalised values travel beside them for inspection (``f0_median_hz`` ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from .audio import frame_bounds, load_audio, valid_audio
+from .config import FeatureConfig
+from .descriptors import describe_frames
+from .embedders.base import EMBED_DIM, Embedder, Tagger
+from .spectral import SpectralAnalysis
+from .vocab import EMOTIONS, TAG_EMOTION, TAG_NAMES
+
+# Bump when the meaning of any feature changes: it is part of every analysis cache key.
+EXTRACTOR_VERSION = "1"
+SCALAR_FEATURES = ("f0_median", "f0_iqr", "energy", "beat_strength")
+FEATURE_DIM = EMBED_DIM + len(SCALAR_FEATURES) + len(EMOTIONS)  # 521
+MIN_VOICED_FRACTION = 0.1
+
+
+@dataclass
+class FrameFeatures:
+    """Features of every frame of one signal; arrays have n_frames rows."""
+
+    start_s: np.ndarray
+    end_s: np.ndarray
+    clap: np.ndarray            # (n, 512) float32, L2-normalised
+    f0_median: np.ndarray
+    f0_iqr: np.ndarray
+    energy: np.ndarray
+    beat_strength: np.ndarray
+    tags: np.ndarray            # (n, 5) multi-hot over EMOTIONS
+    top_tags: list[list[str]]
+    # raw inspection values
+    f0_median_hz: np.ndarray
+    f0_iqr_semitones: np.ndarray
+    voiced_fraction: np.ndarray
+    rms_db: np.ndarray
+    tempo_bpm: np.ndarray
+    chroma: np.ndarray          # (n, 12), sums to 1 (0 for silence)
+    tempo_acf: np.ndarray       # (n, 16) onset periodicity on descriptors.TEMPO_GRID_BPM
+
+    def __len__(self) -> int:
+        return len(self.start_s)
+
+    def vectors(self) -> np.ndarray:
+        """x_t for every frame, shape (n, 521): clap, f0_median, f0_iqr, energy, beat, tags."""
+        return feature_vectors(self.clap, self.f0_median, self.f0_iqr, self.energy,
+                               self.beat_strength, self.tags)
+
+
+def feature_vectors(clap, f0_median, f0_iqr, energy, beat_strength, tags) -> np.ndarray:
+    """Concatenate per-frame columns into x_t, shape (n, 521), float32."""
+    scalars = np.stack([f0_median, f0_iqr, energy, beat_strength], axis=1)
+    return np.concatenate([np.asarray(clap), scalars, np.asarray(tags)], axis=1).astype(np.float32)
+
+
+def analyze_signal(
+    y: np.ndarray, *, sr: int, config: FeatureConfig, embedder: Embedder, tagger: Tagger,
+) -> FrameFeatures:
+    """Frame features of a mono signal at the analysis rate ``sr``.
+
+    Expensive analyses (STFT, onsets, beats, f0) run once on the whole signal; frames slice them.
+    """
+    valid_audio(y)
+    bounds = frame_bounds(
+        len(y), sr=sr, frame_seconds=config.frame_seconds,
+        min_last_frame_seconds=config.min_last_frame_seconds,
+        min_clip_seconds=config.min_clip_seconds,
+    )
+    analysis = SpectralAnalysis(
+        y, sr, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels,
+        f0_fmin=config.f0_fmin, f0_fmax=config.f0_fmax,
+    )
+    desc = describe_frames(analysis, bounds)
+    f0_med_hz, f0_iqr_st, voiced = _f0_stats(analysis, bounds)
+    energy = np.clip((desc["level_db"] - config.energy_floor_db) / -config.energy_floor_db, 0, 1)
+
+    scores = tagger.tag_scores(analysis, bounds)
+    top = np.argsort(-scores, axis=1, kind="stable")[:, : config.n_tags]
+    top_tags = [[TAG_NAMES[i] for i in row] if e > 0 else [] for row, e in zip(top, energy)]
+    tags = np.zeros((len(bounds), len(EMOTIONS)), dtype=np.float32)
+    for i, names in enumerate(top_tags):
+        for name in names:
+            tags[i, EMOTIONS.index(TAG_EMOTION[name])] = 1.0
+
+    midi = librosa.hz_to_midi(np.where(np.isnan(f0_med_hz), 1.0, f0_med_hz))
+    f0_median = np.where(np.isnan(f0_med_hz), 0.0, np.clip((midi - 36.0) / 60.0, 0, 1))
+    f0_iqr = np.where(np.isnan(f0_iqr_st), 0.0, np.clip(f0_iqr_st / 12.0, 0, 1))
+    silent = energy <= 0
+    return FrameFeatures(
+        start_s=bounds[:, 0] / sr, end_s=bounds[:, 1] / sr,
+        clap=embedder.embed_frames(analysis, bounds).astype(np.float32),
+        f0_median=f0_median, f0_iqr=f0_iqr, energy=energy,
+        beat_strength=np.where(silent, 0.0, desc["beat_strength"]),
+        tags=tags, top_tags=top_tags,
+        f0_median_hz=f0_med_hz, f0_iqr_semitones=f0_iqr_st, voiced_fraction=voiced,
+        rms_db=desc["level_db"], tempo_bpm=np.where(silent, np.nan, desc["tempo_bpm"]),
+        chroma=desc["chroma"], tempo_acf=desc["tempo_acf"],
+    )
+
+
+def _f0_stats(analysis: SpectralAnalysis, bounds: np.ndarray):
+    """Median f0 (Hz), pitch IQR (semitones) and voiced fraction of each frame."""
+    f0 = analysis.f0
+    med, iqr, frac = [], [], []
+    for start, end in bounds:
+        hops = f0[analysis.hop_slice(start, end)]
+        voiced = hops[~np.isnan(hops)]
+        frac.append(len(voiced) / len(hops))
+        if len(voiced) < max(2, MIN_VOICED_FRACTION * len(hops)):
+            med.append(np.nan)
+            iqr.append(np.nan)
+            continue
+        semis = librosa.hz_to_midi(voiced)
+        med.append(float(np.median(voiced)))
+        iqr.append(float(np.subtract(*np.percentile(semis, [75, 25]))))
+    return np.array(med), np.array(iqr), np.array(frac)
+
+
+def analyze_file(path, *, config: FeatureConfig, embedder: Embedder, tagger: Tagger) -> FrameFeatures:
+    """Load an audio file at the analysis rate and compute its frame features.
+
+    Raises ``AudioError`` naming the file for anything that makes the file unusable.
+    """
+    from .errors import AudioError, ParameterError
+
+    y = load_audio(path, sr=config.sample_rate)
+    try:
+        return analyze_signal(y, sr=config.sample_rate, config=config, embedder=embedder, tagger=tagger)
+    except ParameterError as exc:
+        raise AudioError(path, str(exc)) from exc

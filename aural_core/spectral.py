@@ -1,0 +1,163 @@
+"""One place computes the spectral analyses of a file; every feature slices them.
+
+``SpectralAnalysis`` holds the STFT magnitude and everything derived from it at one hop
+grid, so a file's expensive analyses run once and frames only take slices (seed section 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import librosa
+import numpy as np
+import soxr
+
+from .audio import valid_audio
+
+_EPS = 1e-10
+
+
+@dataclass
+class SpectralAnalysis:
+    """Lazily computed analyses of one mono signal on a common hop grid.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono float signal.
+    sr : int
+        Its sample rate.
+    n_fft, hop_length, n_mels : int
+        STFT and mel settings shared by every descriptor.
+    f0_fmin, f0_fmax : float
+        Range of the f0 tracker in Hz.
+    """
+
+    y: np.ndarray
+    sr: int
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mels: int = 64
+    f0_fmin: float = 65.0
+    f0_fmax: float = 1047.0
+    # Per-analysis memo for derived tables (e.g. frame descriptors shared by embedder and tagger).
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        valid_audio(self.y)
+        self.y = self.y.astype(np.float32, copy=False)
+
+    # -- time grid -------------------------------------------------------------------------
+    @property
+    def n_hops(self) -> int:
+        return self.magnitude.shape[1]
+
+    def hop_slice(self, start: int, end: int) -> slice:
+        """Hop indices whose centres fall in samples ``[start, end)``; never empty."""
+        first = int(np.ceil(start / self.hop_length))
+        last = int(np.ceil(end / self.hop_length))
+        first = min(first, self.n_hops - 1)
+        return slice(first, max(last, first + 1))
+
+    # -- spectra ---------------------------------------------------------------------------
+    @cached_property
+    def magnitude(self) -> np.ndarray:
+        """|STFT|, shape (1 + n_fft/2, n_hops); the single STFT of the file."""
+        return np.abs(librosa.stft(self.y, n_fft=self.n_fft, hop_length=self.hop_length))
+
+    @cached_property
+    def power(self) -> np.ndarray:
+        return self.magnitude**2
+
+    @cached_property
+    def freqs(self) -> np.ndarray:
+        return librosa.fft_frequencies(sr=self.sr, n_fft=self.n_fft)
+
+    @cached_property
+    def mel_db(self) -> np.ndarray:
+        """Log-mel power in dB re full scale, shape (n_mels, n_hops)."""
+        mel = librosa.feature.melspectrogram(S=self.power, sr=self.sr, n_mels=self.n_mels)
+        # Full-scale sine at 0 dBFS has power (n_fft/4)^2 per bin pair; keep dB absolute.
+        return librosa.power_to_db(mel, ref=(self.n_fft / 4.0) ** 2, amin=1e-10, top_db=None)
+
+    @cached_property
+    def chroma(self) -> np.ndarray:
+        """Chroma energy, shape (12, n_hops), not normalised per hop (silence stays 0)."""
+        return librosa.feature.chroma_stft(S=self.power, sr=self.sr, norm=None, tuning=0.0)
+
+    @cached_property
+    def contrast(self) -> np.ndarray:
+        """Spectral contrast, shape (7, n_hops)."""
+        return librosa.feature.spectral_contrast(S=self.magnitude, sr=self.sr)
+
+    @cached_property
+    def centroid(self) -> np.ndarray:
+        return librosa.feature.spectral_centroid(S=self.magnitude, sr=self.sr)[0]
+
+    @cached_property
+    def flatness(self) -> np.ndarray:
+        return librosa.feature.spectral_flatness(S=self.magnitude, amin=1e-6)[0]
+
+    @cached_property
+    def rolloff(self) -> np.ndarray:
+        return librosa.feature.spectral_rolloff(S=self.magnitude, sr=self.sr)[0]
+
+    @cached_property
+    def rms(self) -> np.ndarray:
+        """Per-hop RMS of the signal (from the STFT, Parseval)."""
+        return librosa.feature.rms(S=self.magnitude, frame_length=self.n_fft)[0]
+
+    @cached_property
+    def low_share(self) -> np.ndarray:
+        """Share of power below 200 Hz per hop (bass weight)."""
+        low = self.power[self.freqs < 200.0].sum(axis=0)
+        return low / (self.power.sum(axis=0) + _EPS)
+
+    # -- rhythm ----------------------------------------------------------------------------
+    @cached_property
+    def onset_envelope(self) -> np.ndarray:
+        """Spectral-flux onset strength from the shared log-mel, shape (n_hops,)."""
+        return librosa.onset.onset_strength(S=self.mel_db, sr=self.sr, hop_length=self.hop_length)
+
+    @cached_property
+    def beats(self) -> np.ndarray:
+        """Beat positions (hop indices) from librosa's dynamic-programming beat tracker."""
+        if not np.any(self.onset_envelope > 0):
+            return np.zeros(0, dtype=int)
+        _, beats = librosa.beat.beat_track(
+            onset_envelope=self.onset_envelope, sr=self.sr, hop_length=self.hop_length, trim=False
+        )
+        return np.asarray(beats, dtype=int)
+
+    @cached_property
+    def onset_autocorrelation(self) -> np.ndarray:
+        """Per-hop local autocorrelation tempogram, shape (384, n_hops)."""
+        return librosa.feature.tempogram(
+            onset_envelope=self.onset_envelope, sr=self.sr, hop_length=self.hop_length
+        )
+
+    # -- pitch -----------------------------------------------------------------------------
+    @cached_property
+    def f0(self) -> np.ndarray:
+        """Fundamental frequency per hop in Hz (YIN); NaN where unvoiced.
+
+        YIN runs at half the analysis rate (a quarter of the cost; f0_fmax is far below its
+        Nyquist). A hop is voiced when it is louder than -45 dBFS and tonal (flatness < 0.2).
+        """
+        rate = self.sr // 2
+        y_half = soxr.resample(self.y, self.sr, rate, quality="HQ")
+        f0 = librosa.yin(
+            y_half, fmin=self.f0_fmin, fmax=self.f0_fmax, sr=rate,
+            frame_length=self.n_fft // 2, hop_length=self.hop_length // 2,
+        )
+        f0 = _fit_length(f0, self.n_hops)
+        voiced = (20 * np.log10(self.rms + _EPS) > -45.0) & (self.flatness < 0.2)
+        return np.where(voiced, f0, np.nan)
+
+
+def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    """Pad with the last value or trim so that ``x`` has ``n`` entries."""
+    if len(x) >= n:
+        return x[:n]
+    return np.concatenate([x, np.full(n - len(x), x[-1] if len(x) else np.nan)])

@@ -1,0 +1,1 @@
+"""Deployment definitions (schedules, new-input triggers) for the flows."""

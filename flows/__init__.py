@@ -1,0 +1,1 @@
+"""Prefect flows (demo, analyze, train, evaluate, pipeline) and the ``aural`` CLI."""

@@ -1,0 +1,97 @@
+"""The ``aural`` command line: each command runs a Prefect flow and prints a summary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _prefect_defaults() -> None:
+    """Quiet, local-friendly Prefect defaults; the user's own settings win."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+def _print_files_table(summary: dict) -> None:
+    from rich.table import Table
+
+    from .progress import console
+
+    table = Table(title=f"{summary['stage']} summary")
+    for col in ("file", "status", "frames", "audio s", "detail"):
+        table.add_column(col)
+    for row in sorted(summary["files"], key=lambda r: r["source"]):
+        res = row.get("result") or {}
+        style = {"failed": "red", "cached": "cyan", "computed": "green"}[row["status"]]
+        table.add_row(row["source"], f"[{style}]{row['status']}", str(res.get("n_frames", "")),
+                      f"{res.get('seconds', 0):.1f}" if res else "", row.get("error") or "")
+    console.print(table)
+    console.print(f"computed {len(summary['computed'])} | cached {len(summary['cached'])} | "
+                  f"failed {len(summary['failed'])}")
+
+
+def cmd_demo(args) -> int:
+    from .demo import demo_flow
+
+    info = demo_flow(out_dir=args.out, n_inputs=args.n_inputs, n_eval=args.n_eval, seed=args.seed)
+    print(f"demo corpus: {info['n_inputs']} inputs, {info['n_eval']} eval clips in {args.out}")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from .analyze import analyze_flow
+
+    summary = analyze_flow(input_dir=args.input, cache_dir=args.out, config_path=args.config,
+                           show_progress=not args.quiet)
+    _print_files_table(summary)
+    return 1 if summary["failed"] else 0
+
+
+def cmd_run(args) -> int:
+    from .pipeline import pipeline_flow
+
+    result = pipeline_flow(data_dir=args.data, config_path=args.config, show_progress=not args.quiet)
+    _print_files_table(result["analyze"])
+    return 1 if result["analyze"]["failed"] else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aural", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="write the deterministic demo corpus with ground truth")
+    p.add_argument("--out", default="data")
+    p.add_argument("--n-inputs", type=int, default=24)
+    p.add_argument("--n-eval", type=int, default=6)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("analyze", help="per-frame features of every audio file into Parquet")
+    p.add_argument("--in", dest="input", default="data/inputs")
+    p.add_argument("--out", default="data/cache")
+    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
+    p.add_argument("--data", default="data")
+    p.add_argument("--config", default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _prefect_defaults()
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

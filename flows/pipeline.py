@@ -1,0 +1,28 @@
+"""The whole pipeline on one command: demo corpus (when needed) -> analyze -> ..."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from .analyze import analyze_flow
+from .demo import demo_flow
+
+
+def _has_audio(folder: Path) -> bool:
+    return folder.is_dir() and any(p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3")
+                                   for p in folder.rglob("*"))
+
+
+@flow(name="pipeline")
+def pipeline_flow(data_dir: str = "data", config_path: str | None = None,
+                  show_progress: bool = True) -> dict:
+    """Run every stage on ``data_dir`` (writes the demo corpus first if it holds no inputs)."""
+    data = Path(data_dir)
+    result: dict = {}
+    if not _has_audio(data / "inputs"):
+        result["demo"] = demo_flow(out_dir=str(data))
+    result["analyze"] = analyze_flow(input_dir=str(data / "inputs"), cache_dir=str(data / "cache"),
+                                     config_path=config_path, show_progress=show_progress)
+    return result

@@ -1,0 +1,41 @@
+"""Terminal progress for long flows: files done, audio seconds, ETA (rich; plain when piped)."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
+console = Console(stderr=True)
+
+
+class FileProgress:
+    """A progress bar over files weighted by audio seconds; silent when disabled."""
+
+    def __init__(self, label: str, total_seconds: float, n_files: int, enabled: bool = True):
+        self.enabled = enabled and n_files > 0
+        self.files_done = 0
+        self.n_files = n_files
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[files]}"), TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=console, disable=not self.enabled, transient=False,
+            refresh_per_second=4 if sys.stderr.isatty() else 0.2,
+        )
+        self._task = self._progress.add_task(label, total=max(total_seconds, 1e-9),
+                                             files=f"0/{n_files} files")
+
+    def __enter__(self):
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._progress.__exit__(*exc)
+
+    def advance(self, seconds: float) -> None:
+        self.files_done += 1
+        self._progress.update(self._task, advance=seconds,
+                              files=f"{self.files_done}/{self.n_files} files")

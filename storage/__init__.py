@@ -1,0 +1,1 @@
+"""Parquet schemas and I/O, the local artifact store and input manifests."""

@@ -1,0 +1,107 @@
+"""The frames contract: ``<cache>/frames/<file_id>.parquet``, one row per 2 s frame.
+
+This module owns the column names and Arrow types; readers and writers go through it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from aural_core.embedders.base import EMBED_DIM
+from aural_core.features import FrameFeatures, feature_vectors
+from aural_core.vocab import EMOTIONS
+
+from .atomic import atomic_path
+
+FRAMES_SCHEMA_VERSION = "1"
+N_CHROMA, N_TEMPO_ACF = 12, 16
+
+FRAMES_SCHEMA = pa.schema([
+    ("file_id", pa.string()),
+    ("source", pa.string()),
+    ("frame", pa.int32()),
+    ("start_s", pa.float64()),
+    ("end_s", pa.float64()),
+    ("clap", pa.list_(pa.float32(), EMBED_DIM)),
+    ("f0_median", pa.float32()),
+    ("f0_iqr", pa.float32()),
+    ("energy", pa.float32()),
+    ("beat_strength", pa.float32()),
+    ("tags", pa.list_(pa.float32(), len(EMOTIONS))),
+    ("top_tags", pa.list_(pa.string())),
+    # raw inspection columns
+    ("f0_median_hz", pa.float32()),
+    ("f0_iqr_semitones", pa.float32()),
+    ("voiced_fraction", pa.float32()),
+    ("rms_db", pa.float32()),
+    ("tempo_bpm", pa.float32()),
+    ("chroma", pa.list_(pa.float32(), N_CHROMA)),
+    ("tempo_acf", pa.list_(pa.float32(), N_TEMPO_ACF)),
+])
+
+
+def frames_path(cache: str | Path, file_id: str) -> Path:
+    return Path(cache) / "frames" / f"{file_id}.parquet"
+
+
+def _fixed(values: np.ndarray, width: int) -> pa.FixedSizeListArray:
+    flat = pa.array(np.asarray(values, dtype=np.float32).reshape(-1), type=pa.float32())
+    return pa.FixedSizeListArray.from_arrays(flat, width)
+
+
+def frames_table(features: FrameFeatures, *, file_id: str, source: str, metadata: dict[str, str]) -> pa.Table:
+    """Arrow table of one file's frames, with the contract's schema and metadata."""
+    n = len(features)
+    columns = {
+        "file_id": pa.array([file_id] * n, pa.string()),
+        "source": pa.array([source] * n, pa.string()),
+        "frame": pa.array(np.arange(n, dtype=np.int32)),
+        "start_s": pa.array(features.start_s, pa.float64()),
+        "end_s": pa.array(features.end_s, pa.float64()),
+        "clap": _fixed(features.clap, EMBED_DIM),
+        "tags": _fixed(features.tags, len(EMOTIONS)),
+        "top_tags": pa.array(features.top_tags, pa.list_(pa.string())),
+        "chroma": _fixed(features.chroma, N_CHROMA),
+        "tempo_acf": _fixed(features.tempo_acf, N_TEMPO_ACF),
+    }
+    for name in ("f0_median", "f0_iqr", "energy", "beat_strength", "f0_median_hz",
+                 "f0_iqr_semitones", "voiced_fraction", "rms_db", "tempo_bpm"):
+        columns[name] = pa.array(np.asarray(getattr(features, name), dtype=np.float32), pa.float32())
+    meta = {"aural.frames_schema": FRAMES_SCHEMA_VERSION, **metadata}
+    schema = FRAMES_SCHEMA.with_metadata({k: str(v) for k, v in meta.items()})
+    return pa.Table.from_arrays([columns[f.name] for f in FRAMES_SCHEMA], schema=schema)
+
+
+def write_frames(path: str | Path, table: pa.Table) -> Path:
+    """Write atomically (temp name, then rename)."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return Path(path)
+
+
+def read_frames(path: str | Path) -> pa.Table:
+    return pq.read_table(path)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    raw = pq.read_schema(path).metadata or {}
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def frame_vectors(table: pa.Table) -> np.ndarray:
+    """x_t of every row, shape (n, 521), from the stored columns."""
+    def col(name):
+        return table.column(name).to_numpy()
+
+    return feature_vectors(fixed_column(table, "clap"), col("f0_median"), col("f0_iqr"),
+                           col("energy"), col("beat_strength"), fixed_column(table, "tags"))
+
+
+def fixed_column(table: pa.Table, name: str) -> np.ndarray:
+    """A fixed-size-list column as a 2-D numpy array."""
+    col = table.column(name).combine_chunks()
+    return col.flatten().to_numpy().reshape(len(col), -1)

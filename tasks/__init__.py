@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers adding cache policy, retries, logging and artifacts."""

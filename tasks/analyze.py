@@ -1,0 +1,61 @@
+"""Per-file feature extraction as a cached, retried Prefect task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import CacheKeyFnPolicy
+
+from aural_core.config import FeatureConfig
+from aural_core.features import EXTRACTOR_VERSION, analyze_file
+from storage.frames import frames_path, frames_table, write_frames
+
+from .common import (RETRY_DELAYS, embedder_for, result_storage_for, retry_transient,
+                     short_hash, tagger_for)
+
+
+def frames_cache_key(context, parameters) -> str:
+    """Key = (file content, feature config, extractor version, output location)."""
+    out = frames_path(parameters["cache_dir"], parameters["file_id"])
+    config: FeatureConfig = parameters["config"]
+    return "frames-" + short_hash(parameters["file_id"], config.config_hash(),
+                                  EXTRACTOR_VERSION, out.resolve())
+
+
+@task(
+    name="extract-frames",
+    task_run_name="analyze-{source}",
+    cache_policy=CacheKeyFnPolicy(cache_key_fn=frames_cache_key),
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
+)
+def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config: FeatureConfig) -> dict:
+    """Compute one file's frame features and write its frames Parquet."""
+    features = analyze_file(
+        path, config=config,
+        embedder=embedder_for(config.embedder, config.clap_model),
+        tagger=tagger_for(config.tagger, config.clap_model),
+    )
+    meta = {"aural.feature_config_hash": config.config_hash(), "aural.embedder": config.embedder,
+            "aural.tagger": config.tagger, "aural.extractor_version": EXTRACTOR_VERSION,
+            "aural.feature_config": config.model_dump_json()}
+    out = write_frames(frames_path(cache_dir, file_id),
+                       frames_table(features, file_id=file_id, source=source, metadata=meta))
+    seconds = float(features.end_s[-1]) if len(features) else 0.0
+    return {"file_id": file_id, "source": source, "frames": str(Path(out)),
+            "n_frames": len(features), "seconds": seconds}
+
+
+def submit_extract(*, path: str, source: str, file_id: str, cache_dir: str, config: FeatureConfig):
+    """Submit ``extract_frames`` with its result storage beside the cache.
+
+    When the frames file is gone the cache is refreshed (recomputed and re-recorded), so a
+    cached result never points at a missing file.
+    """
+    missing = not frames_path(cache_dir, file_id).is_file()
+    task = extract_frames.with_options(result_storage=result_storage_for(cache_dir),
+                                       refresh_cache=missing)
+    return task.submit(path=path, source=source, file_id=file_id, cache_dir=cache_dir, config=config)

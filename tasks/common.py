@@ -1,0 +1,41 @@
+"""What every task shares: retry rules, result storage beside the data, backend instances."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from aural_core.errors import AuralError
+
+RETRY_DELAYS = [1, 3]
+
+
+def retry_transient(task, task_run, state) -> bool:
+    """Retry only what may succeed next time: not bad input, not a vanished file."""
+    exc = state.result(raise_on_failure=False)
+    return not isinstance(exc, (AuralError, FileNotFoundError, ValueError))
+
+
+def result_storage_for(data_dir: str | Path) -> Path:
+    """Prefect result/cache records live beside the data they describe."""
+    return Path(data_dir).resolve() / ".prefect-results"
+
+
+def short_hash(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=4)
+def embedder_for(name: str, model: str):
+    """One embedder per process and backend (a CLAP model is expensive to load)."""
+    from aural_core.embedders import build_embedder
+
+    return build_embedder(name) if name == "dsp" else build_embedder(name, model=model)
+
+
+@lru_cache(maxsize=4)
+def tagger_for(name: str, model: str):
+    from aural_core.embedders import build_tagger
+
+    return build_tagger(name) if name == "rules" else build_tagger(name, model=model)
