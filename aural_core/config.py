@@ -56,6 +56,8 @@ class LabelConfig(_Frozen):
     bpm_default: float = 90.0
     min_beat_strength: float = 0.05
     min_key_confidence: float = 0.2
+    # Weight of the whole file's pitch-class histogram added to a section's (see labels.py).
+    key_context_weight: float = 1.0
     styles_path: str | None = None
     # Section energy (0..1) at or above this is the "high" energy style variant.
     high_energy_threshold: float = 0.55

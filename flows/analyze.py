@@ -11,10 +11,10 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from aural_core.config import load_config
-from storage.manifest import list_inputs
+from storage.manifest import list_inputs, write_manifest
 from tasks.analyze import submit_extract
 
-from .progress import FileProgress
+from tasks.progress import FileProgress
 from .summary import FileOutcome, RunSummary
 
 
@@ -53,6 +53,8 @@ def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
             fut.wait()  # sets the in-memory final state (``state`` alone asks the API, which may lag)
             summary.add(FileOutcome.from_state(item.name, fut.state, item.file_id))
             bar.advance(durations[item.name])
+    write_manifest(cache_dir, input_dir, [
+        {"source": o.source, "file_id": o.file_id, "status": o.status} for o in summary.outcomes])
     for outcome in summary.failed:
         logger.error("failed: %s", outcome.error)
     create_markdown_artifact(key="analyze-summary", markdown=summary.markdown(),

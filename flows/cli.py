@@ -17,7 +17,7 @@ def _prefect_defaults() -> None:
 def _print_files_table(summary: dict) -> None:
     from rich.table import Table
 
-    from .progress import console
+    from tasks.progress import console
 
     table = Table(title=f"{summary['stage']} summary")
     for col in ("file", "status", "frames", "audio s", "detail"):
@@ -49,11 +49,32 @@ def cmd_analyze(args) -> int:
     return 1 if summary["failed"] else 0
 
 
+def _print_train(result: dict) -> None:
+    from tasks.progress import console
+
+    console.print(f"adapter {result['adapter']} ({result['ref'][:19]}...), {result['dataset']['n_sections']} "
+                  f"sections from {result['dataset']['n_files']} files, best epoch {result['best_epoch']}"
+                  f"/{result['epochs_run']}")
+    for split, metrics in result["metrics"].items():
+        console.print(f"  {split:10s} " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+
+
+def cmd_train(args) -> int:
+    from .train import train_flow
+
+    result = train_flow(cache_dir=args.cache, out_path=args.out, config_path=args.config,
+                        manifest=args.manifest, show_progress=not args.quiet)
+    _print_train(result)
+    return 0
+
+
 def cmd_run(args) -> int:
     from .pipeline import pipeline_flow
 
-    result = pipeline_flow(data_dir=args.data, config_path=args.config, show_progress=not args.quiet)
+    result = pipeline_flow(data_dir=args.data, models_dir=args.models, config_path=args.config,
+                           show_progress=not args.quiet)
     _print_files_table(result["analyze"])
+    _print_train(result["train"])
     return 1 if result["analyze"]["failed"] else 0
 
 
@@ -75,8 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
 
+    p = sub.add_parser("train", help="weak labels, sections and adapter training")
+    p.add_argument("--cache", default="data/cache")
+    p.add_argument("--out", default="models/adapter.pt")
+    p.add_argument("--config", default=None)
+    p.add_argument("--manifest", default="inputs", help="name of the analysed input folder")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
+
     p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
     p.add_argument("--data", default="data")
+    p.add_argument("--models", default="models")
     p.add_argument("--config", default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)

@@ -1,4 +1,4 @@
-"""The whole pipeline on one command: demo corpus (when needed) -> analyze -> ..."""
+"""The whole pipeline on one command: demo corpus (when needed) -> analyze -> train -> ..."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from prefect import flow
 
 from .analyze import analyze_flow
 from .demo import demo_flow
+from .train import train_flow
 
 
 def _has_audio(folder: Path) -> bool:
@@ -16,7 +17,7 @@ def _has_audio(folder: Path) -> bool:
 
 
 @flow(name="pipeline")
-def pipeline_flow(data_dir: str = "data", config_path: str | None = None,
+def pipeline_flow(data_dir: str = "data", models_dir: str = "models", config_path: str | None = None,
                   show_progress: bool = True) -> dict:
     """Run every stage on ``data_dir`` (writes the demo corpus first if it holds no inputs)."""
     data = Path(data_dir)
@@ -25,4 +26,6 @@ def pipeline_flow(data_dir: str = "data", config_path: str | None = None,
         result["demo"] = demo_flow(out_dir=str(data))
     result["analyze"] = analyze_flow(input_dir=str(data / "inputs"), cache_dir=str(data / "cache"),
                                      config_path=config_path, show_progress=show_progress)
+    result["train"] = train_flow(cache_dir=str(data / "cache"), out_path=str(Path(models_dir) / "adapter.pt"),
+                                 config_path=config_path, show_progress=show_progress)
     return result

@@ -105,3 +105,18 @@ def fixed_column(table: pa.Table, name: str) -> np.ndarray:
     """A fixed-size-list column as a 2-D numpy array."""
     col = table.column(name).combine_chunks()
     return col.flatten().to_numpy().reshape(len(col), -1)
+
+
+def frame_arrays(table: pa.Table):
+    """The columns labelling needs, as ``aural_core.sections.FrameArrays``."""
+    from aural_core.sections import FrameArrays
+
+    def col(name):
+        return table.column(name).to_numpy().astype(np.float64)
+
+    return FrameArrays(
+        x=frame_vectors(table), start_s=col("start_s"), end_s=col("end_s"), energy=col("energy"),
+        beat_strength=col("beat_strength"), tempo_bpm=col("tempo_bpm"),
+        chroma=fixed_column(table, "chroma").astype(np.float64),
+        top_tags=table.column("top_tags").to_pylist(),
+    )

@@ -45,3 +45,28 @@ def list_inputs(folder: str | Path) -> list[InputFile]:
         except OSError as exc:
             files.append(InputFile(path, None, f"cannot read file ({exc})"))
     return files
+
+
+def manifest_path(cache: str | Path, name: str) -> Path:
+    """``<cache>/manifests/<name>.json``: which files an analysis of folder ``name`` covered."""
+    return Path(cache) / "manifests" / f"{name}.json"
+
+
+def write_manifest(cache: str | Path, input_dir: str | Path, files: list[dict]) -> Path:
+    """Record the analysed files of ``input_dir`` (source, file_id, status), atomically."""
+    import json
+
+    from .atomic import write_text_atomic
+
+    name = Path(input_dir).resolve().name
+    body = {"input_dir": str(Path(input_dir).resolve()), "files": files}
+    return write_text_atomic(manifest_path(cache, name), json.dumps(body, indent=2))
+
+
+def read_manifest(cache: str | Path, name: str) -> dict:
+    import json
+
+    path = manifest_path(cache, name)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `aural analyze --in <folder named {name}>` first")
+    return json.loads(path.read_text())

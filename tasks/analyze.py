@@ -11,8 +11,7 @@ from aural_core.config import FeatureConfig
 from aural_core.features import EXTRACTOR_VERSION, analyze_file
 from storage.frames import frames_path, frames_table, write_frames
 
-from .common import (RETRY_DELAYS, embedder_for, result_storage_for, retry_transient,
-                     short_hash, tagger_for)
+from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
 
 
 def frames_cache_key(context, parameters) -> str:
@@ -50,12 +49,6 @@ def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config:
 
 
 def submit_extract(*, path: str, source: str, file_id: str, cache_dir: str, config: FeatureConfig):
-    """Submit ``extract_frames`` with its result storage beside the cache.
-
-    When the frames file is gone the cache is refreshed (recomputed and re-recorded), so a
-    cached result never points at a missing file.
-    """
-    missing = not frames_path(cache_dir, file_id).is_file()
-    task = extract_frames.with_options(result_storage=result_storage_for(cache_dir),
-                                       refresh_cache=missing)
-    return task.submit(path=path, source=source, file_id=file_id, cache_dir=cache_dir, config=config)
+    """Submit ``extract_frames`` (see ``submit_cached``)."""
+    return submit_cached(extract_frames, output=frames_path(cache_dir, file_id), data_dir=cache_dir,
+                         path=path, source=source, file_id=file_id, cache_dir=cache_dir, config=config)

@@ -39,3 +39,14 @@ def tagger_for(name: str, model: str):
     from aural_core.embedders import build_tagger
 
     return build_tagger(name) if name == "rules" else build_tagger(name, model=model)
+
+
+def submit_cached(task, *, output: Path, data_dir: str | Path, **parameters):
+    """Submit a task whose cached result is the path ``output``, with results beside the data.
+
+    When ``output`` is gone the cache entry is refreshed (recomputed and re-recorded), so a
+    cached result never points at a missing file.
+    """
+    configured = task.with_options(result_storage=result_storage_for(data_dir),
+                                   refresh_cache=not Path(output).is_file())
+    return configured.submit(**parameters)

@@ -39,3 +39,26 @@ class FileProgress:
         self.files_done += 1
         self._progress.update(self._task, advance=seconds,
                               files=f"{self.files_done}/{self.n_files} files")
+
+
+class EpochProgress:
+    """A progress bar over training epochs showing the latest losses; silent when disabled."""
+
+    def __init__(self, epochs: int, enabled: bool = True):
+        self._progress = Progress(
+            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[losses]}"), TimeElapsedColumn(),
+            console=console, disable=not enabled,
+        )
+        self._task = self._progress.add_task("train", total=epochs, losses="")
+
+    def __enter__(self):
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._progress.__exit__(*exc)
+
+    def update(self, row: dict) -> None:
+        self._progress.update(self._task, advance=1,
+                              losses=f"train {row['train_loss']:.3f}  val {row['val_loss']:.3f}")

@@ -1,0 +1,105 @@
+"""Weak labels of a section (seed section 4b). Each rule lives here, once.
+
+- emotion: rank-weighted votes of the frames' top tags, each tag voting for its emotion bin
+  (``vocab.TAG_EMOTION``, the keyword -> bin rule table); ties go to the earlier bin in
+  ``EMOTIONS``; a section with no tags (silence) is "calm".
+- bpm: the beat tracker's local tempo of frames with a confident beat, median over the
+  section, folded into [bpm_min, bpm_max] by octaves; ``bpm_default`` (90) without one.
+- key: energy-weighted pitch-class histogram (chroma) of the section plus ``key_context_weight``
+  times the whole file's histogram (sections of a piece rarely modulate; a short section alone
+  confuses a key with its fifth or relative), correlated with the 24 Krumhansl-Kessler key
+  profiles -> ``key_full``; folded to the seed's 14 classes by ``vocab.fold_key_14``;
+  below ``min_key_confidence`` it falls back to C major (or A minor when the best key is minor).
+- style: (emotion, energy level) -> id in the style table; level "high" when the section's
+  mean energy >= ``high_energy_threshold``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import LabelConfig
+from .descriptors import key_correlations
+from .errors import ParameterError
+from .styles import StyleTable
+from .vocab import EMOTIONS, KEYS_14, TAG_EMOTION, fold_key_14, key_full_name
+
+RANK_WEIGHTS = (5.0, 4.0, 3.0, 2.0, 1.0)
+FALLBACK_EMOTION = "calm"
+
+
+def emotion_votes(top_tags: list[list[str]]) -> np.ndarray:
+    """Votes per emotion bin from every frame's ranked top tags, shape (5,)."""
+    votes = np.zeros(len(EMOTIONS))
+    for names in top_tags:
+        for weight, name in zip(RANK_WEIGHTS, names):
+            votes[EMOTIONS.index(TAG_EMOTION[name])] += weight
+    return votes
+
+
+def emotion_label(top_tags: list[list[str]]) -> str:
+    votes = emotion_votes(top_tags)
+    return EMOTIONS[int(np.argmax(votes))] if votes.any() else FALLBACK_EMOTION
+
+
+def fold_bpm(bpm: float, *, lo: float = 60.0, hi: float = 160.0) -> float:
+    """Fold a tempo into [lo, hi] by octaves (40 -> 80, 200 -> 100). Needs hi >= 2 lo."""
+    if not np.isfinite(bpm) or bpm <= 0:
+        raise ParameterError(f"bpm={bpm} must be finite and strictly positive")
+    if hi < 2 * lo:
+        raise ParameterError(f"bpm range [{lo}, {hi}] must span an octave to fold into")
+    while bpm < lo:
+        bpm *= 2.0
+    while bpm > hi:
+        bpm /= 2.0
+    return float(bpm)
+
+
+def bpm_label(tempo_bpm: np.ndarray, beat_strength: np.ndarray, config: LabelConfig) -> float:
+    """Section tempo from per-frame beat-tracker tempi (see module docstring)."""
+    tempo_bpm, beat_strength = np.asarray(tempo_bpm, float), np.asarray(beat_strength, float)
+    ok = np.isfinite(tempo_bpm) & (tempo_bpm > 0) & (beat_strength >= config.min_beat_strength)
+    if not ok.any():
+        return float(config.bpm_default)
+    return round(fold_bpm(float(np.median(tempo_bpm[ok])), lo=config.bpm_min, hi=config.bpm_max), 2)
+
+
+@dataclass(frozen=True)
+class KeyEstimate:
+    key_full: str       # among 24, e.g. "F# minor"
+    key: str            # the seed's 14-class label
+    key_id: int         # index into vocab.KEYS_14
+    confidence: float   # correlation of the best key profile (0 for silence)
+    fallback: bool      # True when confidence was too low and C major / A minor was used
+
+
+def pitch_class_histogram(chroma: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Weighted sum of per-frame chroma (n, 12), normalised to sum 1 (zeros stay zeros)."""
+    chroma = np.asarray(chroma, float)
+    w = np.ones(len(chroma)) if weights is None else np.asarray(weights, float)
+    hist = (chroma * w[:, None]).sum(axis=0)
+    return hist / hist.sum() if hist.sum() > 0 else hist
+
+
+def key_label(histogram: np.ndarray, config: LabelConfig, context: np.ndarray | None = None) -> KeyEstimate:
+    """Key from a pitch-class histogram (12,), optionally smoothed with the file's histogram."""
+    profile = np.asarray(histogram, float)
+    if context is not None:
+        profile = profile + config.key_context_weight * np.asarray(context, float)
+    corr = key_correlations(profile)
+    best = int(np.argmax(corr))
+    tonic, minor = best // 2, bool(best % 2)
+    confidence = float(corr[best])
+    fallback = confidence < config.min_key_confidence
+    if fallback:
+        tonic = 9 if minor else 0  # A minor / C major
+    key_full = key_full_name(tonic, minor)
+    key_id = fold_key_14(tonic, minor)
+    return KeyEstimate(key_full, KEYS_14[key_id], key_id, confidence, fallback)
+
+
+def style_label(emotion: str, energy: float, table: StyleTable, config: LabelConfig) -> int:
+    level = "high" if energy >= config.high_energy_threshold else "low"
+    return table.style_id(emotion, level)

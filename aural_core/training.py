@@ -1,0 +1,140 @@
+"""Adapter training (seed sections 5 and 7): seeded, file-level hold-out, early stopping."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .adapter import Adapter, AdapterConfig, adapter_loss
+from .config import TrainConfig
+from .errors import ParameterError
+
+TARGETS = ("y_emotion", "y_bpm", "y_key", "y_style")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch; make torch pick deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def split_files(file_ids: np.ndarray, *, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, val) holding out whole files: no file is on both sides."""
+    files = np.unique(file_ids)
+    if len(files) < 2:
+        raise ParameterError(f"need sections of at least 2 files to hold one out, got {len(files)}")
+    rng = np.random.default_rng(seed)
+    n_val = min(max(1, int(round(val_fraction * len(files)))), len(files) - 1)
+    val_files = set(rng.permutation(files)[:n_val])
+    val = np.array([f in val_files for f in file_ids])
+    return ~val, val
+
+
+@dataclass
+class TrainResult:
+    model: Adapter
+    history: list[dict] = field(default_factory=list)   # per epoch: train/val loss and terms
+    best_epoch: int = 0
+    stopped_early: bool = False
+    metrics: dict = field(default_factory=dict)          # per head, on train and validation
+    split: dict = field(default_factory=dict)
+
+
+def _tensors(arrays: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, torch.Tensor]:
+    out = {"X": torch.as_tensor(arrays["X"][mask], dtype=torch.float32),
+           "y_bpm": torch.as_tensor(arrays["y_bpm"][mask], dtype=torch.float32)}
+    for k in ("y_emotion", "y_key", "y_style"):
+        out[k] = torch.as_tensor(arrays[k][mask], dtype=torch.long)
+    return out
+
+
+def head_metrics(model: Adapter, data: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Accuracy of the class heads and BPM mean absolute error."""
+    if len(data["X"]) == 0:
+        return {}
+    pred = model.predict(data["X"].numpy())
+    return {
+        "emotion_acc": float(np.mean(pred["emotion"] == data["y_emotion"].numpy())),
+        "key_acc": float(np.mean(pred["key"] == data["y_key"].numpy())),
+        "style_acc": float(np.mean(pred["style"] == data["y_style"].numpy())),
+        "bpm_mae": float(np.mean(np.abs(pred["bpm"] - data["y_bpm"].numpy()))),
+    }
+
+
+def train_adapter(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
+                  on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+    """See ``_train``; runs on one torch thread (the model is tiny: more threads only contend)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train(arrays, n_styles=n_styles, config=config, on_epoch=on_epoch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
+           on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train the four heads jointly on sections (``X``, ``y_*``, ``file_id`` arrays).
+
+    AdamW (lr, weight decay from ``config``), shuffled mini-batches, up to ``epochs`` epochs,
+    stopping when the validation loss has not decreased for ``patience`` epochs; the weights
+    of the best validation epoch are returned. Same inputs and seed -> identical weights.
+    """
+    missing = [k for k in ("X", "file_id", *TARGETS) if k not in arrays]
+    if missing:
+        raise ParameterError(f"training arrays lack {missing}")
+    seed_everything(config.seed)
+    train_mask, val_mask = split_files(arrays["file_id"], val_fraction=config.val_fraction, seed=config.seed)
+    train, val = _tensors(arrays, train_mask), _tensors(arrays, val_mask)
+
+    model = Adapter(AdapterConfig(n_styles=n_styles, hidden=config.hidden,
+                                  bpm_center=config.bpm_center, bpm_scale=config.bpm_scale))
+    model.set_standardization(train["X"].numpy())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed)
+    result = TrainResult(model=model, split={
+        "train_files": sorted(set(arrays["file_id"][train_mask].tolist())),
+        "val_files": sorted(set(arrays["file_id"][val_mask].tolist())),
+        "n_train_sections": int(train_mask.sum()), "n_val_sections": int(val_mask.sum())})
+    best_loss, best_state, since_best = float("inf"), None, 0
+    n = len(train["X"])
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        total, terms_sum = 0.0, {}
+        for start in range(0, n, config.batch_size):
+            idx = order[start:start + config.batch_size]
+            batch = {k: v[idx] for k, v in train.items()}
+            loss, terms = adapter_loss(model, model(batch["X"]), batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            for k, v in terms.items():
+                terms_sum[k] = terms_sum.get(k, 0.0) + v * len(idx)
+        model.eval()
+        with torch.no_grad():
+            val_loss, val_terms = adapter_loss(model, model(val["X"]), val)
+        row = {"epoch": epoch, "train_loss": total / n, "val_loss": float(val_loss),
+               "train_terms": {k: v / n for k, v in terms_sum.items()}, "val_terms": val_terms}
+        result.history.append(row)
+        if on_epoch:
+            on_epoch(row)
+        if row["val_loss"] < best_loss - 1e-6:
+            best_loss, best_state, since_best = row["val_loss"], copy.deepcopy(model.state_dict()), 0
+            result.best_epoch = epoch
+        else:
+            since_best += 1
+            if since_best >= config.patience:
+                result.stopped_early = True
+                break
+    model.load_state_dict(best_state)
+    result.metrics = {"train": head_metrics(model, train), "validation": head_metrics(model, val)}
+    return result

@@ -1,0 +1,89 @@
+"""Labelling, sectioning and training tasks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import CacheKeyFnPolicy
+
+from aural_core.config import LabelConfig, SectionConfig, TrainConfig
+from aural_core.sections import label_sections
+from aural_core.styles import load_style_table
+from aural_core.training import train_adapter
+from storage.artifacts import ArtifactStore, sha256_file
+from storage.frames import frame_arrays, read_frames
+from storage.models import save_adapter
+from storage.sections import read_sections, sections_path, sections_table, training_arrays, write_npz, write_sections
+
+from .common import short_hash
+
+LABELS_VERSION = "1"
+
+
+def styles_hash(styles_path: str | None) -> str:
+    from aural_core.styles import DEFAULT_STYLES_PATH
+
+    return sha256_file(styles_path or DEFAULT_STYLES_PATH)[:12]
+
+
+def sections_cache_key(context, p) -> str:
+    """Key = (frames file content, label + section config, style table, version, output)."""
+    return "sections-" + short_hash(sha256_file(p["frames_file"]), p["labels"].config_hash(),
+                                    p["sections"].config_hash(), styles_hash(p["labels"].styles_path),
+                                    LABELS_VERSION, sections_path(p["cache_dir"], p["file_id"]).resolve())
+
+
+@task(name="label-sections", task_run_name="sections-{source}",
+      cache_policy=CacheKeyFnPolicy(cache_key_fn=sections_cache_key), persist_result=True)
+def label_file(frames_file: str, file_id: str, source: str, cache_dir: str,
+               labels: LabelConfig, sections: SectionConfig) -> dict:
+    """Weak labels and k-means sections of one file -> its sections Parquet."""
+    styles = load_style_table(labels.styles_path)
+    rows = label_sections(frame_arrays(read_frames(frames_file)), labels=labels, sections=sections,
+                          styles=styles)
+    if len(rows) < sections.n_sections:
+        get_run_logger().warning("%s: only %d frame(s) -> %d section(s) instead of %d",
+                                 source, len(rows), len(rows), sections.n_sections)
+    meta = {"aural.labels_config_hash": labels.config_hash(),
+            "aural.sections_config_hash": sections.config_hash(), "aural.labels_version": LABELS_VERSION}
+    out = write_sections(sections_path(cache_dir, file_id),
+                         sections_table(rows, file_id=file_id, source=source, metadata=meta))
+    return {"file_id": file_id, "source": source, "sections": str(out), "n_sections": len(rows)}
+
+
+@task(name="build-training-set")
+def build_training_set(section_files: list[str], cache_dir: str) -> dict:
+    """All sections -> ``<cache>/sections.npz`` (X, y_*, file ids); returns its path and hash."""
+    arrays = training_arrays(read_sections(section_files))
+    path = write_npz(Path(cache_dir) / "sections.npz", arrays)
+    return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": int(len(arrays["X"])),
+            "n_files": int(len(set(arrays["file_id"].tolist())))}
+
+
+@task(name="train-adapter")
+def train_task(npz: str, config: TrainConfig, n_styles: int, store_dir: str, extra: dict,
+               show_progress: bool = False) -> dict:
+    """Train the adapter on ``sections.npz``; store it; return its artifact ref and report."""
+    import numpy as np
+
+    logger = get_run_logger()
+    with np.load(npz) as data:
+        arrays = {k: data[k] for k in data.files}
+    from .progress import EpochProgress
+
+    with EpochProgress(config.epochs, enabled=show_progress) as bar:
+        def on_epoch(row: dict) -> None:
+            bar.update(row)
+            logger.info("epoch %d: train %.4f val %.4f", row["epoch"], row["train_loss"], row["val_loss"])
+
+        result = train_adapter(arrays, n_styles=n_styles, config=config, on_epoch=on_epoch)
+    report = {"history": result.history, "best_epoch": result.best_epoch,
+              "stopped_early": result.stopped_early, "metrics": result.metrics, "split": result.split}
+    store = ArtifactStore(store_dir)
+    tmp = Path(store_dir) / "adapter.pt.staging"
+    save_adapter(tmp, result.model, extra={"metadata": json.dumps({**extra, **report})})
+    ref = store.put(tmp, name="adapter", meta={"data_hash": extra.get("data_hash")})
+    tmp.unlink(missing_ok=True)
+    return {"ref": ref, **report}

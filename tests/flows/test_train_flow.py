@@ -1,0 +1,59 @@
+"""The train flow through a real Prefect server: sections, npz, adapter, metadata, caching."""
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import soundfile as sf
+
+from aural_core.demo_corpus import plan_corpus, synthesize_clip
+from aural_core.vocab import EMOTIONS, KEYS_14
+from flows.analyze import analyze_flow
+from flows.train import train_flow
+from storage.models import load_adapter
+from storage.sections import SECTIONS_SCHEMA
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    inputs = root / "inputs"
+    inputs.mkdir()
+    for spec in plan_corpus(n_inputs=6, n_eval=0, seed=2):
+        sf.write(inputs / spec.filename, synthesize_clip(spec)[: spec.sr * 12], spec.sr)
+    cache = root / "cache"
+    analyze_flow(input_dir=str(inputs), cache_dir=str(cache), show_progress=False)
+    return root, cache
+
+
+def test_train_flow_end_to_end(analysed):
+    root, cache = analysed
+    out = root / "models" / "adapter.pt"
+    result = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False)
+    assert sorted(result["labels"]["computed"]) and not result["labels"]["failed"]
+
+    # sections Parquet contract and the npz agree
+    files = sorted((cache / "sections").glob("*.parquet"))
+    assert len(files) == 6
+    table = pq.read_table(files[0])
+    assert table.schema.remove_metadata() == SECTIONS_SCHEMA
+    assert set(table.column("section").to_pylist()) <= {"intro", "build", "release"}
+    npz = np.load(cache / "sections.npz")
+    assert npz["X"].shape == (result["dataset"]["n_sections"], 521)
+    all_rows = pq.read_table(cache / "sections").sort_by([("file_id", "ascending")])
+    assert set(npz["y_emotion"]) <= set(range(len(EMOTIONS))) and set(npz["y_key"]) <= set(range(len(KEYS_14)))
+    assert sorted(npz["y_bpm"].tolist()) == pytest.approx(sorted(all_rows.column("bpm").to_pylist()))
+
+    model, info = load_adapter(out)
+    meta = json.loads((root / "models" / "metadata.json").read_text())
+    for key in ("libraries", "hyperparameters", "seeds", "data_hash", "config_hash", "curves", "metrics"):
+        assert key in meta, key
+    assert meta["libraries"]["torch"] and meta["curves"][0]["epoch"] == 1
+    assert meta["artifact"] == result["ref"]
+
+    again = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False)
+    assert sorted(again["labels"]["cached"]) == sorted(result["labels"]["computed"])
+    assert again["ref"] == result["ref"]  # same data and seed -> identical weights
