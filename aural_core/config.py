@@ -96,6 +96,8 @@ class RenderConfig(_Frozen):
     guidance_scale: float = 3.0
     do_sample: bool = True
     temperature: float = 1.0
+    # Segments rendered per task (MusicGen batches its prompts in one generate call).
+    batch_size: int = Field(8, ge=1)
 
 
 class EvalConfig(_Frozen):

@@ -68,13 +68,39 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _print_headline(result: dict) -> None:
+    from rich.table import Table
+
+    from tasks.progress import console
+
+    h = result["headline"]
+    table = Table(title="evaluation (held-out music)")
+    for col in ("MatchScore", "baseline", "delta (>= 0.1)", "TempoCorr (>= 0.3)", "BPM MAE", "sections", "result"):
+        table.add_column(col)
+    verdict = "[green]PASSED" if h["passed"] else "[red]NOT PASSED"
+    table.add_row(*(str(h[k]) for k in ("match_score", "baseline_match_score", "match_delta", "tempo_corr",
+                                        "bpm_mae", "n_sections")), verdict)
+    console.print(table)
+    console.print(f"report: {result['report']} · {result['markdown']} · {result['html']}")
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate_flow
+
+    result = evaluate_flow(input_dir=args.input, adapter=args.adapter, report=args.report,
+                           cache_dir=args.cache, config_path=args.config, show_progress=not args.quiet)
+    _print_headline(result)
+    return 0
+
+
 def cmd_run(args) -> int:
     from .pipeline import pipeline_flow
 
-    result = pipeline_flow(data_dir=args.data, models_dir=args.models, config_path=args.config,
-                           show_progress=not args.quiet)
+    result = pipeline_flow(data_dir=args.data, models_dir=args.models, reports_dir=args.reports,
+                           config_path=args.config, show_progress=not args.quiet)
     _print_files_table(result["analyze"])
     _print_train(result["train"])
+    _print_headline(result["eval"])
     return 1 if result["analyze"]["failed"] else 0
 
 
@@ -104,9 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("eval", help="render held-out sections with predicted controls and score them")
+    p.add_argument("--in", dest="input", default="data/eval")
+    p.add_argument("--adapter", default="models/adapter.pt")
+    p.add_argument("--report", default="reports/eval.json")
+    p.add_argument("--cache", default="data/cache")
+    p.add_argument("--config", default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
     p.add_argument("--data", default="data")
     p.add_argument("--models", default="models")
+    p.add_argument("--reports", default="reports")
     p.add_argument("--config", default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)

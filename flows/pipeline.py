@@ -1,4 +1,4 @@
-"""The whole pipeline on one command: demo corpus (when needed) -> analyze -> train -> ..."""
+"""The whole pipeline on one command: demo corpus (when needed) -> analyze -> train -> evaluate."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from prefect import flow
 
 from .analyze import analyze_flow
 from .demo import demo_flow
+from .evaluate import evaluate_flow
 from .train import train_flow
 
 
@@ -17,8 +18,8 @@ def _has_audio(folder: Path) -> bool:
 
 
 @flow(name="pipeline")
-def pipeline_flow(data_dir: str = "data", models_dir: str = "models", config_path: str | None = None,
-                  show_progress: bool = True) -> dict:
+def pipeline_flow(data_dir: str = "data", models_dir: str = "models", reports_dir: str = "reports",
+                  config_path: str | None = None, show_progress: bool = True) -> dict:
     """Run every stage on ``data_dir`` (writes the demo corpus first if it holds no inputs)."""
     data = Path(data_dir)
     result: dict = {}
@@ -28,4 +29,7 @@ def pipeline_flow(data_dir: str = "data", models_dir: str = "models", config_pat
                                      config_path=config_path, show_progress=show_progress)
     result["train"] = train_flow(cache_dir=str(data / "cache"), out_path=str(Path(models_dir) / "adapter.pt"),
                                  config_path=config_path, show_progress=show_progress)
+    result["eval"] = evaluate_flow(input_dir=str(data / "eval"), adapter=result["train"]["adapter"],
+                                   report=str(Path(reports_dir) / "eval.json"), cache_dir=str(data / "cache"),
+                                   config_path=config_path, show_progress=show_progress)
     return result

@@ -47,6 +47,21 @@ def training_files(cache_dir: str, manifest: str) -> list[dict]:
     return files
 
 
+def label_files(cache_dir: str, files: list[dict], config) -> RunSummary:
+    """Run the cached label-sections task over analysed files; outcomes per file."""
+    futures = {submit_cached(label_file, output=sections_path(cache_dir, f["file_id"]), data_dir=cache_dir,
+                             frames_file=str(frames_path(cache_dir, f["file_id"])), file_id=f["file_id"],
+                             source=f["source"], cache_dir=cache_dir, labels=config.labels,
+                             sections=config.sections): f for f in files}
+    wait(list(futures))
+    summary = RunSummary(stage="label")
+    for fut, f in futures.items():
+        fut.wait()
+        summary.add(FileOutcome.from_state(f["source"], fut.state, f["file_id"]))
+    get_run_logger().info(summary.one_line())
+    return summary
+
+
 @flow(name="train")
 def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt",
                config_path: str | None = None, manifest: str = "inputs",
@@ -61,16 +76,7 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     files = training_files(cache_dir, manifest)
     if len(files) < 2:
         raise ValueError(f"need at least 2 analysed training files in {cache_dir}, found {len(files)}")
-    futures = {submit_cached(label_file, output=sections_path(cache_dir, f["file_id"]), data_dir=cache_dir,
-                             frames_file=str(frames_path(cache_dir, f["file_id"])), file_id=f["file_id"],
-                             source=f["source"], cache_dir=cache_dir, labels=config.labels,
-                             sections=config.sections): f for f in files}
-    wait(list(futures))
-    summary = RunSummary(stage="label")
-    for fut, f in futures.items():
-        fut.wait()
-        summary.add(FileOutcome.from_state(f["source"], fut.state, f["file_id"]))
-    logger.info(summary.one_line())
+    summary = label_files(cache_dir, files, config)
     section_files = [o.result["sections"] for o in summary.outcomes if o.result and o.result["n_sections"]]
 
     dataset = build_training_set(section_files, cache_dir)

@@ -1,0 +1,105 @@
+"""What every renderer returns and promises, and the factory that picks one by name.
+
+A renderer turns :class:`~aural_core.controls.Controls` into audio. The result is a
+:class:`Rendered`: a mono float32 mix plus the stems it is the sum of, so that a stem balance
+can be applied (or measured) afterwards without rendering again.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..controls import Controls
+from ..errors import ParameterError
+
+__all__ = ["Rendered", "Renderer", "RENDERERS", "build_renderer"]
+
+
+@dataclass(frozen=True, eq=False)
+class Rendered:
+    """One rendered segment.
+
+    Parameters
+    ----------
+    mix : np.ndarray [shape=(n,), dtype=float32]
+        The mono mix.
+    stems : dict[str, np.ndarray]
+        Stem name -> mono signal of the same length as ``mix``; the stems sum to ``mix``
+        (up to float32 rounding).
+    sr : int
+        Sampling rate of ``mix`` and of every stem.
+    """
+
+    mix: np.ndarray
+    stems: dict[str, np.ndarray]
+    sr: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.mix, np.ndarray) or self.mix.ndim != 1:
+            raise ParameterError(
+                f"mix must be a 1-D numpy array, got {type(self.mix).__name__} "
+                f"with shape {getattr(self.mix, 'shape', None)}"
+            )
+        if int(self.sr) != self.sr or self.sr <= 0:
+            raise ParameterError(f"sr={self.sr!r} must be a positive integer")
+        for name, stem in self.stems.items():
+            if not isinstance(stem, np.ndarray) or stem.shape != self.mix.shape:
+                raise ParameterError(
+                    f"stem {name!r} has shape {getattr(stem, 'shape', None)}; "
+                    f"expected {self.mix.shape} like the mix"
+                )
+
+    @property
+    def seconds(self) -> float:
+        """Duration in seconds."""
+        return len(self.mix) / float(self.sr)
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    """Anything that renders :class:`Controls` to :class:`Rendered` audio at a fixed ``sr``."""
+
+    name: str
+    sr: int
+
+    def render(self, controls: Controls, *, seconds: float, seed: int) -> Rendered:
+        """Render ``seconds`` of audio; the same ``controls``, ``seconds`` and ``seed`` give
+        identical arrays."""
+        ...
+
+    def render_batch(
+        self, controls: Sequence[Controls], *, seconds: float, seeds: Sequence[int]
+    ) -> list[Rendered]:
+        """Render several segments; ``seeds[i]`` goes with ``controls[i]``."""
+        ...
+
+
+# name -> "module:attribute", imported only when asked for, so that an optional heavy backend
+# (MusicGen needs transformers and a checkpoint) costs nothing until it is used.
+RENDERERS: dict[str, str] = {
+    "synth": "aural_core.render.synth:SynthRenderer",
+    "musicgen": "aural_core.render.musicgen:MusicgenRenderer",
+}
+
+
+def build_renderer(name: str, **options) -> Renderer:
+    """Build the renderer called ``name`` with keyword ``options``.
+
+    ``"synth"`` is the procedural :class:`~aural_core.render.synth.SynthRenderer`;
+    ``"musicgen"`` imports ``aural_core.render.musicgen`` lazily. Any other name raises
+    :class:`~aural_core.errors.ParameterError` listing the known names.
+    """
+    try:
+        target = RENDERERS[name]
+    except (KeyError, TypeError):
+        raise ParameterError(
+            f"renderer={name!r} is not known; expected one of {sorted(RENDERERS)}"
+        ) from None
+    module_name, attr = target.split(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    return cls(**options)

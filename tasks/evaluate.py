@@ -1,0 +1,83 @@
+"""Rendering and scoring tasks of the evaluation flow."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from prefect import task
+from prefect.cache_policies import CacheKeyFnPolicy
+
+from aural_core.audio import load_audio
+from aural_core.config import FeatureConfig, LabelConfig, RenderConfig
+from aural_core.controls import Controls
+from aural_core.features import analyze_signal
+from aural_core.labels import bpm_label
+from aural_core.render import apply_stem_gains, build_renderer
+from storage.atomic import atomic_path
+
+from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, tagger_for
+
+RENDER_VERSION = "1"
+
+
+@lru_cache(maxsize=2)
+def renderer_for(config: RenderConfig):
+    """One renderer per process and configuration (MusicGen weights load once)."""
+    if config.renderer == "musicgen":
+        return build_renderer("musicgen", model=config.musicgen_model, guidance_scale=config.guidance_scale,
+                              do_sample=config.do_sample, temperature=config.temperature)
+    return build_renderer(config.renderer)
+
+
+def render_key(items: list[dict], config: RenderConfig, seconds: float) -> str:
+    """Key = (every item's controls and seed, renderer settings, length, render version)."""
+    blob = json.dumps([items, config.model_dump(), seconds, RENDER_VERSION], sort_keys=True)
+    return short_hash(blob)
+
+
+def render_paths(out_dir: str, items: list[dict], config: RenderConfig, seconds: float) -> list[Path]:
+    key = render_key(items, config, seconds)
+    return [Path(out_dir) / f"{key}-{i}.flac" for i in range(len(items))]
+
+
+def _render_cache_key(context, p) -> str:
+    return "render-" + render_key(p["items"], p["config"], p["seconds"]) + short_hash(Path(p["out_dir"]).resolve())
+
+
+@task(name="render", task_run_name="render-{label}",
+      cache_policy=CacheKeyFnPolicy(cache_key_fn=_render_cache_key), persist_result=True,
+      retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_transient)
+def render_items(items: list[dict], config: RenderConfig, seconds: float, out_dir: str, label: str) -> list[str]:
+    """Render a batch of {"controls", "seed"} items, balance their stems, write FLAC files.
+
+    The renderer renders with neutral gains; the stem balancer then applies each item's
+    gains to its stems (native for synth, split for MusicGen) and levels the mix.
+    """
+    renderer = renderer_for(config)
+    controls = [Controls(**it["controls"]) for it in items]
+    neutral = [Controls(**{**c.to_dict(), "stem_gains": {}}) for c in controls]
+    rendered = renderer.render_batch(neutral, seconds=seconds, seeds=[it["seed"] for it in items])
+    paths = render_paths(out_dir, items, config, seconds)
+    for c, r, path in zip(controls, rendered, paths):
+        balanced = apply_stem_gains(r.stems, c.stem_gains, sr=r.sr)
+        with atomic_path(path) as tmp:
+            sf.write(tmp, balanced.mix, r.sr, format="FLAC", subtype="PCM_16")
+    return [str(p) for p in paths]
+
+
+@task(name="score-render", task_run_name="score-{label}")
+def score_render(path: str, source_embedding: list[float], features: FeatureConfig, labels: LabelConfig,
+                 label: str) -> dict:
+    """Embedding match with the source section and the tempo the beat tracker reads."""
+    y = load_audio(path, sr=features.sample_rate)
+    f = analyze_signal(y, sr=features.sample_rate, config=features,
+                       embedder=embedder_for(features.embedder, features.clap_model),
+                       tagger=tagger_for(features.tagger, features.clap_model))
+    emb = f.clap.astype(np.float64).mean(axis=0)
+    src = np.asarray(source_embedding, dtype=np.float64)
+    match = float(emb @ src / (np.linalg.norm(emb) * np.linalg.norm(src) + 1e-12))
+    return {"path": path, "match": match, "bpm": bpm_label(f.tempo_bpm, f.beat_strength, labels)}

@@ -1,0 +1,109 @@
+"""Tiny, randomly initialised MusicGen and CLAP checkpoints, built offline for the tests.
+
+Like audiocraft's ``'debug'`` model: the same classes as the real checkpoints with every size
+cut down, so a test exercises the very ``from_pretrained(path)`` code users run without a
+download. Each builder saves model + processor (feature extractor and a word-level tokenizer
+made with the ``tokenizers`` library, since no tokenizer can be fetched) into ``path``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aural_core.vocab import TAG_NAMES
+
+# Words of the prompts the tests send; anything else maps to the unknown token.
+_WORDS = (
+    "this is a sound of bpm in major minor calm ambient piano with soft pads and no drums "
+    "upbeat happy pop bright synths claps driving beat dark brooding drone deep bass "
+    "C C# D D# E F F# G G# A A# B , . 60 90 100 120 140"
+)
+
+
+def _word_tokenizer(path: Path, specials: tuple[str, ...], **special_names):
+    """A whitespace word-level fast tokenizer over :data:`_WORDS` and the tag names.
+
+    ``specials`` come first, in the id order the model's config expects (e.g. RoBERTa:
+    ``<s>``=0, ``<pad>``=1, ``</s>``=2).
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    words = dict.fromkeys(_WORDS.split() + " ".join(TAG_NAMES).split())
+    vocab = {tok: i for i, tok in enumerate(list(specials) + [w for w in words if w not in specials])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=special_names["unk_token"]))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, **special_names), len(vocab)
+
+
+def make_tiny_musicgen(path) -> Path:
+    """Save a tiny MusicGen (T5 text encoder, EnCodec at 32 kHz / 50 Hz, 2 codebooks) to ``path``."""
+    import torch
+    from transformers import (EncodecConfig, EncodecFeatureExtractor, MusicgenConfig,
+                              MusicgenDecoderConfig, MusicgenForConditionalGeneration,
+                              MusicgenProcessor, T5Config)
+
+    path = Path(path)
+    tokenizer, n_vocab = _word_tokenizer(path, ("<pad>", "</s>", "<unk>"),
+                                         pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    codebook_size, n_codebooks = 32, 2
+    text = T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+                    pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    # 8*5*4*4 = 640 samples per frame at 32 kHz = 50 frames/s, as musicgen-small. With a
+    # 32-entry (5-bit) codebook, 0.5 kbps gives exactly 2 quantizers = the decoder's codebooks.
+    audio = EncodecConfig(sampling_rate=32000, upsampling_ratios=[8, 5, 4, 4], codebook_size=codebook_size,
+                          target_bandwidths=[0.5], hidden_size=8, num_filters=2, num_lstm_layers=1,
+                          num_residual_layers=1, kernel_size=3, last_kernel_size=3, residual_kernel_size=3)
+    decoder = MusicgenDecoderConfig(vocab_size=codebook_size, num_codebooks=n_codebooks, hidden_size=16,
+                                    ffn_dim=32, num_hidden_layers=1, num_attention_heads=2,
+                                    max_position_embeddings=512, pad_token_id=codebook_size,
+                                    bos_token_id=codebook_size)
+    config = MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder)
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(config)
+    model.generation_config.update(decoder_start_token_id=codebook_size, pad_token_id=codebook_size,
+                                   bos_token_id=codebook_size, do_sample=True, guidance_scale=3.0,
+                                   max_length=256, top_k=8)
+    model.save_pretrained(path)
+    feature_extractor = EncodecFeatureExtractor(feature_size=1, sampling_rate=32000)
+    MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(path)
+    return path
+
+
+def make_tiny_clap(path) -> Path:
+    """Save a tiny CLAP (1-layer RoBERTa-like text tower, 2-stage HTSAT) to ``path``.
+
+    The audio tower keeps the real geometry the feature extractor dictates (64 mel bins,
+    ``spec_size`` 256 so a 10 s / 1001-frame mel fits) and shrinks only widths and depths;
+    ``projection_dim`` stays 512, so embeddings have the real size.
+    """
+    import torch
+    from transformers import (ClapAudioConfig, ClapConfig, ClapFeatureExtractor, ClapModel,
+                              ClapProcessor, ClapTextConfig)
+
+    path = Path(path)
+    tokenizer, n_vocab = _word_tokenizer(path, ("<s>", "<pad>", "</s>", "<unk>"), bos_token="<s>",
+                                         pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    text = ClapTextConfig(vocab_size=n_vocab, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                          intermediate_size=32, max_position_embeddings=64, projection_dim=512)
+    audio = ClapAudioConfig(spec_size=256, num_mel_bins=64, window_size=8, patch_embeds_hidden_size=8,
+                            depths=[1, 1], num_attention_heads=[1, 2], hidden_size=16,
+                            projection_dim=512, enable_fusion=False)
+    config = ClapConfig(text_config=text, audio_config=audio, projection_dim=512)
+    torch.manual_seed(0)
+    ClapModel(config).save_pretrained(path)
+    feature_extractor = ClapFeatureExtractor(truncation="rand_trunc", padding="repeatpad")
+    ClapProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_musicgen_path(tmp_path_factory) -> Path:
+    return make_tiny_musicgen(tmp_path_factory.mktemp("tiny-musicgen"))
+
+
+@pytest.fixture(scope="session")
+def tiny_clap_path(tmp_path_factory) -> Path:
+    return make_tiny_clap(tmp_path_factory.mktemp("tiny-clap"))
