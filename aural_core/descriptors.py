@@ -40,6 +40,16 @@ def key_correlations(chroma: np.ndarray) -> np.ndarray:
     return out
 
 
+def tempo_rbf(bpm: float, strength: float, width: float = np.log(1.1)) -> np.ndarray:
+    """The beat tracker's tempo as radial-basis activations on ``TEMPO_GRID_BPM`` (log scale),
+    scaled by beat strength; all zero without a tempo. Unlike the autocorrelation profile it
+    has no octave harmonics, so nearby tempi are similar and distant ones are not."""
+    if not np.isfinite(bpm) or bpm <= 0:
+        return np.zeros(len(TEMPO_GRID_BPM))
+    d = np.log(TEMPO_GRID_BPM / bpm) / width
+    return strength * np.exp(-0.5 * d**2)
+
+
 def frame_rms_db(y: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Exact RMS level in dBFS of each frame's samples."""
     return np.array([
@@ -66,7 +76,7 @@ def describe_frames(analysis: SpectralAnalysis, bounds: np.ndarray) -> dict[str,
     ``contrast_std`` (7), ``centroid_oct`` (log2 of centroid / 1 kHz), ``rolloff_oct``,
     ``flatness``, ``low_share``, ``onset_std`` (relative to the file's mean onset strength),
     ``onset_rate`` (onsets/s),
-    ``tempo_acf`` (16), ``beat_strength`` (0..1), ``tempo_bpm`` (NaN without beats),
+    ``tempo_acf`` (16), ``tempo_rbf`` (16), ``beat_strength`` (0..1), ``tempo_bpm`` (NaN without beats),
     ``mode`` (+1 major .. -1 minor), ``dissonance`` (0..1).
     """
     memo_key = ("describe_frames", np.asarray(bounds).tobytes())
@@ -91,7 +101,7 @@ def _describe_frames(analysis: SpectralAnalysis, bounds: np.ndarray) -> dict[str
     out: dict[str, list] = {k: [] for k in (
         "mel_shape", "mel_texture", "level_std", "chroma", "chroma_dft", "contrast",
         "contrast_std", "centroid_oct", "rolloff_oct", "flatness", "low_share",
-        "onset_std", "onset_rate", "tempo_acf", "beat_strength", "tempo_bpm", "mode", "dissonance",
+        "onset_std", "onset_rate", "tempo_acf", "tempo_rbf", "beat_strength", "tempo_bpm", "mode", "dissonance",
     )}
     for start, end in bounds:
         hs = a.hop_slice(start, end)
@@ -133,6 +143,7 @@ def _describe_frames(analysis: SpectralAnalysis, bounds: np.ndarray) -> dict[str
         beats_in = a.beats[(a.beats >= hs.start) & (a.beats < hs.stop)]
         out["beat_strength"].append(_beat_strength(onset, beats_in, hs))
         out["tempo_bpm"].append(local_tempo(beat_times, start_s, end_s))
+        out["tempo_rbf"].append(tempo_rbf(out["tempo_bpm"][-1], out["beat_strength"][-1]))
 
     result = {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
     result["level_db"] = frame_rms_db(a.y, bounds)

@@ -27,7 +27,8 @@ from .embedders.base import EMBED_DIM, Embedder, Tagger
 from .spectral import SpectralAnalysis
 from .vocab import EMOTIONS, TAG_EMOTION, TAG_NAMES
 
-# Bump when the meaning of any feature changes: it is part of every analysis cache key.
+# Bump when the meaning of any feature changes: it is part of every analysis cache key, together
+# with ``extractor_fingerprint`` (which follows the dsp reference, weights and tag rules by itself).
 EXTRACTOR_VERSION = "1"
 SCALAR_FEATURES = ("f0_median", "f0_iqr", "energy", "beat_strength")
 FEATURE_DIM = EMBED_DIM + len(SCALAR_FEATURES) + len(EMOTIONS)  # 521
@@ -146,3 +147,19 @@ def analyze_file(path, *, config: FeatureConfig, embedder: Embedder, tagger: Tag
         return analyze_signal(y, sr=config.sample_rate, config=config, embedder=embedder, tagger=tagger)
     except ParameterError as exc:
         raise AudioError(path, str(exc)) from exc
+
+
+def extractor_fingerprint() -> str:
+    """EXTRACTOR_VERSION plus a hash of the data-like tables the features depend on.
+
+    Prefect's TASK_SOURCE only hashes a task's own body, so edits to the dsp reference, the
+    embedder's group weights or the tag rules would otherwise leave stale frames cached.
+    """
+    import hashlib
+    import json
+
+    from .embedders import dsp, rules
+
+    blob = json.dumps([EXTRACTOR_VERSION, dsp.REFERENCE_PATH.read_text(), dsp.GROUPS, rules.TAG_RULES,
+                       rules.TRAITS], sort_keys=True)
+    return f"{EXTRACTOR_VERSION}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"

@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import CacheKeyFnPolicy
 
 from aural_core.config import FeatureConfig
-from aural_core.features import EXTRACTOR_VERSION, analyze_file
+from aural_core.features import analyze_file, extractor_fingerprint
 from storage.frames import frames_path, frames_table, write_frames
 
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
@@ -19,7 +19,7 @@ def frames_cache_key(context, parameters) -> str:
     out = frames_path(parameters["cache_dir"], parameters["file_id"])
     config: FeatureConfig = parameters["config"]
     return "frames-" + short_hash(parameters["file_id"], config.config_hash(),
-                                  EXTRACTOR_VERSION, out.resolve())
+                                  extractor_fingerprint(), out.resolve())
 
 
 @task(
@@ -39,7 +39,7 @@ def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config:
         tagger=tagger_for(config.tagger, config.clap_model),
     )
     meta = {"aural.feature_config_hash": config.config_hash(), "aural.embedder": config.embedder,
-            "aural.tagger": config.tagger, "aural.extractor_version": EXTRACTOR_VERSION,
+            "aural.tagger": config.tagger, "aural.extractor_version": extractor_fingerprint(),
             "aural.feature_config": config.model_dump_json()}
     out = write_frames(frames_path(cache_dir, file_id),
                        frames_table(features, file_id=file_id, source=source, metadata=meta))

@@ -14,27 +14,31 @@ import pytest
 
 from aural_core.vocab import TAG_NAMES
 
-# Words of the prompts the tests send; anything else maps to the unknown token.
+# Words of the prompts the tests send (lower case); anything else maps to the unknown token.
 _WORDS = (
     "this is a sound of bpm in major minor calm ambient piano with soft pads and no drums "
     "upbeat happy pop bright synths claps driving beat dark brooding drone deep bass "
-    "C C# D D# E F F# G G# A A# B , . 60 90 100 120 140"
+    "c d e f g a b # , . - 60 90 100 120 140"
 )
 
 
-def _word_tokenizer(path: Path, specials: tuple[str, ...], **special_names):
-    """A whitespace word-level fast tokenizer over :data:`_WORDS` and the tag names.
+def _word_tokenizer(specials: tuple[str, ...], template: str, **special_names):
+    """A lower-casing word-level fast tokenizer over :data:`_WORDS` and the tag names.
 
-    ``specials`` come first, in the id order the model's config expects (e.g. RoBERTa:
-    ``<s>``=0, ``<pad>``=1, ``</s>``=2).
+    ``specials`` come first, in the id order the model's config expects (T5: ``<pad>``=0,
+    ``</s>``=1; RoBERTa: ``<s>``=0, ``<pad>``=1, ``</s>``=2); ``template`` wraps each text in
+    them as the real tokenizer would (e.g. ``"<s> $A </s>"``).
     """
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    words = dict.fromkeys(_WORDS.split() + " ".join(TAG_NAMES).split())
-    vocab = {tok: i for i, tok in enumerate(list(specials) + [w for w in words if w not in specials])}
+    words = " ".join([_WORDS, *TAG_NAMES]).lower().replace("-", " - ").split()
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([*specials, *words]))}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=special_names["unk_token"]))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()  # splits "minor," and "f#" at punctuation
+    tok.post_processor = processors.TemplateProcessing(
+        single=template, special_tokens=[(t, vocab[t]) for t in specials if t in template])
     return PreTrainedTokenizerFast(tokenizer_object=tok, **special_names), len(vocab)
 
 
@@ -46,23 +50,31 @@ def make_tiny_musicgen(path) -> Path:
                               MusicgenProcessor, T5Config)
 
     path = Path(path)
-    tokenizer, n_vocab = _word_tokenizer(path, ("<pad>", "</s>", "<unk>"),
+    tokenizer, n_vocab = _word_tokenizer(("<pad>", "</s>", "<unk>"), "$A </s>",
                                          pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
     codebook_size, n_codebooks = 32, 2
     text = T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
                     pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     # 8*5*4*4 = 640 samples per frame at 32 kHz = 50 frames/s, as musicgen-small. With a
     # 32-entry (5-bit) codebook, 0.5 kbps gives exactly 2 quantizers = the decoder's codebooks.
-    audio = EncodecConfig(sampling_rate=32000, upsampling_ratios=[8, 5, 4, 4], codebook_size=codebook_size,
-                          target_bandwidths=[0.5], hidden_size=8, num_filters=2, num_lstm_layers=1,
-                          num_residual_layers=1, kernel_size=3, last_kernel_size=3, residual_kernel_size=3)
-    decoder = MusicgenDecoderConfig(vocab_size=codebook_size, num_codebooks=n_codebooks, hidden_size=16,
-                                    ffn_dim=32, num_hidden_layers=1, num_attention_heads=2,
-                                    max_position_embeddings=512, pad_token_id=codebook_size,
-                                    bos_token_id=codebook_size)
+    audio = EncodecConfig(sampling_rate=32000, upsampling_ratios=[8, 5, 4, 4],
+                          codebook_size=codebook_size, target_bandwidths=[0.5], hidden_size=8,
+                          num_filters=2, num_lstm_layers=1, num_residual_layers=1, kernel_size=3,
+                          last_kernel_size=3, residual_kernel_size=3)
+    # As in the real checkpoints, the pad/start token is one past the codebook (vocab_size);
+    # transformers warns that it lies outside the vocabulary, which is expected here.
+    decoder = MusicgenDecoderConfig(vocab_size=codebook_size, num_codebooks=n_codebooks,
+                                    hidden_size=16, ffn_dim=32, num_hidden_layers=1,
+                                    num_attention_heads=2, max_position_embeddings=512,
+                                    pad_token_id=codebook_size, bos_token_id=codebook_size)
     config = MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder)
     torch.manual_seed(0)
     model = MusicgenForConditionalGeneration(config)
+    # EnCodec initialises its codebooks to zeros (real ones are learnt), which would decode
+    # every token to the same audio; random codebooks make different tokens sound different.
+    for layer in model.audio_encoder.quantizer.layers:
+        layer.codebook.embed.normal_()
+        layer.codebook.embed_avg.copy_(layer.codebook.embed)
     model.generation_config.update(decoder_start_token_id=codebook_size, pad_token_id=codebook_size,
                                    bos_token_id=codebook_size, do_sample=True, guidance_scale=3.0,
                                    max_length=256, top_k=8)
@@ -84,13 +96,16 @@ def make_tiny_clap(path) -> Path:
                               ClapProcessor, ClapTextConfig)
 
     path = Path(path)
-    tokenizer, n_vocab = _word_tokenizer(path, ("<s>", "<pad>", "</s>", "<unk>"), bos_token="<s>",
-                                         pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
-    text = ClapTextConfig(vocab_size=n_vocab, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                          intermediate_size=32, max_position_embeddings=64, projection_dim=512)
-    audio = ClapAudioConfig(spec_size=256, num_mel_bins=64, window_size=8, patch_embeds_hidden_size=8,
-                            depths=[1, 1], num_attention_heads=[1, 2], hidden_size=16,
-                            projection_dim=512, enable_fusion=False)
+    tokenizer, n_vocab = _word_tokenizer(("<s>", "<pad>", "</s>", "<unk>"), "<s> $A </s>",
+                                         bos_token="<s>", pad_token="<pad>", eos_token="</s>",
+                                         unk_token="<unk>")
+    text = ClapTextConfig(vocab_size=n_vocab, hidden_size=16, num_hidden_layers=1,
+                          num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+                          projection_dim=512)
+    # hidden_size must equal the last stage's width, patch_embeds_hidden_size * 2 ** (stages - 1).
+    audio = ClapAudioConfig(spec_size=256, num_mel_bins=64, window_size=8,
+                            patch_embeds_hidden_size=8, depths=[1, 1], num_attention_heads=[1, 2],
+                            hidden_size=16, projection_dim=512, enable_fusion=False)
     config = ClapConfig(text_config=text, audio_config=audio, projection_dim=512)
     torch.manual_seed(0)
     ClapModel(config).save_pretrained(path)

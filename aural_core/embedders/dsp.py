@@ -29,7 +29,8 @@ GROUPS: tuple[tuple[str, float], ...] = (
     ("mel_shape", 2.0), ("mel_texture", 0.5), ("level_db", 0.3), ("level_std", 0.4),
     ("chroma", 0.4), ("chroma_dft", 0.8), ("contrast", 0.6), ("contrast_std", 0.3),
     ("centroid_oct", 1.0), ("rolloff_oct", 0.6), ("flatness", 0.6), ("low_share", 0.8),
-    ("onset_std", 0.4), ("onset_rate", 0.6), ("tempo_acf", 0.6), ("beat_strength", 0.4),
+    ("onset_std", 0.4), ("onset_rate", 0.6), ("tempo_acf", 0.6), ("tempo_rbf", 1.0),
+    ("beat_strength", 0.4),
 )
 
 

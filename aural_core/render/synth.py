@@ -398,16 +398,19 @@ class SynthRenderer:
 
     def _bass(self, p: _Plan, prog: list[int], rng: np.random.Generator, pad: int) -> np.ndarray:
         sr, b, d = p.sr, p.brightness, p.density
-        step = 1.0 if d < 0.75 else 0.5  # roots on every beat, 8ths when dense
+        # Roots on every beat; when dense, also on the "and" of beats 2 and 4 (a push into the
+        # next beat; only two per bar, so that the bass never spells a doubled tempo).
+        pattern = (0.0, 1.0, 2.0, 3.0) if d < 0.75 else (0.0, 1.0, 1.5, 2.0, 3.0, 3.5)
+        ends = pattern[1:] + (4.0,)
         buf = np.zeros(pad)
         for bar, degree in enumerate(prog):
             root = _in_range(p.chord_pcs(degree)[0], 36)
-            for k in range(int(round(4 / step))):
-                beat = 4 * bar + k * step
-                on_beat = abs(beat - round(beat)) < 1e-9
+            for pos, end in zip(pattern, ends):
+                beat = 4 * bar + pos
+                on_beat = pos == int(pos)
                 midi = root + (12 if (not on_beat and p.mood.ghosts) else 0)
                 f = float(_midi_hz(midi))
-                gate = p.at(beat + 0.9 * step) - p.at(beat)
+                gate = p.at(4 * bar + pos + 0.9 * (end - pos)) - p.at(beat)
                 n = gate + int(0.03 * sr)
                 t = np.arange(n) / sr
                 index = (0.4 + 1.2 * b) + (1.0 + 3.0 * b) * np.exp(-t / 0.07)

@@ -1,0 +1,151 @@
+"""MusicGen renderer: text-conditioned generation with 🤗 transformers, from local files only.
+
+The checkpoint (``facebook/musicgen-small`` by default) is loaded from a local directory or the
+local Hugging Face cache and is never downloaded at run time; a missing one raises
+:class:`~aural_core.errors.ModelNotFoundError` saying how to provide it. MusicGen writes a
+mix only, so the stems are approximated with :func:`~aural_core.render.balance.split_stems`;
+applying ``controls.stem_gains`` is left to the caller (``apply_stem_gains``), as for every
+renderer that returns plain stems.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..controls import Controls
+from ..errors import ParameterError
+from ..hub import load_local, pick_device
+from .balance import split_stems
+from .base import Rendered
+
+__all__ = ["MusicgenRenderer", "musicgen_prompt"]
+
+PEAK = 0.99
+
+
+def musicgen_prompt(controls: Controls) -> str:
+    """The text prompt for ``controls``: ``"<style prompt>, <bpm> bpm, in <key>"``.
+
+    Examples
+    --------
+    >>> musicgen_prompt(Controls("calm", 89.6, "F# minor", 2, "calm ambient piano"))
+    'calm ambient piano, 90 bpm, in F# minor'
+    """
+    return f"{controls.style_prompt}, {round(controls.bpm)} bpm, in {controls.key}"
+
+
+class MusicgenRenderer:
+    """Render :class:`~aural_core.controls.Controls` with a MusicGen checkpoint.
+
+    Parameters
+    ----------
+    model : str
+        Hub id already in the local Hugging Face cache, or a local directory holding a
+        ``save_pretrained`` checkpoint (model and processor).
+    device : str, torch.device or None
+        ``None`` picks CUDA when available, else the CPU.
+    guidance_scale : float
+        Classifier-free guidance strength; ``<= 1`` turns guidance off.
+    do_sample : bool
+        Sample tokens (``True``) or decode greedily.
+    temperature : float > 0
+        Sampling temperature (used only when ``do_sample``).
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the checkpoint is not on this machine (raised here, not at the first render).
+    """
+
+    name = "musicgen"
+
+    def __init__(self, model: str = "facebook/musicgen-small", *, device=None,
+                 guidance_scale: float = 3.0, do_sample: bool = True, temperature: float = 1.0):
+        if not (isinstance(temperature, numbers.Real) and temperature > 0):
+            raise ParameterError(f"temperature={temperature!r} must be a number > 0")
+        if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):
+            raise ParameterError(f"guidance_scale={guidance_scale!r} must be a finite number")
+        self.model_name = str(model)
+        self.device = pick_device(device)
+        self.guidance_scale = float(guidance_scale)
+        self.do_sample = bool(do_sample)
+        self.temperature = float(temperature)
+        self.model, self.processor = _load(self.model_name, self.device)
+        codec = self.model.config.audio_encoder
+        self.sr = int(codec.sampling_rate)
+        self.frame_rate = float(codec.frame_rate)
+
+    def __repr__(self) -> str:
+        return f"MusicgenRenderer(model={self.model_name!r}, device={str(self.device)!r})"
+
+    def render(self, controls: Controls, *, seconds: float, seed: int) -> Rendered:
+        """Render ``seconds`` of audio for ``controls``; same inputs, same audio (on one device)."""
+        return self.render_batch([controls], seconds=seconds, seeds=[seed])[0]
+
+    def render_batch(self, controls: Sequence[Controls], *, seconds: float,
+                     seeds: Sequence[int]) -> list[Rendered]:
+        """Render every item of ``controls`` in one ``generate`` call.
+
+        ``generate`` draws from the global torch generator and takes none per row, so the
+        batch is seeded once with ``seeds[0]``: the output is reproducible for the same
+        (controls, seconds, seeds[0]), and items of one batch still differ from each other
+        (each row samples its own tokens), but item ``i`` is not what ``render(controls[i],
+        seed=seeds[i])`` gives alone. ``seeds`` must still have one seed per item.
+        """
+        import torch
+
+        controls = list(controls)
+        seeds = list(seeds)
+        if not controls:
+            raise ParameterError("controls is empty; render_batch needs at least one item")
+        if len(seeds) != len(controls):
+            raise ParameterError(
+                f"got {len(seeds)} seeds for {len(controls)} controls; expected one each")
+        for s in seeds:
+            if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+                raise ParameterError(f"seed={s!r} must be an integer")
+        if not (isinstance(seconds, numbers.Real) and math.isfinite(seconds) and seconds > 0):
+            raise ParameterError(f"seconds={seconds!r} must be a finite number > 0")
+        n_samples = int(round(seconds * self.sr))
+        if n_samples < 64:
+            raise ParameterError(f"seconds={seconds!r} gives {n_samples} samples; need at least 64")
+
+        inputs = self.processor(text=[musicgen_prompt(c) for c in controls], padding=True,
+                                return_tensors="pt").to(self.device)
+        # The delay pattern costs (num_codebooks - 1) steps and the start token one more:
+        # generate that many extra steps so the decoded audio covers `seconds`, then trim.
+        n_frames = math.ceil(seconds * self.frame_rate) + self.model.decoder.num_codebooks - 1
+        options = {"do_sample": self.do_sample, "guidance_scale": self.guidance_scale,
+                   "max_new_tokens": n_frames}
+        if self.do_sample:
+            options["temperature"] = self.temperature
+        torch.manual_seed(int(seeds[0]))
+        with torch.inference_mode():
+            audio = self.model.generate(**inputs, **options)  # (batch, channels, samples)
+        audio = audio.float().mean(dim=1).cpu().numpy()  # a stereo checkpoint folds to mono
+        return [self._finish(row, n_samples) for row in audio]
+
+    def _finish(self, y: np.ndarray, n_samples: int) -> Rendered:
+        """Trim (or zero-pad) to ``n_samples``, limit the peak to 0.99, split into stems."""
+        mix = np.zeros(n_samples, dtype=np.float32)
+        mix[: min(n_samples, len(y))] = y[:n_samples]
+        mix = np.nan_to_num(mix, nan=0.0, posinf=0.0, neginf=0.0)
+        peak = float(np.max(np.abs(mix)))
+        if peak > PEAK:  # scale before splitting, so the stems come out scaled alike
+            mix *= np.float32(PEAK / peak)
+        stems = {name: s.astype(np.float32) for name, s in split_stems(mix, self.sr).items()}
+        return Rendered(mix=mix, stems=stems, sr=self.sr)
+
+
+def _load(name: str, device):
+    """Model and processor from local files only; ModelNotFoundError when they are absent."""
+    from transformers import AutoProcessor, MusicgenForConditionalGeneration
+
+    processor, model = load_local(name, what="MusicGen", setting="render.musicgen_model",
+                                  loaders=(AutoProcessor, MusicgenForConditionalGeneration))
+    return model.to(device).eval(), processor
