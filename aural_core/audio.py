@@ -14,7 +14,7 @@ import soxr
 
 from .errors import AudioError, ParameterError
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3")
 
 
 def load_audio(path: str | Path, *, sr: int = 22050) -> np.ndarray:

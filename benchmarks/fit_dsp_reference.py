@@ -24,7 +24,7 @@ SR, MAX_SECONDS = 22050, 90
 
 def main(folder: str) -> None:
     tables = []
-    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS + (".opus",))
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
     for path in files:
         y = load_audio(path, sr=SR)[: MAX_SECONDS * SR]
         tables.append(describe_frames(SpectralAnalysis(y, SR), frame_bounds(len(y), sr=SR)))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from prefect import flow
 
+from aural_core.audio import AUDIO_EXTENSIONS
+
 from .analyze import analyze_flow
 from .demo import demo_flow
 from .evaluate import evaluate_flow
@@ -13,8 +15,7 @@ from .train import train_flow
 
 
 def _has_audio(folder: Path) -> bool:
-    return folder.is_dir() and any(p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3")
-                                   for p in folder.rglob("*"))
+    return folder.is_dir() and any(p.suffix.lower() in AUDIO_EXTENSIONS for p in folder.rglob("*"))
 
 
 @flow(name="pipeline")

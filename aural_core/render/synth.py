@@ -378,7 +378,7 @@ class SynthRenderer:
         snare = _snare(sr, rng, b)
         hat = _hat(sr, b)
         sub = 1 if d < 0.25 else (2 if d < 0.6 else 4)
-        hat_vel = {0: 0.45, 2: 0.3, 1: 0.2, 3: 0.2}  # by 16th position inside the beat
+        hat_vel = {0: 0.45, 2: 0.3 if sub == 2 else 0.22, 1: 0.2, 3: 0.2}  # by 16th inside the beat
         buf = np.zeros(pad)
         jitter = lambda: 1.0 - 0.1 * rng.random()  # noqa: E731
         for bar in range(p.n_bars):

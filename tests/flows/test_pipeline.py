@@ -1,0 +1,95 @@
+"""The whole `aural run` on a small demo corpus, the eval report contract, the rendered baseline
+and the tiny-MusicGen path, through a real Prefect server."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aural_core.config import load_config
+from aural_core.demo_corpus import write_corpus
+from aural_core.evaluation import baseline_controls
+from aural_core.render import SynthRenderer, apply_stem_gains
+from aural_core.styles import load_style_table
+from flows.cli import main
+from flows.evaluate import evaluate_flow
+from storage.manifest import read_manifest
+
+from ..tiny_models import tiny_musicgen_path  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+CONTRACT = ("match_score", "baseline_match_score", "match_delta", "tempo_corr", "targets", "passed",
+            "n_sections", "embedder", "renderer", "sections")
+SECTION_FIELDS = ("predicted", "reference_bpm", "rendered_bpm", "match", "baseline_match")
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    write_corpus(root / "data", n_inputs=5, n_eval=2, seed=3)
+    config = root / "aural.toml"
+    config.write_text("[render]\nseconds = 4.0\n")
+    code = main(["run", "--data", str(root / "data"), "--models", str(root / "models"),
+                 "--reports", str(root / "reports"), "--config", str(config), "--quiet"])
+    return root, config, code
+
+
+def test_run_end_to_end(ran):
+    root, _, code = ran
+    assert code == 0
+    assert (root / "models" / "adapter.pt").is_file() and (root / "models" / "metadata.json").is_file()
+    report = json.loads((root / "reports" / "eval.json").read_text())
+    for key in CONTRACT:
+        assert key in report, key
+    assert report["embedder"] == "dsp" and report["renderer"] == "synth"
+    assert report["n_sections"] == len(report["sections"]) >= 2
+    assert report["match_delta"] == pytest.approx(report["match_score"] - report["baseline_match_score"], abs=1e-3)
+    assert report["passed"] == (report["match_delta"] >= 0.1 and report["tempo_corr"] is not None
+                                and report["tempo_corr"] >= 0.3)
+    for section in report["sections"]:
+        for key in SECTION_FIELDS:
+            assert key in section, key
+        for rel in section["audio"].values():
+            assert (root / "reports" / rel).stat().st_size > 1000
+    page = (root / "reports" / "index.html").read_text()
+    players = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
+    assert len(players) == 3 * report["n_sections"]
+    assert all((root / "reports" / p).is_file() for p in players)
+    assert (root / "reports" / "eval.md").read_text().startswith("# Aural Architect evaluation")
+    # eval files were analysed into the same cache but never trained on
+    meta = json.loads((root / "models" / "metadata.json").read_text())
+    held_out = {f["file_id"] for f in read_manifest(root / "data" / "cache", "eval")["files"]}
+    assert not held_out & set(meta["split"]["train_files"] + meta["split"]["val_files"])
+
+
+def test_baseline_really_rendered_with_baseline_controls(ran):
+    root, config, _ = ran
+    cfg = load_config(config)
+    report = json.loads((root / "reports" / "eval.json").read_text())
+    base = baseline_controls(load_style_table(), cfg.eval)
+    assert report["baseline_controls"] == base.to_dict()
+    assert base.bpm == 90 and base.key == "C major" and set(base.stem_gains.values()) == {1.0}
+    import soundfile as sf
+
+    first = report["sections"][0]
+    heard, sr = sf.read(root / "reports" / first["audio"]["baseline"])
+    rendered = SynthRenderer().render(base, seconds=4.0, seed=cfg.render.seed)
+    expected = apply_stem_gains(rendered.stems, base.stem_gains, sr=rendered.sr).mix
+    assert sr == rendered.sr and abs(len(heard) - len(expected)) <= 1
+    n = min(len(heard), len(expected))
+    assert np.corrcoef(heard[:n], expected[:n])[0, 1] > 0.99  # OGG is lossy: same signal, not same bits
+    assert abs(first["baseline_rendered_bpm"] - 90) <= 2
+
+
+def test_tiny_musicgen_eval_path(ran, tiny_musicgen_path):  # noqa: F811
+    root, _, _ = ran
+    config = root / "musicgen.toml"
+    config.write_text(f'[render]\nrenderer = "musicgen"\nmusicgen_model = "{tiny_musicgen_path}"\nseconds = 1.0\n')
+    result = evaluate_flow(input_dir=str(root / "data" / "eval"), adapter=str(root / "models" / "adapter.pt"),
+                           report=str(root / "mg" / "eval.json"), cache_dir=str(root / "data" / "cache"),
+                           config_path=str(config), show_progress=False)
+    report = json.loads(Path(result["report"]).read_text())
+    assert report["renderer"] == "musicgen" and report["n_sections"] >= 2
+    assert all(np.isfinite(s["match"]) for s in report["sections"])
