@@ -163,7 +163,8 @@ def _html(body: dict, energy: dict[str, list[dict]]) -> str:
     parts = [f"""<!doctype html><html><head><meta charset="utf-8"><title>Aural Architect evaluation</title>
 <style>body{{font-family:system-ui,sans-serif;margin:24px;color:#111}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}.bar{{display:flex;align-items:center;gap:6px;font-size:12px}}
-.bar span{{width:56px}}.bar i{{display:inline-block;height:10px}}audio{{width:210px;height:32px}}
+.bar span{{width:56px}}.bar i{{display:inline-block;height:10px}}audio{{width:190px;height:32px}}
+td.controls{{min-width:320px;max-width:420px}}
 .passed{{color:#2a9d8f}}.failed{{color:#e76f51}}</style></head><body>
 <h1>Aural Architect evaluation</h1>
 <p>{body['n_sections']} sections of {body['n_files']} held-out files · embedder <code>{esc(body['embedder'])}</code>
@@ -184,7 +185,7 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
                               for k in ("source", "adapter", "baseline"))
             parts.append(
                 f"<tr><td>{r['section']}<br><small>{r['start_s']:.0f}–{r['end_s']:.0f} s</small></td>"
-                f"<td>{esc(p['emotion'])} · {p['bpm']:.0f} BPM (ref {r['reference_bpm']}, rendered {r['rendered_bpm']})"
+                f"<td class=\"controls\">{esc(p['emotion'])} · {p['bpm']:.0f} BPM (ref {r['reference_bpm']}, rendered {r['rendered_bpm']})"
                 f" · {esc(p['key'])}<br><small>{esc(p['style_prompt'])}</small><br><small>gains: {gains}</small></td>"
                 f"<td>{_bars(r['match'], r['baseline_match'])}</td>{players}</tr>")
         parts.append("</table>")
