@@ -5,6 +5,9 @@
 2. The cold CLI run (``aural analyze`` on an empty cache, Prefect server start included).
 3. The cached re-run's wall time as a fraction of the cold run's.
 4. Peak RSS of each.
+5. When real recordings are at hand (``benchmarks/realmusic/fetch.sh``, default
+   /tmp/realmusic/tracks), the cold / cached CLI runs on them too: the demo corpus holds only
+   13 minutes of audio, so there the fixed start-up of a CLI call dominates both runs.
 Targets: >= 60x real time on one core; cached re-run <= 10 % of cold.
 """
 
@@ -81,6 +84,15 @@ def cold_and_cached(args_for, env: dict, label: str) -> dict:
             "cached_ratio_to_cold": round(cached / cold, 3), "peak_rss_mb": round(cold_rss, 1)}
 
 
+def _duration(path: Path) -> float:
+    import soundfile as sf
+
+    try:
+        return float(sf.info(str(path)).duration)
+    except Exception:  # not audio (README, checksums)
+        return 0.0
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         print(json.dumps(extraction_rtf(Path(sys.argv[2]))))
@@ -100,8 +112,16 @@ def main() -> None:
     # Each CLI call with no server configured starts a temporary one (a fixed few seconds).
     ephemeral = cold_and_cached(args_for, env, "ephemeral")
     server = start_server(env)
+    served_env = {**env, "PREFECT_API_URL": "http://127.0.0.1:4299/api"}
+    real_tracks = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/realmusic/tracks")
     try:
-        served = cold_and_cached(args_for, {**env, "PREFECT_API_URL": "http://127.0.0.1:4299/api"}, "served")
+        served = cold_and_cached(args_for, served_env, "served")
+        real = None
+        if real_tracks.is_dir():
+            real = cold_and_cached(lambda cache: ["analyze", "--in", str(real_tracks), "--out",
+                                                  str(work / cache), "--quiet"], served_env, "real")
+            real["audio_seconds"] = round(sum(_duration(p) for p in real_tracks.rglob("*")), 1)
+            real["cold_realtime_factor"] = round(real["audio_seconds"] / real["cold_wall_seconds"], 1)
     finally:
         server.terminate()
     for run in (ephemeral, served):
@@ -111,9 +131,11 @@ def main() -> None:
         "extraction_one_core": extraction,
         "cli_ephemeral_server": ephemeral,
         "cli_running_server": served,
+        "cli_running_server_real_music": real,
         "targets": {"extraction_realtime_factor": 60, "cached_ratio_max": 0.10},
     }
-    result["passed"] = (extraction["realtime_factor"] >= 60 and served["cached_ratio_to_cold"] <= 0.10)
+    result["passed_demo"] = extraction["realtime_factor"] >= 60 and served["cached_ratio_to_cold"] <= 0.10
+    result["passed_real_music"] = bool(real) and extraction["realtime_factor"] >= 60 and real["cached_ratio_to_cold"] <= 0.10
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

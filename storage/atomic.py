@@ -37,3 +37,12 @@ def write_bytes_atomic(target: str | Path, data: bytes) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
     return Path(target)
+
+
+def write_parquet_atomic(target: str | Path, table) -> Path:
+    """Write an Arrow table as Parquet under a temp name, then rename it onto ``target``."""
+    import pyarrow.parquet as pq
+
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp)
+    return Path(target)

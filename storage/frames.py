@@ -15,7 +15,7 @@ from aural_core.embedders.base import EMBED_DIM
 from aural_core.features import FrameFeatures, feature_vectors
 from aural_core.vocab import EMOTIONS
 
-from .atomic import atomic_path
+from .atomic import write_parquet_atomic
 
 FRAMES_SCHEMA_VERSION = "1"
 N_CHROMA, N_TEMPO_ACF = 12, 16
@@ -78,9 +78,7 @@ def frames_table(features: FrameFeatures, *, file_id: str, source: str, metadata
 
 def write_frames(path: str | Path, table: pa.Table) -> Path:
     """Write atomically (temp name, then rename)."""
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-    return Path(path)
+    return write_parquet_atomic(path, table)
 
 
 def read_frames(path: str | Path) -> pa.Table:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from aural_core.features import FEATURE_DIM
 from aural_core.sections import LabelledSection
 
-from .atomic import atomic_path, write_bytes_atomic
+from .atomic import write_bytes_atomic, write_parquet_atomic
 from .frames import fixed_column
 
 SECTIONS_SCHEMA_VERSION = "1"
@@ -63,9 +63,8 @@ def sections_table(rows: list[LabelledSection], *, file_id: str, source: str, me
 
 
 def write_sections(path: str | Path, table: pa.Table) -> Path:
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-    return Path(path)
+    """Write atomically (temp name, then rename)."""
+    return write_parquet_atomic(path, table)
 
 
 def read_sections(paths: list[str | Path]) -> pa.Table:

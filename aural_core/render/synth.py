@@ -181,6 +181,13 @@ def _lowpass(sig: np.ndarray, cutoff: float, sr: int, order: int = 2) -> np.ndar
     return scipy.signal.sosfilt(sos, sig)
 
 
+def _fade_out(y: np.ndarray, sr: int, seconds: float = 0.03) -> np.ndarray:
+    """Half-cosine fade over the last ``seconds`` so that a one-shot never ends in a click."""
+    k = min(max(int(seconds * sr), 1), len(y))
+    y[len(y) - k:] *= 0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, k))
+    return y
+
+
 def _kick(sr: int, f_end: float, brightness: float) -> np.ndarray:
     n = int(0.45 * sr)
     t = np.arange(n) / sr
@@ -190,6 +197,7 @@ def _kick(sr: int, f_end: float, brightness: float) -> np.ndarray:
     click = np.sin(2.0 * np.pi * 1700.0 * t) * np.exp(-t / 0.004) * (0.1 + 0.35 * brightness)
     y = body + click
     y[: int(0.001 * sr)] *= np.linspace(0.0, 1.0, int(0.001 * sr), endpoint=False)
+    y = _fade_out(y, sr)
     return y / np.max(np.abs(y))
 
 
@@ -203,6 +211,7 @@ def _snare(sr: int, rng: np.random.Generator, brightness: float) -> np.ndarray:
     noise = scipy.signal.sosfilt(sos, rng.standard_normal(n))
     noise *= np.exp(-t / (0.05 + 0.08 * brightness)) / (np.std(noise[: n // 4]) * 3.0 + 1e-12)
     y = 0.7 * body + noise
+    y = _fade_out(y, sr)
     return y / np.max(np.abs(y))
 
 
@@ -214,6 +223,7 @@ def _hat(sr: int, brightness: float) -> np.ndarray:
     sos = scipy.signal.butter(4, min(5500.0 + 2000.0 * brightness, 0.42 * sr), btype="highpass",
                               fs=sr, output="sos")
     y = scipy.signal.sosfilt(sos, metal) * np.exp(-t / (0.015 + 0.03 * brightness))
+    y = _fade_out(y, sr)
     return y / np.max(np.abs(y))
 
 
