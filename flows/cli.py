@@ -149,14 +149,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_paths(args) -> str | None:
+    """Problems a user can fix before any flow starts (no Prefect server needed to say so)."""
+    from pathlib import Path
+
+    checks = {
+        "analyze": [("input", "input folder")], "eval": [("input", "input folder"), ("adapter", "adapter file")],
+        "train": [("cache", "cache folder")],
+    }.get(args.command, [])
+    for attr, what in checks:
+        if not Path(getattr(args, attr)).exists():
+            return f"{what} {getattr(args, attr)} does not exist"
+    if args.command == "train":
+        from storage.manifest import manifest_path
+
+        if not manifest_path(args.cache, args.manifest).is_file():
+            return (f"{args.cache} holds no analysis of a folder named {args.manifest!r}: "
+                    f"run `aural analyze --in <.../{args.manifest}> --out {args.cache}` first")
+    if getattr(args, "config", None) and not Path(args.config).is_file():
+        return f"config file {args.config} does not exist"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     _prefect_defaults()
     args = build_parser().parse_args(argv)
+    problem = _check_paths(args)
+    if problem:
+        print(f"aural {args.command}: {problem}", file=sys.stderr)
+        return 2
+    from aural_core.errors import AuralError
+
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (AuralError, FileNotFoundError, ValueError) as exc:
+        # The flow run is marked failed in Prefect (with its traceback); here, one clear line.
+        print(f"aural {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -37,6 +37,14 @@ def _render_all(items: list[dict], config, seconds: float, out_dir: str, cache_d
     return [p for fut in futures for p in fut.result()]
 
 
+def _trained_files(adapter_info: dict) -> set[str]:
+    """File ids the adapter was trained or validated on (from the metadata inside it)."""
+    import json
+
+    split = json.loads(adapter_info.get("metadata", "{}")).get("split", {})
+    return set(split.get("train_files", [])) | set(split.get("val_files", []))
+
+
 @flow(name="evaluate")
 def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.pt",
                   report: str = "reports/eval.json", cache_dir: str = "data/cache",
@@ -46,13 +54,18 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     logger = get_run_logger()
     config = load_config(config_path)
     styles = load_style_table(config.labels.styles_path)
-    model, _ = load_adapter(adapter)
+    model, info = load_adapter(adapter)
     analysis = analyze_flow(input_dir=input_dir, cache_dir=cache_dir, config_path=config_path,
                             show_progress=show_progress)
     manifest = read_manifest(cache_dir, Path(input_dir).resolve().name)
     files = [f for f in manifest["files"] if f["status"] != "failed"]
     if not files:
         raise ValueError(f"no usable audio in {input_dir}: nothing to evaluate")
+    trained_on = _trained_files(info)
+    leaked = sorted(f["source"] for f in files if f["file_id"] in trained_on)
+    if leaked:
+        logger.warning("the adapter was trained on %d of these files (%s): scores are not held-out",
+                       len(leaked), ", ".join(leaked))
     labelled = label_files(cache_dir, files, config)
     table = read_sections([o.result["sections"] for o in labelled.outcomes if o.result])
     arrays = training_arrays(table)
@@ -87,7 +100,7 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     inputs = {f["file_id"]: str(Path(input_dir) / f["source"]) for f in files}
     result = write_reports(report, sections=sections, scores=scores, baseline=baseline, energy=energy,
                            inputs=inputs, seconds=seconds, embedder=config.features.embedder,
-                           renderer=config.render.renderer, failed=analysis["failed"])
+                           renderer=config.render.renderer, failed=analysis["failed"], trained_on_eval=leaked)
     create_table_artifact(key="eval-headline", table=[result["headline"]],
                           description="MatchScore vs baseline and TempoCorr on held-out music")
     create_markdown_artifact(key="eval-report", markdown=Path(result["markdown"]).read_text(),

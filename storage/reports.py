@@ -61,7 +61,7 @@ def _agreement(sections: list[EvalSection]) -> dict:
 
 def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Scores, baseline: Controls,
                   energy: dict[str, list[dict]], inputs: dict[str, str], seconds: float, embedder: str,
-                  renderer: str, failed: list) -> dict:
+                  renderer: str, failed: list, trained_on_eval: list | None = None) -> dict:
     """Write eval.json, eval.md, index.html and the audio they play; returns their paths."""
     report = Path(report)
     out_dir = report.parent
@@ -91,7 +91,8 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
         "targets": scores.targets, "passed": scores.passed, "n_sections": len(sections),
         "n_files": len({s.row["file_id"] for s in sections}), "embedder": embedder, "renderer": renderer,
         "seconds": seconds, "bpm_mae": round(bpm_mae, 3), "agreement": _agreement(sections),
-        "baseline_controls": baseline.to_dict(), "failed_inputs": failed, "sections": rows,
+        "baseline_controls": baseline.to_dict(), "failed_inputs": failed,
+        "trained_on_eval_files": trained_on_eval or [], "sections": rows,
     }
     write_text_atomic(report, json.dumps(body, indent=2))
     headline = {k: body[k] for k in ("match_score", "baseline_match_score", "match_delta", "tempo_corr",

@@ -89,7 +89,7 @@ class Mood:
     bass: float = 1.0  # bass level factor
     attack: float = 1.0  # pad attack-time factor
     ninth: bool = False  # add the ninth (scale degree + 1) to chords
-    ghosts: bool = False  # ghost snare on the last 16th of each bar
+    ghosts: bool = False  # a ghost snare on the last 16th of each bar
 
 
 MOODS: dict[str, Mood] = {
@@ -194,7 +194,7 @@ def _kick(sr: int, f_end: float, brightness: float) -> np.ndarray:
     f0, tau_p = 3.0 * f_end + 90.0, 0.03
     phase = 2.0 * np.pi * (f_end * t + (f0 - f_end) * tau_p * (1.0 - np.exp(-t / tau_p)))
     body = np.sin(phase) * np.exp(-t / (0.14 + 0.12 * (1.0 - brightness)))
-    click = np.sin(2.0 * np.pi * 1700.0 * t) * np.exp(-t / 0.004) * (0.1 + 0.35 * brightness)
+    click = np.sin(2.0 * np.pi * 1700.0 * t) * np.exp(-t / 0.004) * (0.25 + 0.35 * brightness)
     y = body + click
     y[: int(0.001 * sr)] *= np.linspace(0.0, 1.0, int(0.001 * sr), endpoint=False)
     y = _fade_out(y, sr)
@@ -418,15 +418,14 @@ class SynthRenderer:
             for pos, end in zip(pattern, ends):
                 beat = 4 * bar + pos
                 on_beat = pos == int(pos)
-                midi = root + (12 if (not on_beat and p.mood.ghosts) else 0)
-                f = float(_midi_hz(midi))
+                f = float(_midi_hz(root))
                 gate = p.at(4 * bar + pos + 0.9 * (end - pos)) - p.at(beat)
                 n = gate + int(0.03 * sr)
                 t = np.arange(n) / sr
                 index = (0.4 + 1.2 * b) + (1.0 + 3.0 * b) * np.exp(-t / 0.07)
                 tone = np.sin(2 * np.pi * f * t + index * np.sin(2 * np.pi * f * t))
                 env = _env_adsr(n, sr, 0.004, 0.15, 0.65, 0.025, gate)
-                vel = p.accent(on_beat) * (1.0 - 0.1 * rng.random())
+                vel = p.accent(on_beat) * (1.0 if on_beat else 0.6) * (1.0 - 0.1 * rng.random())
                 _add(buf, p.at(beat), tone * env * vel)
         return buf * _STEM_LEVEL["bass"] * p.mood.bass
 
