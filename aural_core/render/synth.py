@@ -89,7 +89,6 @@ class Mood:
     bass: float = 1.0  # bass level factor
     attack: float = 1.0  # pad attack-time factor
     ninth: bool = False  # add the ninth (scale degree + 1) to chords
-    ghosts: bool = False  # a ghost snare on the last 16th of each bar
 
 
 MOODS: dict[str, Mood] = {
@@ -97,7 +96,7 @@ MOODS: dict[str, Mood] = {
     "calm": Mood(brightness=-0.05, density=-0.1, drums=0.55, attack=2.5),
     "tense": Mood(brightness=0.05, dissonance=0.3, chromatic=0.2),
     "dark": Mood(brightness=-0.1, register=-5, bass=1.35),
-    "busy": Mood(density=0.1, ghosts=True),
+    "busy": Mood(density=0.1),
 }
 
 # Stem levels before the mix is normalised (balanced so that each stem is clearly audible).
@@ -402,8 +401,6 @@ class SynthRenderer:
                     q = k * (4 // sub)
                     vel = hat_vel[q] * (0.6 + 0.4 * b) * p.accent(q == 0) * jitter()
                     _add(buf, p.at(pos + k / sub), hat * vel)
-            if p.mood.ghosts and d >= 0.5:
-                _add(buf, p.at(4 * bar + 3.75), snare * 0.12 * jitter())
         return buf * _STEM_LEVEL["drums"] * p.mood.drums
 
     def _bass(self, p: _Plan, prog: list[int], rng: np.random.Generator, pad: int) -> np.ndarray:
