@@ -22,9 +22,22 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp creates 0600 files; give the published file the usual umask-based mode.
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import: os.umask is process-wide, and toggling it while worker threads create
+# files would briefly give their files the wrong mode.
+_UMASK = _read_umask()
 
 
 def write_text_atomic(target: str | Path, text: str) -> Path:

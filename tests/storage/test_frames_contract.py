@@ -59,3 +59,14 @@ def test_failed_write_leaves_no_partial_file(tmp_path, table, monkeypatch):
     with pytest.raises(OSError):
         write_frames(target, table[0])
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_published_files_get_normal_permissions(tmp_path):
+    import os
+
+    from storage.atomic import write_text_atomic
+
+    path = write_text_atomic(tmp_path / "x.json", "{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)  # not mkstemp's 0600
