@@ -38,7 +38,12 @@ def load_audio(path: str | Path, *, sr: int = 22050) -> np.ndarray:
     try:
         data, native_sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(path, f"cannot decode audio ({exc})") from exc
+        # libsndfile says "File does not exist or is not a regular file (possibly a pipe?)" for
+        # any bytes it cannot parse; the file exists (checked above), so say what it means.
+        detail = getattr(exc, "error_string", None) or str(exc)
+        if "does not exist" in detail or "not a regular file" in detail or "unknown format" in detail.lower():
+            detail = "not a recognised audio format"
+        raise AudioError(path, f"cannot decode audio: {detail}") from exc
     if data.shape[0] == 0:
         raise AudioError(path, "no audio samples")
     bad = int(np.count_nonzero(~np.isfinite(data)))

@@ -78,6 +78,8 @@ class TrainConfig(_Frozen):
     weight_decay: float = 1e-3
     epochs: int = 30
     patience: int = 5
+    # "per_head": each head keeps its best validation epoch (see training.py); "total": seed rule.
+    early_stopping: Literal["per_head", "total"] = "per_head"
     batch_size: int = 16
     val_fraction: float = 0.2
     seed: int = 0

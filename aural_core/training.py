@@ -15,6 +15,7 @@ from .config import TrainConfig
 from .errors import ParameterError
 
 TARGETS = ("y_emotion", "y_bpm", "y_key", "y_style")
+HEADS = ("emotion", "bpm", "key", "style")
 
 
 def seed_everything(seed: int) -> None:
@@ -41,7 +42,8 @@ def split_files(file_ids: np.ndarray, *, val_fraction: float, seed: int) -> tupl
 class TrainResult:
     model: Adapter
     history: list[dict] = field(default_factory=list)   # per epoch: train/val loss and terms
-    best_epoch: int = 0
+    best_epoch: int = 0                                  # the latest of the best epochs
+    best_epochs: dict = field(default_factory=dict)      # per head ("per_head") or {"total": n}
     stopped_early: bool = False
     metrics: dict = field(default_factory=dict)          # per head, on train and validation
     split: dict = field(default_factory=dict)
@@ -83,9 +85,16 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
            on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
     """Train the four heads jointly on sections (``X``, ``y_*``, ``file_id`` arrays).
 
-    AdamW (lr, weight decay from ``config``), shuffled mini-batches, up to ``epochs`` epochs,
-    stopping when the validation loss has not decreased for ``patience`` epochs; the weights
-    of the best validation epoch are returned. Same inputs and seed -> identical weights.
+    AdamW (lr, weight decay from ``config``), shuffled mini-batches, up to ``epochs`` epochs.
+    Early stopping (``config.early_stopping``):
+
+    - "per_head" (default): the four heads share no parameters, so each keeps the weights of
+      the epoch where its own validation term was lowest, and training stops once no head has
+      improved for ``patience`` epochs. With the total loss alone, the key head (whose
+      validation CE rises early on small corpora) would stop the BPM head half-trained.
+    - "total": the seed's rule, on the total validation loss.
+
+    Same inputs and seed -> identical weights.
     """
     missing = [k for k in ("X", "file_id", *TARGETS) if k not in arrays]
     if missing:
@@ -103,7 +112,9 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
         "train_files": sorted(set(arrays["file_id"][train_mask].tolist())),
         "val_files": sorted(set(arrays["file_id"][val_mask].tolist())),
         "n_train_sections": int(train_mask.sum()), "n_val_sections": int(val_mask.sum())})
-    best_loss, best_state, since_best = float("inf"), None, 0
+    per_head = config.early_stopping == "per_head"
+    tracked = HEADS if per_head else ("total",)
+    best = {h: (float("inf"), None, 0) for h in tracked}  # (loss, state, epoch)
     n = len(train["X"])
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -127,14 +138,17 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
         result.history.append(row)
         if on_epoch:
             on_epoch(row)
-        if row["val_loss"] < best_loss - 1e-6:
-            best_loss, best_state, since_best = row["val_loss"], copy.deepcopy(model.state_dict()), 0
-            result.best_epoch = epoch
-        else:
-            since_best += 1
-            if since_best >= config.patience:
-                result.stopped_early = True
-                break
-    model.load_state_dict(best_state)
+        for h in tracked:
+            value = row["val_loss"] if h == "total" else val_terms[h]
+            if value < best[h][0] - 1e-6:
+                module = model if h == "total" else getattr(model, h)
+                best[h] = (value, copy.deepcopy(module.state_dict()), epoch)
+        if all(epoch - best[h][2] >= config.patience for h in tracked):
+            result.stopped_early = epoch < config.epochs
+            break
+    for h in tracked:
+        (model if h == "total" else getattr(model, h)).load_state_dict(best[h][1])
+    result.best_epochs = {h: best[h][2] for h in tracked}
+    result.best_epoch = max(result.best_epochs.values())
     result.metrics = {"train": head_metrics(model, train), "validation": head_metrics(model, val)}
     return result

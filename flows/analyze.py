@@ -13,6 +13,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from aural_core.config import load_config
 from storage.manifest import list_inputs, write_manifest
 from tasks.analyze import submit_extract
+from tasks.common import one_blas_thread
 
 from tasks.progress import FileProgress
 from .summary import FileOutcome, RunSummary
@@ -38,6 +39,20 @@ def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
     files = list_inputs(input_dir)
     logger.info("analyze: %d audio files in %s (config %s)", len(files), input_dir, config.config_hash())
     summary = RunSummary(stage="analyze")
+    with one_blas_thread():
+        _run_tasks(files, cache_dir, config, summary, show_progress)
+    write_manifest(cache_dir, input_dir, [
+        {"source": o.source, "file_id": o.file_id, "status": o.status} for o in summary.outcomes])
+    for outcome in summary.failed:
+        logger.error("failed: %s", outcome.error)
+    create_markdown_artifact(key="analyze-summary", markdown=summary.markdown(),
+                             description="Per-file analysis outcome")
+    logger.info(summary.one_line())
+    return summary.to_dict()
+
+
+def _run_tasks(files, cache_dir: str, config, summary: RunSummary, show_progress: bool) -> None:
+    """Submit one extraction per file; record each outcome as it finishes."""
     futures = {}
     for item in files:
         if item.file_id is None:
@@ -53,11 +68,3 @@ def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
             fut.wait()  # sets the in-memory final state (``state`` alone asks the API, which may lag)
             summary.add(FileOutcome.from_state(item.name, fut.state, item.file_id))
             bar.advance(durations[item.name])
-    write_manifest(cache_dir, input_dir, [
-        {"source": o.source, "file_id": o.file_id, "status": o.status} for o in summary.outcomes])
-    for outcome in summary.failed:
-        logger.error("failed: %s", outcome.error)
-    create_markdown_artifact(key="analyze-summary", markdown=summary.markdown(),
-                             description="Per-file analysis outcome")
-    logger.info(summary.one_line())
-    return summary.to_dict()

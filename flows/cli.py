@@ -46,6 +46,9 @@ def cmd_analyze(args) -> int:
     summary = analyze_flow(input_dir=args.input, cache_dir=args.out, config_path=args.config,
                            show_progress=not args.quiet)
     _print_files_table(summary)
+    if not summary["files"]:
+        print(f"aural analyze: no audio files (.wav .flac .ogg .opus .mp3) in {args.input}", file=sys.stderr)
+        return 1
     return 1 if summary["failed"] else 0
 
 
@@ -109,42 +112,42 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="write the deterministic demo corpus with ground truth")
-    p.add_argument("--out", default="data")
-    p.add_argument("--n-inputs", type=int, default=24)
-    p.add_argument("--n-eval", type=int, default=6)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="data", help="folder for inputs/ and eval/ (default: %(default)s)")
+    p.add_argument("--n-inputs", type=int, default=24, help="training clips (default: %(default)s)")
+    p.add_argument("--n-eval", type=int, default=6, help="held-out clips (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="corpus seed (default: %(default)s)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("analyze", help="per-frame features of every audio file into Parquet")
-    p.add_argument("--in", dest="input", default="data/inputs")
-    p.add_argument("--out", default="data/cache")
+    p.add_argument("--in", dest="input", default="data/inputs", help="audio folder (default: %(default)s)")
+    p.add_argument("--out", default="data/cache", help="cache folder for frames/ (default: %(default)s)")
     p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("train", help="weak labels, sections and adapter training")
-    p.add_argument("--cache", default="data/cache")
-    p.add_argument("--out", default="models/adapter.pt")
-    p.add_argument("--config", default=None)
+    p.add_argument("--cache", default="data/cache", help="analysis cache (default: %(default)s)")
+    p.add_argument("--out", default="models/adapter.pt", help="published adapter (default: %(default)s)")
+    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
     p.add_argument("--manifest", default="inputs", help="name of the analysed input folder")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="render held-out sections with predicted controls and score them")
-    p.add_argument("--in", dest="input", default="data/eval")
-    p.add_argument("--adapter", default="models/adapter.pt")
-    p.add_argument("--report", default="reports/eval.json")
-    p.add_argument("--cache", default="data/cache")
-    p.add_argument("--config", default=None)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--in", dest="input", default="data/eval", help="held-out audio (default: %(default)s)")
+    p.add_argument("--adapter", default="models/adapter.pt", help="adapter file (default: %(default)s)")
+    p.add_argument("--report", default="reports/eval.json", help="report path; eval.md, index.html and audio/ go beside it (default: %(default)s)")
+    p.add_argument("--cache", default="data/cache", help="analysis and render cache (default: %(default)s)")
+    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
-    p.add_argument("--data", default="data")
-    p.add_argument("--models", default="models")
-    p.add_argument("--reports", default="reports")
-    p.add_argument("--config", default=None)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--data", default="data", help="inputs/, eval/ and cache/ live here (default: %(default)s)")
+    p.add_argument("--models", default="models", help="(default: %(default)s)")
+    p.add_argument("--reports", default="reports", help="(default: %(default)s)")
+    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_run)
     return parser
 
@@ -165,7 +168,8 @@ def _check_paths(args) -> str | None:
 
         if not manifest_path(args.cache, args.manifest).is_file():
             return (f"{args.cache} holds no analysis of a folder named {args.manifest!r}: "
-                    f"run `aural analyze --in <.../{args.manifest}> --out {args.cache}` first")
+                    f"run `aural analyze --in <.../{args.manifest}> --out {args.cache}` first, "
+                    "or name the analysed folder with --manifest")
     if getattr(args, "config", None) and not Path(args.config).is_file():
         return f"config file {args.config} does not exist"
     return None

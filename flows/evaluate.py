@@ -16,7 +16,7 @@ from storage.manifest import read_manifest
 from storage.models import load_adapter
 from storage.reports import EvalSection, write_reports
 from storage.sections import read_sections, training_arrays
-from tasks.common import submit_cached
+from tasks.common import one_blas_thread, result_storage_for, submit_cached
 from tasks.evaluate import render_items, render_paths, score_render
 
 from .analyze import analyze_flow
@@ -35,6 +35,25 @@ def _render_all(items: list[dict], config, seconds: float, out_dir: str, cache_d
         futures.append(submit_cached(render_items, output=last, data_dir=cache_dir, items=batch, config=config,
                                      seconds=seconds, out_dir=out_dir, label=f"{tag}-{start // size}"))
     return [p for fut in futures for p in fut.result()]
+
+
+def _score_all(rows, arrays, adapter_wavs, baseline_wavs, config, cache_dir: str) -> list[dict]:
+    """Score every render against its source section; [adapter, baseline] per section, in order."""
+    task = score_render.with_options(result_storage=result_storage_for(cache_dir))
+    futures = []
+    for i, row in enumerate(rows):
+        source = (arrays["X"][i, :512]).tolist()
+        for kind, wav in (("adapter", adapter_wavs[i]), ("baseline", baseline_wavs[i])):
+            futures.append(task.submit(wav, source, config.features, config.labels,
+                                       label=f"{row['source']}-{row['section']}-{kind}"))
+    return [f.result() for f in futures]
+
+
+def section_seed(base: int, file_id: str, section: str) -> int:
+    """A render seed that belongs to the section itself, not to its position in a list."""
+    import hashlib
+
+    return base + int(hashlib.sha256(f"{file_id}:{section}".encode()).hexdigest()[:6], 16)
 
 
 def _trained_files(adapter_info: dict) -> set[str]:
@@ -74,7 +93,7 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     descriptors = [{"energy": float(x[ENERGY]), "beat_strength": float(x[BEAT])} for x in arrays["X"]]
     controls = predicted_controls(pred, styles, descriptors)
     baseline = baseline_controls(styles, config.eval)
-    seeds = [config.render.seed + i for i in range(len(rows))]
+    seeds = [section_seed(config.render.seed, row["file_id"], row["section"]) for row in rows]
     render_dir = str(Path(cache_dir) / "renders")
     seconds = config.render.seconds
     adapter_wavs = _render_all([{"controls": c.to_dict(), "seed": s} for c, s in zip(controls, seeds)],
@@ -82,13 +101,8 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     baseline_wavs = _render_all([{"controls": baseline.to_dict(), "seed": s} for s in seeds],
                                 config.render, seconds, render_dir, cache_dir, "baseline")
 
-    futures = []
-    for i, row in enumerate(rows):
-        source = (arrays["X"][i, :512]).tolist()
-        for kind, wav in (("adapter", adapter_wavs[i]), ("baseline", baseline_wavs[i])):
-            futures.append(score_render.submit(wav, source, config.features, config.labels,
-                                               label=f"{row['source']}-{row['section']}-{kind}"))
-    scored = [f.result() for f in futures]
+    with one_blas_thread():
+        scored = _score_all(rows, arrays, adapter_wavs, baseline_wavs, config, cache_dir)
     sections = [EvalSection(row=row, controls=controls[i], adapter=scored[2 * i], baseline=scored[2 * i + 1],
                             prediction={"emotion_prob": float(pred["emotion_prob"][i].max()),
                                         "key_prob": float(pred["key_prob"][i].max())})

@@ -30,7 +30,9 @@ class RunSummary:
     outcomes: list[FileOutcome] = field(default_factory=list)
 
     def add(self, outcome: FileOutcome) -> None:
+        """Keep outcomes sorted by file name: tasks finish in any order, summaries must not."""
         self.outcomes.append(outcome)
+        self.outcomes.sort(key=lambda o: o.source)
 
     def _with(self, status: str) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == status]

@@ -59,7 +59,8 @@ def write_manifest(cache: str | Path, input_dir: str | Path, files: list[dict]) 
     from .atomic import write_text_atomic
 
     name = Path(input_dir).resolve().name
-    body = {"input_dir": str(Path(input_dir).resolve()), "files": files}
+    # Sorted: tasks finish in any order, and every later stage follows this list's order.
+    body = {"input_dir": str(Path(input_dir).resolve()), "files": sorted(files, key=lambda f: f["source"])}
     return write_text_atomic(manifest_path(cache, name), json.dumps(body, indent=2))
 
 

@@ -125,7 +125,7 @@ def _markdown(body: dict) -> str:
     for r in body["sections"]:
         p = r["predicted"]
         lines.append(f"| {r['source']} | {r['section']} | {p['emotion']} | {r['reference_bpm']} → {r['rendered_bpm']} "
-                     f"| {p['key']} | {p['style_id']} | {r['match']} | {r['baseline_match']} |")
+                     f"| {p['key']} | {p['style_id']}: {p['style_prompt']} | {r['match']} | {r['baseline_match']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -149,7 +149,7 @@ def _energy_svg(frames: list[dict], sections: list[dict], width: int = 520, heig
 
 def _bars(match: float | None, baseline: float | None) -> str:
     def bar(v, color, label):
-        w = max(0.0, min(1.0, v or 0.0)) * 200
+        w = max(0.0, min(1.0, v or 0.0)) * 120
         return (f'<div class="bar"><span>{label}</span><i style="width:{w:.0f}px;background:{color}"></i>'
                 f'<b>{v}</b></div>')
     return bar(match, "#219ebc", "adapter") + bar(baseline, "#adb5bd", "baseline")
@@ -164,8 +164,8 @@ def _html(body: dict, energy: dict[str, list[dict]]) -> str:
     parts = [f"""<!doctype html><html><head><meta charset="utf-8"><title>Aural Architect evaluation</title>
 <style>body{{font-family:system-ui,sans-serif;margin:24px;color:#111}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}.bar{{display:flex;align-items:center;gap:6px;font-size:12px}}
-.bar span{{width:56px}}.bar i{{display:inline-block;height:10px}}audio{{width:190px;height:32px}}
-td.controls{{min-width:320px;max-width:420px}}
+.bar span{{width:56px}}.bar i{{display:inline-block;height:10px}}.bar b{{font-weight:600}}audio{{width:165px;height:32px}}
+td.controls{{min-width:240px;max-width:340px}}.legend span{{padding:0 6px;margin-right:4px}}
 .passed{{color:#2a9d8f}}.failed{{color:#e76f51}}</style></head><body>
 <h1>Aural Architect evaluation</h1>
 <p>{body['n_sections']} sections of {body['n_files']} held-out files · embedder <code>{esc(body['embedder'])}</code>
@@ -176,7 +176,9 @@ td.controls{{min-width:320px;max-width:420px}}
 <td>{body['tempo_corr']}</td><td>{body['bpm_mae']}</td>
 <td class="{'passed' if body['passed'] else 'failed'}"><b>{verdict}</b></td></tr></table>"""]
     for file_id, rows in by_file.items():
-        parts.append(f"<h2>{esc(rows[0]['source'])}</h2>{_energy_svg(energy[file_id], rows)}")
+        legend = "".join(f'<span style="background:{c}">{n}</span>' for n, c in _COLORS.items())
+        parts.append(f"<h2>{esc(rows[0]['source'])}</h2>{_energy_svg(energy[file_id], rows)}"
+                     f'<p class="legend"><small>frame energy (0–1) over time; sections: {legend}</small></p>')
         parts.append("<table><tr><th>section</th><th>predicted controls</th><th>match vs baseline</th>"
                      "<th>source</th><th>adapter render</th><th>baseline render</th></tr>")
         for r in rows:

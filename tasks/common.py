@@ -50,3 +50,16 @@ def submit_cached(task, *, output: Path, data_dir: str | Path, **parameters):
     configured = task.with_options(result_storage=result_storage_for(data_dir),
                                    refresh_cache=not Path(output).is_file())
     return configured.submit(**parameters)
+
+
+def one_blas_thread():
+    """Limit BLAS/OpenMP to one thread while a flow's tasks run (enter it in the flow's thread).
+
+    The limit is process-wide, so it wraps the flow's task submissions, not each task (tasks
+    entering and leaving it in parallel would race). Tasks already run two at a time on two
+    cores, so more BLAS threads only contend; and the thread count changes float rounding,
+    so a fixed count keeps features, and so adapters, bit-identical across runs.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)

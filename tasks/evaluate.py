@@ -69,7 +69,17 @@ def render_items(items: list[dict], config: RenderConfig, seconds: float, out_di
     return [str(p) for p in paths]
 
 
-@task(name="score-render", task_run_name="score-{label}")
+def _score_cache_key(context, p) -> str:
+    """Key = (render file content, source embedding, feature + label config, extractor)."""
+    from aural_core.features import extractor_fingerprint
+    from storage.artifacts import sha256_file
+
+    return "score-" + short_hash(sha256_file(p["path"]), json.dumps(p["source_embedding"]),
+                                 p["features"].config_hash(), p["labels"].config_hash(), extractor_fingerprint())
+
+
+@task(name="score-render", task_run_name="score-{label}",
+      cache_policy=CacheKeyFnPolicy(cache_key_fn=_score_cache_key), persist_result=True)
 def score_render(path: str, source_embedding: list[float], features: FeatureConfig, labels: LabelConfig,
                  label: str) -> dict:
     """Embedding match with the source section and the tempo the beat tracker reads."""

@@ -79,7 +79,7 @@ def train_task(npz: str, config: TrainConfig, n_styles: int, store_dir: str, ext
             logger.info("epoch %d: train %.4f val %.4f", row["epoch"], row["train_loss"], row["val_loss"])
 
         result = train_adapter(arrays, n_styles=n_styles, config=config, on_epoch=on_epoch)
-    report = {"history": result.history, "best_epoch": result.best_epoch,
+    report = {"history": result.history, "best_epoch": result.best_epoch, "best_epochs": result.best_epochs,
               "stopped_early": result.stopped_early, "metrics": result.metrics, "split": result.split}
     store = ArtifactStore(store_dir)
     tmp = Path(store_dir) / "adapter.pt.staging"

@@ -10,7 +10,8 @@ evaluation corpus does not (so that scoring a render is never circular):
   filter (the classic TR-808 "metal" cluster);
 * **bass** — two-operator FM (modulator ratio 1) with a decaying modulation index;
 * **harmony** — subtractive pads: two detuned PolyBLEP sawtooths per chord tone through a
-  Butterworth low-pass, plus a quiet tonic pedal an octave below the chords;
+  Butterworth low-pass, swelling on every beat, plus quiet tonic pedal tones (sine-like FM)
+  in and below the chord register;
 * **melody** — Karplus-Strong plucked strings (a noise burst circulating in a tuned,
   damped delay line, run by :func:`scipy.signal.lfilter`).
 
@@ -18,8 +19,12 @@ Musical rules
 -------------
 Tempo: a beat lasts exactly ``60 / bpm`` seconds; every event starts at
 ``round(beat * 60 / bpm * sr)`` samples, so there is no drift. Bars have four beats: kick on
-beats 1 and 3, snare on 2 and 4, hats on quarters, 8ths or 16ths as the density rises. Off-beat
-events are kept softer than on-beat ones, so a beat tracker does not double or halve the tempo.
+beats 1 and 3, snare on 2 and 4, hats on quarters, 8ths or 16ths as the density rises. The
+quarter notes are marked by every stem (bass roots and a pad swell on each beat) while off-beat
+events are softer and sparser (the melody's 8th and 16th off-beats are each capped at half its
+on-beat notes), so a beat tracker neither doubles 75 BPM nor halves 150 BPM. Mind the tracker's
+own resolution: librosa's global tempo at sr=22050 and hop 512 can only read 117.5 or 123.0
+for 120 BPM; use ``hop_length=128`` or the mean beat interval for a +-2 BPM check.
 
 Key: the chord progression is diatonic, starts every four-bar phrase on the tonic chord and
 visits it at least twice per phrase; the bass plays chord roots, the kick is tuned to the tonic,
@@ -31,7 +36,11 @@ subdivision, the bass and chord rhythm, the melody grid and note rate, and the c
 ``dynamics`` sets the overall level (the neutral mix is normalised to ``-26 + 8 * dynamics``
 dBFS RMS) and the accent contrast between on-beat and off-beat notes.
 
-Emotion (``controls.emotion``) nudges those: see :data:`MOODS`.
+Emotion (``controls.emotion``) nudges those (see :data:`MOODS`): *bright* lifts brightness,
+raises the melody and chords by a fourth and adds the ninth to chords; *calm* darkens a little,
+thins the texture, softens the drums and slows the pad attacks; *tense* adds a quiet minor
+second above each chord root and chromatic neighbour notes in the melody; *dark* darkens,
+lowers the register and raises the bass; *busy* raises the density.
 
 Stem gains (``controls.stem_gains``, missing stems = 1.0) are applied after the level
 normalisation, then the mix is scaled down if its peak would exceed 0.99 (stems scaled by the
@@ -78,7 +87,11 @@ MINOR_PROGRESSIONS: tuple[tuple[int, ...], ...] = (
 
 @dataclass(frozen=True)
 class Mood:
-    """How one emotion nudges the style (all offsets are added to the style's 0..1 values)."""
+    """How one emotion nudges the style.
+
+    ``brightness`` and ``density`` are added to the style's 0..1 values (then clipped to 0..1);
+    the other fields are absolute settings.
+    """
 
     brightness: float = 0.0  # added to the style's brightness
     density: float = 0.0  # added to the style's density

@@ -20,7 +20,7 @@ def bad(tmp_path_factory):
 
 @pytest.mark.parametrize("name,reason", [
     ("empty.wav", "empty file"), ("random_bytes.wav", "cannot decode"),
-    ("text.mp3", "cannot decode"), ("nan_inf.wav", "non-finite"),
+    ("text.mp3", "not a recognised audio format"), ("nan_inf.wav", "non-finite"),
 ])
 def test_bad_files_raise_naming_file_and_reason(bad, name, reason):
     folder, _ = bad

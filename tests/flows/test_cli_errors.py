@@ -18,3 +18,9 @@ def test_missing_paths(argv, message, capsys):
 def test_train_without_analysis(tmp_path, capsys):
     assert main(["train", "--cache", str(tmp_path)]) == 2
     assert "holds no analysis of a folder named 'inputs'" in capsys.readouterr().err
+
+
+def test_empty_input_folder_is_an_error(tmp_path, capsys, prefect_harness):
+    (tmp_path / "in").mkdir()
+    assert main(["analyze", "--in", str(tmp_path / "in"), "--out", str(tmp_path / "cache"), "--quiet"]) == 1
+    assert "no audio files" in capsys.readouterr().err
