@@ -32,6 +32,8 @@ from .vocab import EMOTIONS, TAG_EMOTION, TAG_NAMES
 EXTRACTOR_VERSION = "1"
 SCALAR_FEATURES = ("f0_median", "f0_iqr", "energy", "beat_strength")
 FEATURE_DIM = EMBED_DIM + len(SCALAR_FEATURES) + len(EMOTIONS)  # 521
+# Column of each scalar feature in x_t (after the 512 embedding dims).
+X_COLUMN = {name: EMBED_DIM + i for i, name in enumerate(SCALAR_FEATURES)}
 MIN_VOICED_FRACTION = 0.1
 
 

@@ -9,6 +9,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from aural_core.config import load_config
+from aural_core.embedders import EMBED_DIM
+from aural_core.features import X_COLUMN
 from aural_core.evaluation import baseline_controls, predicted_controls, score
 from aural_core.styles import load_style_table
 from storage.frames import frames_path, read_frames
@@ -22,7 +24,6 @@ from tasks.evaluate import render_items, render_paths, score_render
 from .analyze import analyze_flow
 from .train import label_files
 
-ENERGY, BEAT = 514, 515  # positions of energy and beat_strength in x_t
 
 
 def _render_all(items: list[dict], config, seconds: float, out_dir: str, cache_dir: str, tag: str) -> list[str]:
@@ -42,7 +43,7 @@ def _score_all(rows, arrays, adapter_wavs, baseline_wavs, config, cache_dir: str
     task = score_render.with_options(result_storage=result_storage_for(cache_dir))
     futures = []
     for i, row in enumerate(rows):
-        source = (arrays["X"][i, :512]).tolist()
+        source = (arrays["X"][i, :EMBED_DIM]).tolist()
         for kind, wav in (("adapter", adapter_wavs[i]), ("baseline", baseline_wavs[i])):
             futures.append(task.submit(wav, source, config.features, config.labels,
                                        label=f"{row['source']}-{row['section']}-{kind}"))
@@ -90,7 +91,7 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     arrays = training_arrays(table)
     rows = table.to_pylist()
     pred = model.predict(arrays["X"])
-    descriptors = [{"energy": float(x[ENERGY]), "beat_strength": float(x[BEAT])} for x in arrays["X"]]
+    descriptors = [{k: float(x[X_COLUMN[k]]) for k in ("energy", "beat_strength")} for x in arrays["X"]]
     controls = predicted_controls(pred, styles, descriptors)
     baseline = baseline_controls(styles, config.eval)
     seeds = [section_seed(config.render.seed, row["file_id"], row["section"]) for row in rows]
