@@ -107,6 +107,11 @@ def cmd_run(args) -> int:
     return 1 if result["analyze"]["failed"] else 0
 
 
+def _common_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aural", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,16 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="per-frame features of every audio file into Parquet")
     p.add_argument("--in", dest="input", default="data/inputs", help="audio folder (default: %(default)s)")
     p.add_argument("--out", default="data/cache", help="cache folder for frames/ (default: %(default)s)")
-    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("train", help="weak labels, sections and adapter training")
     p.add_argument("--cache", default="data/cache", help="analysis cache (default: %(default)s)")
     p.add_argument("--out", default="models/adapter.pt", help="published adapter (default: %(default)s)")
-    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
-    p.add_argument("--manifest", default="inputs", help="name of the analysed input folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--manifest", default="inputs", help="name of the analysed input folder (default: %(default)s)")
+    _common_options(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="render held-out sections with predicted controls and score them")
@@ -138,16 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adapter", default="models/adapter.pt", help="adapter file (default: %(default)s)")
     p.add_argument("--report", default="reports/eval.json", help="report path; eval.md, index.html and audio/ go beside it (default: %(default)s)")
     p.add_argument("--cache", default="data/cache", help="analysis and render cache (default: %(default)s)")
-    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _common_options(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
     p.add_argument("--data", default="data", help="inputs/, eval/ and cache/ live here (default: %(default)s)")
     p.add_argument("--models", default="models", help="(default: %(default)s)")
     p.add_argument("--reports", default="reports", help="(default: %(default)s)")
-    p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _common_options(p)
     p.set_defaults(func=cmd_run)
     return parser
 
