@@ -28,6 +28,7 @@ def test_roundtrip_plain_weights(tmp_path):
     np.testing.assert_array_equal(model.predict(x)["bpm"], back.predict(x)["bpm"])
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")  # torch notes the evil file's protocol
 def test_refuses_pickled_object(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"format": "aural-adapter/1", "config": Payload(), "state_dict": {}}, path)
