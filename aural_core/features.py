@@ -16,6 +16,7 @@ Raw, unnormalised values travel beside them for inspection (``f0_median_hz`` ...
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import librosa
 import numpy as np
@@ -24,6 +25,7 @@ from .audio import frame_bounds, load_audio, valid_audio
 from .config import FeatureConfig
 from .descriptors import describe_frames
 from .embedders.base import EMBED_DIM, Embedder, Tagger
+from .errors import AudioError, ParameterError
 from .spectral import SpectralAnalysis
 from .vocab import EMOTIONS, TAG_EMOTION, TAG_NAMES
 
@@ -142,8 +144,6 @@ def analyze_file(path, *, config: FeatureConfig, embedder: Embedder, tagger: Tag
 
     Raises ``AudioError`` naming the file for anything that makes the file unusable.
     """
-    from .errors import AudioError, ParameterError
-
     y = load_audio(path, sr=config.sample_rate)
     try:
         return analyze_signal(y, sr=config.sample_rate, config=config, embedder=embedder, tagger=tagger)
@@ -151,6 +151,7 @@ def analyze_file(path, *, config: FeatureConfig, embedder: Embedder, tagger: Tag
         raise AudioError(path, str(exc)) from exc
 
 
+@lru_cache(maxsize=1)  # the tables do not change within a process; keys are computed per file
 def extractor_fingerprint() -> str:
     """EXTRACTOR_VERSION plus a hash of the data-like tables the features depend on.
 

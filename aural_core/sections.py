@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 
+from .labels import bpm_label, emotion_label, key_label, pitch_class_histogram, style_label
+from .vocab import EMOTIONS
+
 SECTION_NAMES = ("intro", "build", "release")
 
 
@@ -91,9 +94,6 @@ class LabelledSection:
 
 def label_sections(frames: FrameArrays, *, labels, sections, styles) -> list[LabelledSection]:
     """Sections of one file with their weak labels (``labels``/``sections`` are config parts)."""
-    from .labels import bpm_label, emotion_label, key_label, pitch_class_histogram, style_label
-    from .vocab import EMOTIONS
-
     weights = frames.energy + 1e-3  # louder frames say more about the key; silence still counts
     file_histogram = pitch_class_histogram(frames.chroma, weights)
     out = []

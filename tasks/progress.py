@@ -11,7 +11,20 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgress
 console = Console(stderr=True)
 
 
-class FileProgress:
+class _Bar:
+    """A rich Progress used as a context manager (subclasses set ``_progress``)."""
+
+    _progress: Progress
+
+    def __enter__(self):
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._progress.__exit__(*exc)
+
+
+class FileProgress(_Bar):
     """A progress bar over files weighted by audio seconds; silent when disabled."""
 
     def __init__(self, label: str, total_seconds: float, n_files: int, enabled: bool = True):
@@ -28,20 +41,13 @@ class FileProgress:
         self._task = self._progress.add_task(label, total=max(total_seconds, 1e-9),
                                              files=f"0/{n_files} files")
 
-    def __enter__(self):
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._progress.__exit__(*exc)
-
     def advance(self, seconds: float) -> None:
         self.files_done += 1
         self._progress.update(self._task, advance=seconds,
                               files=f"{self.files_done}/{self.n_files} files")
 
 
-class EpochProgress:
+class EpochProgress(_Bar):
     """A progress bar over training epochs showing the latest losses; silent when disabled."""
 
     def __init__(self, epochs: int, enabled: bool = True):
@@ -51,13 +57,6 @@ class EpochProgress:
             console=console, disable=not enabled,
         )
         self._task = self._progress.add_task("train", total=epochs, losses="")
-
-    def __enter__(self):
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._progress.__exit__(*exc)
 
     def update(self, row: dict) -> None:
         self._progress.update(self._task, advance=1,
