@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean deploy worker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_analyze.py
 	$(BIN)/python benchmarks/bench_labels.py
 	$(BIN)/python benchmarks/bench_eval.py
+
+# Work-pool deployments (prefect.yaml) against the server PREFECT_API_URL names.
+deploy: $(STAMP)
+	$(BIN)/prefect work-pool inspect aural-local >/dev/null 2>&1 || $(BIN)/prefect work-pool create aural-local --type process
+	AURAL_TIMEZONE=$$($(BIN)/python -c 'from deployments.serve import local_timezone; print(local_timezone())') \
+		$(BIN)/prefect --no-prompt deploy --all
+
+worker: $(STAMP)
+	AURAL_HOME=$(CURDIR) $(BIN)/prefect worker start --pool aural-local --type process
 
 clean:
 	rm -rf data models reports

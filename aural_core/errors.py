@@ -27,3 +27,22 @@ class ModelNotFoundError(AuralError, FileNotFoundError):
 
 class UnsafeCheckpointError(AuralError):
     """A model file needs pickle to load, which we refuse."""
+
+
+class InputsMissingError(AuralError):
+    """An input folder is missing or holds no audio (and no demo corpus was asked for)."""
+
+
+class FilesFailedError(AuralError):
+    """Some input files failed while the others finished; ``result`` is the run's result.
+
+    A flow returns it inside a ``Failed`` state, so the run is marked Failed (an operator can
+    filter and alert on it) while the finished work and the summary stay readable.
+    """
+
+    def __init__(self, message: str, result: dict | None = None):
+        self.result = result or {}
+        super().__init__(message)
+
+    def __reduce__(self):  # keeps ``result`` through pickling (Prefect stores state data)
+        return (type(self), (str(self), self.result))

@@ -1,59 +1,82 @@
-"""Deployments of the Aural Architect flows, served from this machine.
+"""Serve the Aural Architect deployments from this machine (no work pool needed).
 
     .venv/bin/prefect server start            # the UI, in another terminal
     PREFECT_API_URL=http://127.0.0.1:4200/api .venv/bin/aural-serve
 
-gives, in the Prefect UI:
-- ``pipeline/aural-run``: the whole pipeline, run on demand (Run button, editable parameters);
-- ``pipeline/nightly-retrain``: the same on a cron schedule (03:00 by default);
-- ``watch-inputs/on-new-inputs``: polls the input folder and retrains when files land;
-- ``analyze/analyze``, ``train/train``, ``evaluate/evaluate``: each stage on demand.
+gives, in the Prefect UI (names end in ``-served``; ``prefect.yaml`` registers the same set
+without the suffix for a work pool):
+- ``pipeline/aural-run-served``: the whole pipeline, run on demand (Run button, editable parameters);
+- ``pipeline/nightly-retrain-served``: the same on a cron schedule (03:00 in --timezone);
+- ``watch-inputs/on-new-inputs-served``: polls the input folder and retrains when files land;
+- ``analyze/analyze-served``, ``train/train-served``, ``evaluate/evaluate-served``: each stage.
+
+Relative --data/--models/--reports resolve against the directory aural-serve starts in.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from datetime import timedelta
 
+from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR
 
-def build_deployments(*, data_dir: str = "data", models_dir: str = "models", reports_dir: str = "reports",
-                      retrain_cron: str = "0 3 * * *", poll_minutes: float = 10.0) -> list:
-    """The deployments to serve; paths are resolved by the serving process's working directory."""
-    from flows.analyze import analyze_flow
-    from flows.evaluate import evaluate_flow
-    from flows.pipeline import pipeline_flow
-    from flows.train import train_flow
-    from flows.watch import watch_inputs_flow
+from .specs import POLL_MINUTES, RETRAIN_CRON, DeploymentSpec, deployment_specs
 
-    run = {"data_dir": data_dir, "models_dir": models_dir, "reports_dir": reports_dir, "show_progress": False}
-    return [
-        pipeline_flow.to_deployment(name="aural-run", parameters=run, tags=["aural"]),
-        pipeline_flow.to_deployment(name="nightly-retrain", parameters=run, cron=retrain_cron, tags=["aural"]),
-        watch_inputs_flow.to_deployment(name="on-new-inputs", parameters={k: v for k, v in run.items() if k != "show_progress"},
-                                        interval=timedelta(minutes=poll_minutes), tags=["aural"]),
-        analyze_flow.to_deployment(name="analyze", tags=["aural"], parameters={
-            "input_dir": f"{data_dir}/inputs", "cache_dir": f"{data_dir}/cache", "show_progress": False}),
-        train_flow.to_deployment(name="train", tags=["aural"], parameters={
-            "cache_dir": f"{data_dir}/cache", "out_path": f"{models_dir}/adapter.pt", "show_progress": False}),
-        evaluate_flow.to_deployment(name="evaluate", tags=["aural"], parameters={
-            "input_dir": f"{data_dir}/eval", "adapter": f"{models_dir}/adapter.pt",
-            "report": f"{reports_dir}/eval.json", "cache_dir": f"{data_dir}/cache", "show_progress": False}),
-    ]
+
+def local_timezone() -> str:
+    """This machine's IANA time zone name (UTC when it cannot be told)."""
+    try:
+        import tzlocal
+
+        return tzlocal.get_localzone_name() or "UTC"
+    except Exception:  # no zone configured (a bare container): schedules run in UTC
+        return "UTC"
+
+
+def _flow(spec: DeploymentSpec):
+    path, attr = spec.entrypoint.split(":")
+    return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), attr)
+
+
+def build_deployments(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
+                      retrain_cron: str = RETRAIN_CRON, poll_minutes: float = POLL_MINUTES,
+                      timezone: str | None = None) -> list:
+    """The served deployments, from ``deployment_specs``."""
+    from prefect.schedules import Cron, Interval
+
+    timezone = timezone or local_timezone()
+    out = []
+    for spec in deployment_specs(data_dir=data_dir, models_dir=models_dir, reports_dir=reports_dir,
+                                 retrain_cron=retrain_cron, poll_minutes=poll_minutes):
+        schedules = []
+        if spec.cron:
+            schedules.append(Cron(spec.cron, timezone=timezone))
+        if spec.interval_minutes:
+            schedules.append(Interval(timedelta(minutes=spec.interval_minutes), timezone=timezone))
+        out.append(_flow(spec).to_deployment(name=spec.served_name, parameters=spec.parameters,
+                                             description=spec.description, tags=list(spec.tags),
+                                             schedules=schedules))
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="aural-serve", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="data")
-    parser.add_argument("--models", default="models")
-    parser.add_argument("--reports", default="reports")
-    parser.add_argument("--retrain-cron", default="0 3 * * *")
-    parser.add_argument("--poll-minutes", type=float, default=10.0)
+    parser.add_argument("--data", default=DATA_DIR, help="data folder (default: %(default)s)")
+    parser.add_argument("--models", default=MODELS_DIR, help="models folder (default: %(default)s)")
+    parser.add_argument("--reports", default=REPORTS_DIR, help="reports folder (default: %(default)s)")
+    parser.add_argument("--retrain-cron", default=RETRAIN_CRON, help="nightly retrain (default: %(default)s)")
+    parser.add_argument("--timezone", default=local_timezone(),
+                        help="IANA time zone of the cron schedule (default: this machine's, %(default)s)")
+    parser.add_argument("--poll-minutes", type=float, default=POLL_MINUTES,
+                        help="how often on-new-inputs looks at the training folder (default: %(default)s)")
     args = parser.parse_args(argv)
     from prefect import serve
 
     serve(*build_deployments(data_dir=args.data, models_dir=args.models, reports_dir=args.reports,
-                             retrain_cron=args.retrain_cron, poll_minutes=args.poll_minutes),
+                             retrain_cron=args.retrain_cron, poll_minutes=args.poll_minutes,
+                             timezone=args.timezone),
           limit=2)  # two cores: at most two flow runs at once
 
 

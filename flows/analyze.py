@@ -6,17 +6,18 @@ from pathlib import Path
 
 import soundfile as sf
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from aural_core.config import load_config
+from aural_core.errors import InputsMissingError
+from storage.layout import CacheLayout, manifest_name
 from storage.manifest import list_inputs, write_manifest
 from tasks.analyze import submit_extract
 from tasks.common import one_blas_thread
-
 from tasks.progress import FileProgress
-from .summary import FileOutcome, RunSummary
+
+from .summary import FileOutcome, RunSummary, artifact_key, finish
 
 
 def _duration(path: Path) -> float:
@@ -29,37 +30,50 @@ def _duration(path: Path) -> float:
 @flow(name="analyze", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
 def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
                  config_path: str | None = None, show_progress: bool = True) -> dict:
-    """Extract per-frame features of every audio file in ``input_dir`` into ``cache_dir/frames``.
+    """Extract per-frame features of every audio file of a folder into Parquet frames.
 
-    Each file is one cached task run (key: file content, feature config, extractor version);
-    a bad file fails its own task and every other file still finishes.
+    Each file is one cached task run (key: file content, feature config, extractor version); a
+    bad file fails its own task and every other file still finishes. A run in which any file
+    failed ends Failed, with the per-file summary kept as its result and as artifacts.
+
+    Args:
+        input_dir: folder of audio files (WAV, FLAC, OGG, MP3), searched recursively. Relative
+            paths resolve against the working directory of the process running the flow.
+        cache_dir: analysis cache; frames go to its frames/ folder, the run's file list to manifests/.
+        config_path: TOML or JSON settings file; empty for the defaults.
+        show_progress: draw a terminal progress bar (for the CLI; off in deployments).
     """
     logger = get_run_logger()
+    folder, cache = Path(input_dir).resolve(), CacheLayout(Path(cache_dir).resolve())
     config = load_config(config_path).features
-    files = list_inputs(input_dir)
-    logger.info("analyze: %d audio files in %s (config %s)", len(files), input_dir, config.config_hash())
-    summary = RunSummary(stage="analyze")
+    if not folder.is_dir():
+        raise InputsMissingError(f"input folder {folder} does not exist")
+    files = list_inputs(folder)
+    if not files:
+        raise InputsMissingError(f"input folder {folder} holds no audio files (.wav .flac .ogg .opus .mp3)")
+    logger.info("analyze: %d audio files in %s -> %s (feature config %s)", len(files), folder, cache.root,
+                config.config_hash())
+    summary = RunSummary(stage=f"analyze {manifest_name(folder)}")
     with one_blas_thread():
-        _run_tasks(files, cache_dir, config, summary, show_progress)
-    write_manifest(cache_dir, input_dir, [
+        _run_tasks(files, cache, config, summary, show_progress)
+    write_manifest(cache, folder, [
         {"source": o.source, "file_id": o.file_id, "status": o.status} for o in summary.outcomes])
     for outcome in summary.failed:
         logger.error("failed: %s", outcome.error)
-    create_markdown_artifact(key="analyze-summary", markdown=summary.markdown(),
-                             description="Per-file analysis outcome")
+    summary.publish(artifact_key("analyze", manifest_name(folder)), f"Analysis of {folder}")
     logger.info(summary.one_line())
-    return summary.to_dict()
+    return finish(summary.to_dict(), [o.source for o in summary.failed], f"analysis of {folder}")
 
 
-def _run_tasks(files, cache_dir: str, config, summary: RunSummary, show_progress: bool) -> None:
+def _run_tasks(files, cache: CacheLayout, config, summary: RunSummary, show_progress: bool) -> None:
     """Submit one extraction per file; record each outcome as it finishes."""
     futures = {}
     for item in files:
         if item.file_id is None:
             summary.add(FileOutcome(item.name, "failed", error=f"{item.path}: {item.error}"))
             continue
-        fut = submit_extract(path=str(item.path), source=item.name, file_id=item.file_id,
-                          cache_dir=str(cache_dir), config=config)
+        fut = submit_extract(path=str(item.path), source=item.name, file_id=item.file_id, cache=cache,
+                             config=config)
         futures[fut] = item
     durations = {item.name: _duration(item.path) for item in futures.values()}
     with FileProgress("analyze", sum(durations.values()), len(futures), show_progress) as bar:

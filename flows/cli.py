@@ -42,14 +42,12 @@ def cmd_demo(args) -> int:
 
 def cmd_analyze(args) -> int:
     from .analyze import analyze_flow
+    from .summary import run_flow
 
-    summary = analyze_flow(input_dir=args.input, cache_dir=args.out, config_path=args.config,
-                           show_progress=not args.quiet)
+    summary, failed = run_flow(analyze_flow, input_dir=args.input, cache_dir=args.out, config_path=args.config,
+                               show_progress=not args.quiet)
     _print_files_table(summary)
-    if not summary["files"]:
-        print(f"aural analyze: no audio files (.wav .flac .ogg .opus .mp3) in {args.input}", file=sys.stderr)
-        return 1
-    return 1 if summary["failed"] else 0
+    return 1 if failed else 0
 
 
 def _print_train(result: dict) -> None:
@@ -90,21 +88,31 @@ def _print_headline(result: dict) -> None:
 def cmd_eval(args) -> int:
     from .evaluate import evaluate_flow
 
-    result = evaluate_flow(input_dir=args.input, adapter=args.adapter, report=args.report,
-                           cache_dir=args.cache, config_path=args.config, show_progress=not args.quiet)
+    from .summary import run_flow
+
+    result, failed = run_flow(evaluate_flow, input_dir=args.input, adapter=args.adapter, report=args.report,
+                              cache_dir=args.cache, config_path=args.config, show_progress=not args.quiet)
     _print_headline(result)
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_run(args) -> int:
-    from .pipeline import pipeline_flow
+    from storage.layout import DATA_DIR
 
-    result = pipeline_flow(data_dir=args.data, models_dir=args.models, reports_dir=args.reports,
-                           config_path=args.config, show_progress=not args.quiet)
+    from .pipeline import pipeline_flow
+    from .summary import run_flow
+
+    # The demo corpus is written only for the default data folder: an explicit folder that is
+    # empty or missing is a mistake to report, not a place to fill with synthetic music.
+    result, failed = run_flow(pipeline_flow, data_dir=args.data or DATA_DIR, models_dir=args.models,
+                              reports_dir=args.reports, config_path=args.config,
+                              demo_if_empty=args.data is None, show_progress=not args.quiet)
     _print_files_table(result["analyze"])
     _print_train(result["train"])
     _print_headline(result["eval"])
-    return 1 if result["analyze"]["failed"] else 0
+    if failed:
+        print(f"aural run: {failed}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
@@ -132,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="weak labels, sections and adapter training")
     p.add_argument("--cache", default="data/cache", help="analysis cache (default: %(default)s)")
     p.add_argument("--out", default="models/adapter.pt", help="published adapter (default: %(default)s)")
-    p.add_argument("--manifest", default="inputs", help="name of the analysed input folder (default: %(default)s)")
+    p.add_argument("--manifest", default=None,
+                   help="the analysed folder to train on, by name or path (default: the cache's only one)")
     _common_options(p)
     p.set_defaults(func=cmd_train)
 
@@ -145,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
-    p.add_argument("--data", default="data", help="inputs/, eval/ and cache/ live here (default: %(default)s)")
+    p.add_argument("--data", default=None,
+                   help="inputs/, eval/ and cache/ live here (default: data, filled with the demo corpus when empty)")
     p.add_argument("--models", default="models", help="(default: %(default)s)")
     p.add_argument("--reports", default="reports", help="(default: %(default)s)")
     _common_options(p)
@@ -165,11 +175,18 @@ def _check_paths(args) -> str | None:
         if not Path(getattr(args, attr)).exists():
             return f"{what} {getattr(args, attr)} does not exist"
     if args.command == "train":
-        from storage.manifest import manifest_path
+        from aural_core.errors import InputsMissingError
+        from storage.layout import CacheLayout
+        from storage.manifest import resolve_manifest
 
-        if not manifest_path(args.cache, args.manifest).is_file():
-            return (f"{args.cache} holds no analysis of a folder named {args.manifest!r}: "
-                    f"run `aural analyze --in <.../{args.manifest}> --out {args.cache}` first, "
+        cache = CacheLayout(Path(args.cache))
+        try:
+            name = resolve_manifest(cache, args.manifest)
+        except InputsMissingError as exc:
+            return str(exc)
+        if not cache.manifest(name).is_file():
+            return (f"{args.cache} holds no analysis of a folder named {name!r}: "
+                    f"run `aural analyze --in <.../{name}> --out {args.cache}` first, "
                     "or name the analysed folder with --manifest")
     if getattr(args, "config", None) and not Path(args.config).is_file():
         return f"config file {args.config} does not exist"

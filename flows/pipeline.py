@@ -1,36 +1,91 @@
-"""The whole pipeline on one command: demo corpus (when needed) -> analyze -> train -> evaluate."""
+"""The whole pipeline in one flow: analyze -> train -> evaluate (demo corpus only when asked)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 
 from aural_core.audio import AUDIO_EXTENSIONS
+from aural_core.errors import InputsMissingError
+from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, DataLayout
 
 from .analyze import analyze_flow
 from .demo import demo_flow
 from .evaluate import evaluate_flow
+from .summary import artifact_key, artifact_link, display_path, finish, markdown_escape, run_flow
 from .train import train_flow
 
 
-def _has_audio(folder: Path) -> bool:
+def _has_audio(folder) -> bool:
     return folder.is_dir() and any(p.suffix.lower() in AUDIO_EXTENSIONS for p in folder.rglob("*"))
 
 
 @flow(name="pipeline")
-def pipeline_flow(data_dir: str = "data", models_dir: str = "models", reports_dir: str = "reports",
-                  config_path: str | None = None, show_progress: bool = True) -> dict:
-    """Run every stage on ``data_dir`` (writes the demo corpus first if it holds no inputs)."""
-    data = Path(data_dir)
+def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
+                  config_path: str | None = None, demo_if_empty: bool = False,
+                  show_progress: bool = True) -> dict:
+    """Analyse the training and held-out music, train the adapter and evaluate it.
+
+    A run in which any input file failed still trains and evaluates on the others, then ends
+    Failed (filter on it, or alert with an automation on "prefect.flow-run.Failed").
+
+    Args:
+        data_dir: folder holding inputs/ (training audio), eval/ (held-out audio) and cache/.
+            Relative paths resolve against the working directory of the process running the
+            flow (for a deployment: the folder its pull step sets, see prefect.yaml).
+        models_dir: where adapter.pt, metadata.json and the model store go.
+        reports_dir: where eval.json, eval.md and index.html go.
+        config_path: TOML or JSON settings file; empty for the defaults.
+        demo_if_empty: write the synthetic demo corpus when inputs/ holds no audio. Off by
+            default: an empty or missing inputs folder (an unmounted volume, a typo) fails.
+        show_progress: draw terminal progress bars (for the CLI; off in deployments).
+    """
+    logger = get_run_logger()
+    layout = DataLayout.resolve(data_dir, models_dir, reports_dir)
+    logger.info("pipeline: %s", layout.describe())
     result: dict = {}
-    if not _has_audio(data / "inputs"):
-        result["demo"] = demo_flow(out_dir=str(data))
-    result["analyze"] = analyze_flow(input_dir=str(data / "inputs"), cache_dir=str(data / "cache"),
-                                     config_path=config_path, show_progress=show_progress)
-    result["train"] = train_flow(cache_dir=str(data / "cache"), out_path=str(Path(models_dir) / "adapter.pt"),
-                                 config_path=config_path, show_progress=show_progress)
-    result["eval"] = evaluate_flow(input_dir=str(data / "eval"), adapter=result["train"]["adapter"],
-                                   report=str(Path(reports_dir) / "eval.json"), cache_dir=str(data / "cache"),
-                                   config_path=config_path, show_progress=show_progress)
-    return result
+    if not _has_audio(layout.inputs):
+        if not demo_if_empty:
+            raise InputsMissingError(
+                f"{layout.inputs} is missing or holds no audio files ({' '.join(AUDIO_EXTENSIONS)}): "
+                "put training audio there (and held-out audio in eval/), or ask for the demo corpus")
+        logger.warning("%s holds no audio: writing the demo corpus into %s", layout.inputs, layout.data)
+        result["demo"] = demo_flow(out_dir=str(layout.data))
+    cache = str(layout.cache.root)
+    result["analyze"], analysis_failed = run_flow(
+        analyze_flow, input_dir=str(layout.inputs), cache_dir=cache, config_path=config_path,
+        show_progress=show_progress)
+    result["train"] = train_flow(cache_dir=cache, out_path=str(layout.models.adapter), config_path=config_path,
+                                 manifest=str(layout.inputs), show_progress=show_progress)
+    result["eval"], eval_failed = run_flow(
+        evaluate_flow, input_dir=str(layout.eval), adapter=result["train"]["adapter"],
+        report=str(layout.reports.eval_json), cache_dir=cache, config_path=config_path,
+        show_progress=show_progress)
+    failures = [f["source"] for f in result["analyze"]["failed"]] + [
+        f["source"] for f in result["eval"].get("failed_inputs", [])]
+    _publish_summary(result, layout)
+    return finish(result, failures, "pipeline")
+
+
+def _publish_summary(result: dict, layout: DataLayout) -> None:
+    """The run's own artifact: headline table, stage outcomes, where the reports are."""
+    h = result["eval"]["headline"]
+    analysed = result["analyze"]
+    lines = [
+        "# Aural Architect pipeline", "",
+        "| MatchScore | baseline | delta | TempoCorr | BPM MAE | sections | passed |", "|---|---|---|---|---|---|---|",
+        f"| {h['match_score']} | {h['baseline_match_score']} | {h['match_delta']} | {h['tempo_corr']} "
+        f"| {h['bpm_mae']} | {h['n_sections']} | {h['passed']} |", "",
+        f"- analysis of inputs: {len(analysed['computed'])} computed, {len(analysed['cached'])} cached, "
+        f"{len(analysed['failed'])} failed ({artifact_link(artifact_key('analyze', layout.inputs.name))}, "
+        f"held-out: {artifact_link(artifact_key('analyze', layout.eval.name))})",
+        f"- adapter: `{markdown_escape(display_path(layout.models.adapter))}` ({result['train']['ref'][:19]}…; "
+        f"{artifact_link('train-summary')}, {artifact_link('adapter-metrics')})",
+        f"- evaluation: `{markdown_escape(display_path(layout.reports.eval_json))}` and the page "
+        f"`{markdown_escape(display_path(layout.reports.index_html))}` "
+        f"({artifact_link('eval-headline')}, {artifact_link('eval-report')})",
+    ]
+    for f in analysed["failed"]:
+        lines.append(f"- failed: {markdown_escape(f['source'])}: {markdown_escape(f['error'] or '')}")
+    create_markdown_artifact(key="pipeline-summary", markdown="\n".join(lines),
+                             description="Headline scores and where each stage's results are")

@@ -1,8 +1,16 @@
-"""Run summaries: which files were computed, taken from cache, or failed, and why."""
+"""Run summaries (which files were computed, taken from cache, or failed, and why), the state a
+run ends in, and the artifacts that show both in the Prefect UI."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Failed
+
+from aural_core.errors import FilesFailedError
 
 
 @dataclass
@@ -14,7 +22,7 @@ class FileOutcome:
     error: str | None = None
 
     @classmethod
-    def from_state(cls, source: str, state, file_id: str | None = None) -> "FileOutcome":
+    def from_state(cls, source: str, state, file_id: str | None = None) -> FileOutcome:
         """Classify a finished Prefect task state ("Cached" is Prefect's cache-hit state)."""
         if state.is_completed():
             status = "cached" if state.name == "Cached" else "computed"
@@ -22,6 +30,13 @@ class FileOutcome:
         exc = state.result(raise_on_failure=False)
         message = str(exc) if isinstance(exc, BaseException) else (state.message or state.name)
         return cls(source, "failed", file_id, error=message)
+
+    @property
+    def seconds(self) -> float:
+        """Compute time spent on this file in this run (0 when it came from the cache)."""
+        if self.status != "computed" or not self.result:
+            return 0.0
+        return float(self.result.get("compute_seconds", 0.0))
 
 
 @dataclass
@@ -53,12 +68,17 @@ class RunSummary:
         return (f"{self.stage}: {len(self.computed)} computed, {len(self.cached)} cached, "
                 f"{len(self.failed)} failed")
 
+    def rows(self) -> list[dict]:
+        """One row per file for a table artifact: file, status, reason, seconds."""
+        return [{"file": o.source, "status": o.status, "reason": o.error or "", "seconds": round(o.seconds, 2)}
+                for o in self.outcomes]
+
     def markdown(self) -> str:
         rows = [f"# {self.stage}\n", self.one_line() + "\n", "| file | status | detail |",
                 "|---|---|---|"]
-        for o in sorted(self.outcomes, key=lambda o: o.source):
+        for o in self.outcomes:
             detail = o.error or (f"{o.result.get('n_frames', '')} frames" if o.result else "")
-            rows.append(f"| {o.source} | {o.status} | {str(detail).replace('|', '/')} |")
+            rows.append(f"| {markdown_escape(o.source)} | {o.status} | {markdown_escape(str(detail))} |")
         return "\n".join(rows)
 
     def to_dict(self) -> dict:
@@ -66,3 +86,68 @@ class RunSummary:
                 "cached": [o.source for o in self.cached],
                 "failed": [{"source": o.source, "error": o.error} for o in self.failed],
                 "files": [asdict(o) for o in self.outcomes]}
+
+    def publish(self, key: str, description: str) -> None:
+        """A markdown summary and a per-file table (file, status, reason, seconds) in the UI."""
+        create_markdown_artifact(key=key, markdown=self.markdown(), description=description)
+        create_table_artifact(key=f"{key}-files", table=self.rows(), description=f"{description}: per file")
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
+
+
+def markdown_escape(text: str) -> str:
+    """Escape Markdown syntax in a file name or message so it shows as written."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when inside it (the project folder of a
+    deployment run), else absolute: what a user looking at the UI can find."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+def artifact_key(*parts: str) -> str:
+    """A valid Prefect artifact key (lowercase letters, digits, dashes) from ``parts``."""
+    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts if p)
+    return re.sub(r"-{2,}", "-", slug).strip("-") or "aural"
+
+
+def artifact_link(key: str) -> str:
+    """A Markdown link to the artifact ``key`` in the Prefect UI (just the key when no UI URL is known)."""
+    from prefect.settings import PREFECT_UI_URL
+
+    ui = PREFECT_UI_URL.value()
+    return f"[{key}]({ui.rstrip('/')}/artifacts/key/{key})" if ui else f"`{key}`"
+
+
+def finish(result: dict, failures: list[str], what: str):
+    """A flow's return value: ``result``, or a ``Failed`` state carrying it when files failed.
+
+    Prefect then marks the run Failed, which an operator can filter and alert on, while the
+    finished work stays readable: ``state.result(raise_on_failure=False).result``.
+    """
+    if not failures:
+        return result
+    shown = ", ".join(failures[:5]) + (f" and {len(failures) - 5} more" if len(failures) > 5 else "")
+    error = FilesFailedError(f"{what}: {len(failures)} file(s) failed ({shown})", result=result)
+    return Failed(message=str(error), data=error)
+
+
+def run_flow(flow, **parameters) -> tuple[dict, FilesFailedError | None]:
+    """Run a flow (or subflow) that may end ``Failed`` with a result (see ``finish``).
+
+    Returns its result and the partial-failure error, if any; any other failure is raised.
+    """
+    state = flow(**parameters, return_state=True)
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, FilesFailedError):
+        return value.result, value
+    if isinstance(value, BaseException):
+        raise value
+    if state.is_failed():  # failed without an exception (e.g. crashed): say so
+        raise RuntimeError(f"{flow.name} run ended {state.name}: {state.message}")
+    return value, None

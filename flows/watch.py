@@ -7,40 +7,51 @@ emits an ``aural.inputs.changed`` event (for automations) and runs the whole pip
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow, get_run_logger
 from prefect.events import emit_event
 
-from storage.manifest import list_inputs, manifest_path, read_manifest
+from aural_core.errors import InputsMissingError
+from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, CacheLayout, DataLayout, manifest_name
+from storage.manifest import list_inputs, read_manifest
 
 from .pipeline import pipeline_flow
 
 
-def input_changes(input_dir: str, cache_dir: str) -> dict:
+def input_changes(input_dir, cache: CacheLayout) -> dict:
     """Files added, changed (same name, new content) or removed since the last analysis."""
-    name = Path(input_dir).resolve().name
     seen = {}
-    if manifest_path(cache_dir, name).is_file():
-        seen = {f["source"]: f["file_id"] for f in read_manifest(cache_dir, name)["files"]}
+    if cache.manifest_for(input_dir).is_file():
+        seen = {f["source"]: f["file_id"] for f in read_manifest(cache, manifest_name(input_dir))["files"]}
     now = {f.name: f.file_id for f in list_inputs(input_dir)}
     return {"added": sorted(set(now) - set(seen)), "removed": sorted(set(seen) - set(now)),
             "changed": sorted(n for n in set(now) & set(seen) if now[n] != seen[n])}
 
 
 @flow(name="watch-inputs")
-def watch_inputs_flow(data_dir: str = "data", models_dir: str = "models", reports_dir: str = "reports",
+def watch_inputs_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
                       config_path: str | None = None, run_pipeline: bool = True) -> dict:
-    """Retrain (the whole pipeline) when ``data_dir/inputs`` changed since its last analysis."""
+    """Retrain (the whole pipeline) when the training folder changed since its last analysis.
+
+    Args:
+        data_dir: folder holding inputs/, eval/ and cache/ (as for the pipeline). Relative paths
+            resolve against the working directory of the process running the flow.
+        models_dir: where the retrained adapter goes.
+        reports_dir: where the evaluation reports go.
+        config_path: TOML or JSON settings file; empty for the defaults.
+        run_pipeline: run the pipeline when inputs changed (off: only detect and emit the event).
+    """
     logger = get_run_logger()
-    changes = input_changes(str(Path(data_dir) / "inputs"), str(Path(data_dir) / "cache"))
+    layout = DataLayout.resolve(data_dir, models_dir, reports_dir)
+    if not layout.inputs.is_dir():
+        raise InputsMissingError(f"input folder {layout.inputs} does not exist (is the volume mounted?)")
+    changes = input_changes(layout.inputs, layout.cache)
     if not any(changes.values()):
-        logger.info("inputs unchanged: nothing to do")
+        logger.info("%s unchanged since its last analysis: nothing to do", layout.inputs)
         return {"changes": changes, "ran": False}
-    logger.info("inputs changed: %s", changes)
-    emit_event(event="aural.inputs.changed", resource={"prefect.resource.id": f"aural.inputs.{Path(data_dir).resolve()}"},
+    logger.info("%s changed: %s", layout.inputs, changes)
+    emit_event(event="aural.inputs.changed", resource={"prefect.resource.id": f"aural.inputs.{layout.inputs}"},
                payload=changes)
     if run_pipeline:
-        pipeline_flow(data_dir=data_dir, models_dir=models_dir, reports_dir=reports_dir,
-                      config_path=config_path, show_progress=False)
+        pipeline_flow(data_dir=str(layout.data), models_dir=str(layout.models_root),
+                      reports_dir=str(layout.reports_root), config_path=config_path, show_progress=False)
     return {"changes": changes, "ran": run_pipeline}

@@ -1,4 +1,4 @@
-"""The frames contract: ``<cache>/frames/<file_id>.parquet``, one row per 2 s frame.
+"""The frames contract: one Parquet file per input (``CacheLayout.frames``), one row per 2 s frame.
 
 This module owns the column names and Arrow types; readers and writers go through it.
 """
@@ -42,10 +42,6 @@ FRAMES_SCHEMA = pa.schema([
     ("chroma", pa.list_(pa.float32(), N_CHROMA)),
     ("tempo_acf", pa.list_(pa.float32(), N_TEMPO_ACF)),
 ])
-
-
-def frames_path(cache: str | Path, file_id: str) -> Path:
-    return Path(cache) / "frames" / f"{file_id}.parquet"
 
 
 def _fixed(values: np.ndarray, width: int) -> pa.FixedSizeListArray:

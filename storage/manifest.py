@@ -1,12 +1,17 @@
-"""Input manifests: which audio files a folder holds and their content ids."""
+"""Input manifests: which audio files a folder holds, their content ids and how each analysed."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from aural_core.audio import AUDIO_EXTENSIONS
+from aural_core.errors import InputsMissingError
+
+from .atomic import write_text_atomic
+from .layout import CacheLayout, manifest_name
 
 
 def file_id(path: str | Path) -> str:
@@ -47,27 +52,31 @@ def list_inputs(folder: str | Path) -> list[InputFile]:
     return files
 
 
-def manifest_path(cache: str | Path, name: str) -> Path:
-    """``<cache>/manifests/<name>.json``: which files an analysis of folder ``name`` covered."""
-    return Path(cache) / "manifests" / f"{name}.json"
-
-
-def write_manifest(cache: str | Path, input_dir: str | Path, files: list[dict]) -> Path:
+def write_manifest(cache: CacheLayout, input_dir: str | Path, files: list[dict]) -> Path:
     """Record the analysed files of ``input_dir`` (source, file_id, status), atomically."""
-    import json
-
-    from .atomic import write_text_atomic
-
-    name = Path(input_dir).resolve().name
     # Sorted: tasks finish in any order, and every later stage follows this list's order.
     body = {"input_dir": str(Path(input_dir).resolve()), "files": sorted(files, key=lambda f: f["source"])}
-    return write_text_atomic(manifest_path(cache, name), json.dumps(body, indent=2))
+    return write_text_atomic(cache.manifest_for(input_dir), json.dumps(body, indent=2))
 
 
-def read_manifest(cache: str | Path, name: str) -> dict:
-    import json
-
-    path = manifest_path(cache, name)
+def read_manifest(cache: CacheLayout, name: str) -> dict:
+    """The manifest of the analysed folder called ``name`` (see ``layout.manifest_name``)."""
+    path = cache.manifest(name)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run `aural analyze --in <folder named {name}>` first")
+        raise InputsMissingError(f"{path} not found: run `aural analyze --in <folder named {name}>` first")
     return json.loads(path.read_text())
+
+
+def resolve_manifest(cache: CacheLayout, manifest: str | None) -> str:
+    """The analysed folder to train on: ``manifest`` (a folder name or the folder's path), or
+    the cache's only analysed folder besides ``eval`` when ``manifest`` is None."""
+    if manifest:
+        return manifest_name(manifest) if ("/" in manifest or Path(manifest).is_dir()) else manifest
+    candidates = [n for n in cache.analysed_folders() if n != "eval"] or cache.analysed_folders()
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise InputsMissingError(f"{cache.root} holds no analysed folder: run `aural analyze --in <folder> "
+                                f"--out {cache.root}` first")
+    raise InputsMissingError(f"{cache.root} holds analyses of {len(candidates)} folders ({', '.join(candidates)}): "
+                            "name the one to train on with --manifest")

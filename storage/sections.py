@@ -1,5 +1,5 @@
-"""The sections contract: ``<cache>/sections/<file_id>.parquet`` (one row per section) and
-``<cache>/sections.npz`` (X and the y_* arrays the seed asks for)."""
+"""The sections contract: one Parquet file per input (``CacheLayout.sections``, one row per
+section) and ``sections.npz`` (``CacheLayout.sections_npz``: X and the y_* arrays the seed asks for)."""
 
 from __future__ import annotations
 
@@ -39,10 +39,6 @@ SECTIONS_SCHEMA = pa.schema([
     ("energy", pa.float32()),
     ("key_confidence", pa.float32()),
 ])
-
-
-def sections_path(cache: str | Path, file_id: str) -> Path:
-    return Path(cache) / "sections" / f"{file_id}.parquet"
 
 
 def sections_table(rows: list[LabelledSection], *, file_id: str, source: str, metadata: dict) -> pa.Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from prefect import task
@@ -9,14 +10,15 @@ from prefect.cache_policies import CacheKeyFnPolicy
 
 from aural_core.config import FeatureConfig
 from aural_core.features import analyze_file, extractor_fingerprint
-from storage.frames import frames_path, frames_table, write_frames
+from storage.frames import frames_table, write_frames
+from storage.layout import CacheLayout
 
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
 
 
 def frames_cache_key(context, parameters) -> str:
     """Key = (file content, feature config, extractor version, output location)."""
-    out = frames_path(parameters["cache_dir"], parameters["file_id"])
+    out = CacheLayout(Path(parameters["cache_dir"])).frames(parameters["file_id"])
     config: FeatureConfig = parameters["config"]
     return "frames-" + short_hash(parameters["file_id"], config.config_hash(),
                                   extractor_fingerprint(), out.resolve())
@@ -33,6 +35,7 @@ def frames_cache_key(context, parameters) -> str:
 )
 def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config: FeatureConfig) -> dict:
     """Compute one file's frame features and write its frames Parquet."""
+    started = time.perf_counter()
     features = analyze_file(
         path, config=config,
         embedder=embedder_for(config.embedder, config.clap_model),
@@ -41,14 +44,15 @@ def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config:
     meta = {"aural.feature_config_hash": config.config_hash(), "aural.embedder": config.embedder,
             "aural.tagger": config.tagger, "aural.extractor_version": extractor_fingerprint(),
             "aural.feature_config": config.model_dump_json()}
-    out = write_frames(frames_path(cache_dir, file_id),
+    out = write_frames(CacheLayout(Path(cache_dir)).frames(file_id),
                        frames_table(features, file_id=file_id, source=source, metadata=meta))
     seconds = float(features.end_s[-1]) if len(features) else 0.0
     return {"file_id": file_id, "source": source, "frames": str(Path(out)),
-            "n_frames": len(features), "seconds": seconds}
+            "n_frames": len(features), "seconds": seconds,
+            "compute_seconds": round(time.perf_counter() - started, 3)}
 
 
-def submit_extract(*, path: str, source: str, file_id: str, cache_dir: str, config: FeatureConfig):
+def submit_extract(*, path: str, source: str, file_id: str, cache: CacheLayout, config: FeatureConfig):
     """Submit ``extract_frames`` (see ``submit_cached``)."""
-    return submit_cached(extract_frames, output=frames_path(cache_dir, file_id), data_dir=cache_dir,
-                         path=path, source=source, file_id=file_id, cache_dir=cache_dir, config=config)
+    return submit_cached(extract_frames, output=cache.frames(file_id), cache=cache,
+                         path=path, source=source, file_id=file_id, cache_dir=str(cache.root), config=config)

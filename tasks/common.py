@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from aural_core.errors import AuralError
+from storage.layout import CacheLayout
 
 RETRY_DELAYS = [1, 3]
 
@@ -15,11 +16,6 @@ def retry_transient(task, task_run, state) -> bool:
     """Retry only what may succeed next time: not bad input, not a vanished file."""
     exc = state.result(raise_on_failure=False)
     return not isinstance(exc, (AuralError, FileNotFoundError, ValueError))
-
-
-def result_storage_for(data_dir: str | Path) -> Path:
-    """Prefect result/cache records live beside the data they describe."""
-    return Path(data_dir).resolve() / ".prefect-results"
 
 
 def short_hash(*parts: object) -> str:
@@ -41,13 +37,13 @@ def tagger_for(name: str, model: str):
     return build_tagger(name) if name == "rules" else build_tagger(name, model=model)
 
 
-def submit_cached(task, *, output: Path, data_dir: str | Path, **parameters):
+def submit_cached(task, *, output: Path, cache: CacheLayout, **parameters):
     """Submit a task whose cached result is the path ``output``, with results beside the data.
 
     When ``output`` is gone the cache entry is refreshed (recomputed and re-recorded), so a
     cached result never points at a missing file.
     """
-    configured = task.with_options(result_storage=result_storage_for(data_dir),
+    configured = task.with_options(result_storage=cache.prefect_results,
                                    refresh_cache=not Path(output).is_file())
     return configured.submit(**parameters)
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
+import uuid
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import CacheKeyFnPolicy
 
-from aural_core.config import LabelConfig, SectionConfig, TrainConfig
+from aural_core.config import AuralConfig, LabelConfig, SectionConfig
 from aural_core.sections import label_sections
-from aural_core.styles import load_style_table
+from aural_core.styles import StyleTable, load_style_table
 from aural_core.training import train_adapter
 from storage.artifacts import ArtifactStore, sha256_file
 from storage.frames import frame_arrays, read_frames
-from storage.models import save_adapter
-from storage.sections import read_sections, sections_path, sections_table, training_arrays, write_npz, write_sections
+from storage.models import save_adapter, training_metadata
+from storage.layout import CacheLayout
+from storage.sections import read_sections, sections_table, training_arrays, write_npz, write_sections
 
 from .common import short_hash
 
@@ -32,7 +33,7 @@ def sections_cache_key(context, p) -> str:
     """Key = (frames file content, label + section config, style table, version, output)."""
     return "sections-" + short_hash(sha256_file(p["frames_file"]), p["labels"].config_hash(),
                                     p["sections"].config_hash(), styles_hash(p["labels"].styles_path),
-                                    LABELS_VERSION, sections_path(p["cache_dir"], p["file_id"]).resolve())
+                                    LABELS_VERSION, CacheLayout(Path(p["cache_dir"])).sections(p["file_id"]).resolve())
 
 
 @task(name="label-sections", task_run_name="sections-{source}",
@@ -48,7 +49,7 @@ def label_file(frames_file: str, file_id: str, source: str, cache_dir: str,
                                  source, len(rows), len(rows), sections.n_sections)
     meta = {"aural.labels_config_hash": labels.config_hash(),
             "aural.sections_config_hash": sections.config_hash(), "aural.labels_version": LABELS_VERSION}
-    out = write_sections(sections_path(cache_dir, file_id),
+    out = write_sections(CacheLayout(Path(cache_dir)).sections(file_id),
                          sections_table(rows, file_id=file_id, source=source, metadata=meta))
     return {"file_id": file_id, "source": source, "sections": str(out), "n_sections": len(rows)}
 
@@ -57,15 +58,15 @@ def label_file(frames_file: str, file_id: str, source: str, cache_dir: str,
 def build_training_set(section_files: list[str], cache_dir: str) -> dict:
     """All sections -> ``<cache>/sections.npz`` (X, y_*, file ids); returns its path and hash."""
     arrays = training_arrays(read_sections(section_files))
-    path = write_npz(Path(cache_dir) / "sections.npz", arrays)
+    path = write_npz(CacheLayout(Path(cache_dir)).sections_npz, arrays)
     return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": int(len(arrays["X"])),
             "n_files": int(len(set(arrays["file_id"].tolist())))}
 
 
 @task(name="train-adapter")
-def train_task(npz: str, config: TrainConfig, n_styles: int, store_dir: str, extra: dict,
+def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict, store_dir: str,
                show_progress: bool = False) -> dict:
-    """Train the adapter on ``sections.npz``; store it; return its artifact ref and report."""
+    """Train the adapter on ``sections.npz``; store it; return its artifact ref and metadata."""
     import numpy as np
 
     logger = get_run_logger()
@@ -73,17 +74,21 @@ def train_task(npz: str, config: TrainConfig, n_styles: int, store_dir: str, ext
         arrays = {k: data[k] for k in data.files}
     from .progress import EpochProgress
 
-    with EpochProgress(config.epochs, enabled=show_progress) as bar:
+    with EpochProgress(config.train.epochs, enabled=show_progress) as bar:
         def on_epoch(row: dict) -> None:
             bar.update(row)
             logger.info("epoch %d: train %.4f val %.4f", row["epoch"], row["train_loss"], row["val_loss"])
 
-        result = train_adapter(arrays, n_styles=n_styles, config=config, on_epoch=on_epoch)
+        result = train_adapter(arrays, n_styles=len(styles), config=config.train, on_epoch=on_epoch)
     report = {"history": result.history, "best_epoch": result.best_epoch, "best_epochs": result.best_epochs,
               "stopped_early": result.stopped_early, "metrics": result.metrics, "split": result.split}
-    store = ArtifactStore(store_dir)
-    tmp = Path(store_dir) / "adapter.pt.staging"
-    save_adapter(tmp, result.model, extra={"metadata": json.dumps({**extra, **report})})
-    ref = store.put(tmp, name="adapter", meta={"data_hash": extra.get("data_hash")})
-    tmp.unlink(missing_ok=True)
-    return {"ref": ref, **report}
+    metadata = training_metadata(config=config, styles=styles, styles_hash=styles_hash(config.labels.styles_path),
+                                 dataset=dataset, report=report)
+    # A staging name of its own: two trainings into one models folder must not share a file.
+    staging = Path(store_dir) / f".staging-{uuid.uuid4().hex}.pt"
+    try:
+        save_adapter(staging, result.model, metadata=metadata)
+        ref = ArtifactStore(store_dir).put(staging, name="adapter", meta={"data_hash": dataset["data_hash"]})
+    finally:
+        staging.unlink(missing_ok=True)
+    return {"ref": ref, "metadata": metadata}

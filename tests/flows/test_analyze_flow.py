@@ -1,6 +1,7 @@
 """The analyze flow through a real (temporary) Prefect server: the four caching behaviours,
 per-file failures and the summary."""
 
+import json
 import shutil
 
 import numpy as np
@@ -9,8 +10,11 @@ import soundfile as sf
 
 from aural_core.demo_corpus import plan_corpus, synthesize_clip
 from flows.analyze import analyze_flow
-from storage.frames import frames_path, read_frames
+from storage.frames import read_frames
+from storage.layout import CacheLayout
 from storage.manifest import file_id
+
+from aural_core.errors import FilesFailedError
 
 from ..badinput import write_bad_inputs
 
@@ -50,10 +54,10 @@ def test_caching_behaviours(corpus, tmp_path):
     assert one["computed"] == [names[0]] and sorted(one["cached"]) == names[1:]
 
     victim = inputs / names[1]                       # a deleted Parquet recomputes that file
-    frames_path(cache, file_id(victim)).unlink()
+    CacheLayout(cache).frames(file_id(victim)).unlink()
     healed = run(inputs, cache)
     assert healed["computed"] == [names[1]]
-    assert frames_path(cache, file_id(victim)).is_file()
+    assert CacheLayout(cache).frames(file_id(victim)).is_file()
 
     config = tmp_path / "aural.toml"                 # a config change recomputes all
     config.write_text("[features]\nenergy_floor_db = -70.0\n")
@@ -67,16 +71,21 @@ def test_bad_files_fail_alone(corpus, tmp_path):
     shutil.copytree(corpus, inputs)
     expected = write_bad_inputs(inputs)
     cache = tmp_path / "cache"
-    summary = run(inputs, cache)
+    state = analyze_flow(input_dir=str(inputs), cache_dir=str(cache), show_progress=False, return_state=True)
+    assert state.is_failed()  # an operator can filter and alert on it (issue 8) ...
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, FilesFailedError)
+    summary = error.result  # ... and the summary of the files that did finish is kept
     failed = {f["source"]: f["error"] for f in summary["failed"]}
+    assert sorted(summary["computed"]) == sorted(p.name for p in inputs.iterdir() if p.name not in failed)
     assert set(failed) == {name for name, outcome in expected.items() if outcome == "error"}
     for name, error in failed.items():
         assert name in error  # the message names the file and the reason
     for path in inputs.iterdir():
         if path.name not in failed:
-            table = read_frames(frames_path(cache, file_id(path)))
+            table = read_frames(CacheLayout(cache).frames(file_id(path)))
             assert table.num_rows >= 1, path.name
-    silence = read_frames(frames_path(cache, file_id(inputs / "silence.wav")))
+    silence = read_frames(CacheLayout(cache).frames(file_id(inputs / "silence.wav")))
     assert np.all(silence.column("energy").to_numpy() == 0)
     assert np.all(silence.column("beat_strength").to_numpy() == 0)
 
@@ -93,4 +102,22 @@ def test_vanished_file_fails_its_task(corpus, tmp_path):
     with pytest.raises(AudioError, match="gone.wav: file not found"):
         extract_frames.fn(path=str(victim), source="gone.wav", file_id=fid,
                           cache_dir=str(tmp_path / "cache"), config=FeatureConfig())
-    assert not frames_path(tmp_path / "cache", fid).exists()
+    assert not CacheLayout(tmp_path / "cache").frames(fid).exists()
+
+
+def test_artifacts_are_keyed_by_stage_and_folder(corpus, tmp_path):
+    """Two folders analysed in one cache publish two summaries, each with a per-file table."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    for name in ("inputs", "Held Out"):
+        shutil.copytree(corpus, tmp_path / name)
+        run(tmp_path / name, tmp_path / "cache")
+    wanted = ["analyze-inputs", "analyze-held-out", "analyze-inputs-files"]
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=wanted)))
+    assert {a.key for a in artifacts} == set(wanted)
+    table = next(a for a in artifacts if a.key == "analyze-inputs-files")
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert sorted(r["file"] for r in rows) == sorted(p.name for p in corpus.iterdir())
+    assert {r["status"] for r in rows} <= {"computed", "cached"} and all("seconds" in r for r in rows)

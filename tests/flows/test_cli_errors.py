@@ -17,10 +17,26 @@ def test_missing_paths(argv, message, capsys):
 
 def test_train_without_analysis(tmp_path, capsys):
     assert main(["train", "--cache", str(tmp_path)]) == 2
+    assert "holds no analysed folder" in capsys.readouterr().err
+    assert main(["train", "--cache", str(tmp_path), "--manifest", "inputs"]) == 2
     assert "holds no analysis of a folder named 'inputs'" in capsys.readouterr().err
 
 
 def test_empty_input_folder_is_an_error(tmp_path, capsys, prefect_harness):
     (tmp_path / "in").mkdir()
-    assert main(["analyze", "--in", str(tmp_path / "in"), "--out", str(tmp_path / "cache"), "--quiet"]) == 1
-    assert "no audio files" in capsys.readouterr().err
+    assert main(["analyze", "--in", str(tmp_path / "in"), "--out", str(tmp_path / "cache"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no audio files" in err and str(tmp_path / "in") in err
+
+
+@pytest.mark.parametrize("make_folder", [False, True])
+def test_explicit_empty_data_folder_is_refused(tmp_path, capsys, prefect_harness, make_folder):
+    """Only the default data folder is ever filled with the demo corpus (issue 8)."""
+    data = tmp_path / "data"
+    if make_folder:
+        (data / "inputs").mkdir(parents=True)
+    code = main(["run", "--data", str(data), "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"),
+                 "--quiet"])
+    assert code == 2
+    assert "holds no audio files" in capsys.readouterr().err
+    assert not any(data.rglob("*.wav")) and not any(data.rglob("*.flac"))

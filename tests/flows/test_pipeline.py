@@ -15,6 +15,7 @@ from aural_core.render import SynthRenderer, apply_stem_gains
 from aural_core.styles import load_style_table
 from flows.cli import main
 from flows.evaluate import evaluate_flow, section_seed
+from storage.layout import CacheLayout
 from storage.manifest import read_manifest
 
 from ..tiny_models import tiny_musicgen_path  # noqa: F401  (session fixture)
@@ -29,6 +30,7 @@ SECTION_FIELDS = ("predicted", "reference_bpm", "rendered_bpm", "match", "baseli
 def ran(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     write_corpus(root / "data", n_inputs=5, n_eval=2, seed=3)
+    (root / "data" / "inputs" / "broken.wav").write_bytes(b"RIFF not really audio")  # fails alone
     config = root / "aural.toml"
     config.write_text("[render]\nseconds = 4.0\n")
     code = main(["run", "--data", str(root / "data"), "--models", str(root / "models"),
@@ -36,9 +38,29 @@ def ran(tmp_path_factory):
     return root, config, code
 
 
+def test_run_with_a_bad_file_ends_failed(ran):
+    """The bad file fails alone; training and evaluation go on; the runs are not Completed."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    root, _, code = ran
+    assert code == 1
+    with get_client(sync_client=True) as client:
+        latest = {}
+        for name in ("pipeline", "analyze", "train"):
+            runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[name])),
+                                         sort=FlowRunSort.START_TIME_DESC, limit=3)
+            latest[name] = runs
+    pipeline = latest["pipeline"][0]
+    assert pipeline.state.is_failed() and "broken.wav" in pipeline.state.message
+    assert any(r.state.is_failed() and "broken.wav" in (r.state.message or "") for r in latest["analyze"])
+    assert latest["train"][0].state.is_completed()
+
+
 def test_run_end_to_end(ran):
     root, _, code = ran
-    assert code == 0
+    assert code == 1  # broken.wav
     assert (root / "models" / "adapter.pt").is_file() and (root / "models" / "metadata.json").is_file()
     report = json.loads((root / "reports" / "eval.json").read_text())
     for key in CONTRACT:
@@ -60,7 +82,7 @@ def test_run_end_to_end(ran):
     assert (root / "reports" / "eval.md").read_text().startswith("# Aural Architect evaluation")
     # eval files were analysed into the same cache but never trained on
     meta = json.loads((root / "models" / "metadata.json").read_text())
-    held_out = {f["file_id"] for f in read_manifest(root / "data" / "cache", "eval")["files"]}
+    held_out = {f["file_id"] for f in read_manifest(CacheLayout(root / "data" / "cache"), "eval")["files"]}
     assert not held_out & set(meta["split"]["train_files"] + meta["split"]["val_files"])
 
 
@@ -105,7 +127,7 @@ def test_rerun_from_scratch_is_identical(ran, tmp_path):
     shutil.copytree(root / "data" / "inputs", tmp_path / "data" / "inputs")
     shutil.copytree(root / "data" / "eval", tmp_path / "data" / "eval")
     assert main(["run", "--data", str(tmp_path / "data"), "--models", str(tmp_path / "models"),
-                 "--reports", str(tmp_path / "reports"), "--config", str(config), "--quiet"]) == 0
+                 "--reports", str(tmp_path / "reports"), "--config", str(config), "--quiet"]) == 1  # broken.wav
 
     def sha(p):
         return hashlib.sha256(p.read_bytes()).hexdigest()

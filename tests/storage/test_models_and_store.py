@@ -19,9 +19,9 @@ class Payload:
 def test_roundtrip_plain_weights(tmp_path):
     model = Adapter(AdapterConfig(n_styles=10))
     model.set_standardization(np.random.default_rng(0).normal(size=(20, 521)))
-    path = save_adapter(tmp_path / "adapter.pt", model, extra={"metadata": "{}"})
+    path = save_adapter(tmp_path / "adapter.pt", model, metadata={"split": {"train_files": ["a"]}})
     back, info = load_adapter(path)
-    assert info["config"]["n_styles"] == 10
+    assert info["config"]["n_styles"] == 10 and info["split"]["train_files"] == ["a"]
     for k, v in model.state_dict().items():
         assert torch.equal(v, back.state_dict()[k])
     x = np.random.default_rng(1).normal(size=(3, 521)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""New-input detection and the served deployments (schedules, parameters)."""
+"""New-input detection."""
 
 import shutil
 
@@ -6,7 +6,6 @@ import pytest
 import soundfile as sf
 
 from aural_core.demo_corpus import plan_corpus, synthesize_clip
-from deployments.serve import build_deployments
 from flows.analyze import analyze_flow
 from flows.watch import watch_inputs_flow
 
@@ -31,10 +30,3 @@ def test_watch_notices_new_and_changed_inputs(tmp_path):
     assert changed["changes"]["changed"] == [specs[0].filename]
 
 
-def test_deployments_have_schedules_and_parameters():
-    deps = {d.name: d for d in build_deployments(data_dir="/srv/data", retrain_cron="30 2 * * *", poll_minutes=5)}
-    assert set(deps) == {"aural-run", "nightly-retrain", "on-new-inputs", "analyze", "train", "evaluate"}
-    assert deps["nightly-retrain"].schedules[0].schedule.cron == "30 2 * * *"
-    assert deps["on-new-inputs"].schedules[0].schedule.interval.total_seconds() == 300
-    assert deps["aural-run"].parameters["data_dir"] == "/srv/data" and not deps["aural-run"].schedules
-    assert deps["evaluate"].parameters["input_dir"] == "/srv/data/eval"

@@ -1,0 +1,59 @@
+"""The deployments, declared once: ``aural-serve`` serves them and ``prefect.yaml`` registers
+the same set for a work pool (a test checks that prefect.yaml declares every one).
+
+Served deployments carry the ``-served`` suffix so that ``prefect deploy`` never takes over a
+served deployment (or the other way round): both can live on one server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from storage.layout import CACHE, DATA_DIR, EVAL, INPUTS, MODELS_DIR, REPORTS_DIR
+
+SERVED_SUFFIX = "-served"
+RETRAIN_CRON = "0 3 * * *"
+POLL_MINUTES = 10.0
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    name: str
+    entrypoint: str                 # "module/path.py:flow_function", as prefect.yaml writes it
+    parameters: dict
+    description: str
+    cron: str | None = None
+    interval_minutes: float | None = None
+    tags: tuple[str, ...] = field(default=("aural",))
+
+    @property
+    def served_name(self) -> str:
+        return self.name + SERVED_SUFFIX
+
+
+def deployment_specs(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
+                     retrain_cron: str = RETRAIN_CRON, poll_minutes: float = POLL_MINUTES) -> list[DeploymentSpec]:
+    """Every deployment with its parameters; relative folders resolve against the working
+    directory of the process that runs the flow (aural-serve's, or the worker's pull step)."""
+    run = {"data_dir": data_dir, "models_dir": models_dir, "reports_dir": reports_dir, "show_progress": False}
+    watch = {k: v for k, v in run.items() if k != "show_progress"}
+    cache = f"{data_dir}/{CACHE}"
+    return [
+        DeploymentSpec("aural-run", "flows/pipeline.py:pipeline_flow", run,
+                       "The whole pipeline on demand: analyze, train, evaluate."),
+        DeploymentSpec("nightly-retrain", "flows/pipeline.py:pipeline_flow", run,
+                       "The whole pipeline every night (cron, in the configured timezone).", cron=retrain_cron),
+        DeploymentSpec("on-new-inputs", "flows/watch.py:watch_inputs_flow", watch,
+                       "Polls the training folder; retrains when files were added or changed.",
+                       interval_minutes=poll_minutes),
+        DeploymentSpec("analyze", "flows/analyze.py:analyze_flow",
+                       {"input_dir": f"{data_dir}/{INPUTS}", "cache_dir": cache, "show_progress": False},
+                       "Feature extraction of the training folder."),
+        DeploymentSpec("train", "flows/train.py:train_flow",
+                       {"cache_dir": cache, "out_path": f"{models_dir}/adapter.pt", "show_progress": False},
+                       "Weak labels, sections and adapter training from the analysis cache."),
+        DeploymentSpec("evaluate", "flows/evaluate.py:evaluate_flow",
+                       {"input_dir": f"{data_dir}/{EVAL}", "adapter": f"{models_dir}/adapter.pt",
+                        "report": f"{reports_dir}/eval.json", "cache_dir": cache, "show_progress": False},
+                       "Render and score the held-out folder with the published adapter."),
+    ]

@@ -1,0 +1,163 @@
+"""The folder layout: the one owner of every path the pipeline reads or writes.
+
+::
+
+    data/                      DataLayout      (``--data``)
+      inputs/                  training audio
+      eval/                    held-out audio
+      cache/                   CacheLayout     (``--cache``)
+        frames/<file_id>.parquet
+        sections/<file_id>.parquet
+        sections.npz
+        manifests/<folder name>.json
+        renders/
+        .prefect-results/      Prefect's result and cache records
+    models/                    ModelsLayout    (``--models``)
+      adapter.pt, metadata.json, store/
+    reports/                   ReportsLayout   (``--reports``)
+      eval.json, eval.md, index.html, audio/
+
+Flows, the CLI and the deployments take the three top folders (or one of the inner ones) and
+derive everything else here. Relative folders resolve against the current working directory
+(for a deployment: the working directory its pull step sets) when a flow starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR, MODELS_DIR, REPORTS_DIR = "data", "models", "reports"
+INPUTS, EVAL, CACHE = "inputs", "eval", "cache"
+
+
+def manifest_name(input_dir: str | Path) -> str:
+    """The manifest of an analysed folder is named after the folder (``inputs``, ``eval``)."""
+    return Path(input_dir).resolve().name
+
+
+@dataclass(frozen=True)
+class CacheLayout:
+    """Everything derived from the audio: frames, sections, manifests, renders."""
+
+    root: Path
+
+    def frames(self, file_id: str) -> Path:
+        return self.root / "frames" / f"{file_id}.parquet"
+
+    def sections(self, file_id: str) -> Path:
+        return self.root / "sections" / f"{file_id}.parquet"
+
+    @property
+    def sections_npz(self) -> Path:
+        return self.root / "sections.npz"
+
+    @property
+    def manifests(self) -> Path:
+        return self.root / "manifests"
+
+    def manifest(self, name: str) -> Path:
+        """``manifests/<name>.json``: which files the analysis of folder ``name`` covered."""
+        return self.manifests / f"{name}.json"
+
+    def manifest_for(self, input_dir: str | Path) -> Path:
+        return self.manifest(manifest_name(input_dir))
+
+    def analysed_folders(self) -> list[str]:
+        """Names of the folders analysed into this cache (one manifest each), sorted."""
+        return sorted(p.stem for p in self.manifests.glob("*.json"))
+
+    @property
+    def renders(self) -> Path:
+        return self.root / "renders"
+
+    @property
+    def prefect_results(self) -> Path:
+        """Prefect's result/cache records live beside the data they describe."""
+        return self.root / ".prefect-results"
+
+
+@dataclass(frozen=True)
+class ModelsLayout:
+    root: Path
+
+    @property
+    def adapter(self) -> Path:
+        return self.root / "adapter.pt"
+
+    @property
+    def metadata(self) -> Path:
+        return self.root / "metadata.json"
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store"
+
+    @classmethod
+    def of_adapter(cls, adapter: str | Path) -> ModelsLayout:
+        """The models folder an adapter file is published in (its metadata sits beside it)."""
+        return cls(Path(adapter).resolve().parent)
+
+
+@dataclass(frozen=True)
+class ReportsLayout:
+    root: Path
+
+    @property
+    def eval_json(self) -> Path:
+        return self.root / "eval.json"
+
+    @property
+    def eval_md(self) -> Path:
+        return self.root / "eval.md"
+
+    @property
+    def index_html(self) -> Path:
+        return self.root / "index.html"
+
+    @property
+    def audio(self) -> Path:
+        return self.root / "audio"
+
+    @classmethod
+    def of_report(cls, report: str | Path) -> ReportsLayout:
+        """The reports folder of an ``eval.json`` path (eval.md, index.html go beside it)."""
+        return cls(Path(report).resolve().parent)
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """The three top folders, resolved to absolute paths."""
+
+    data: Path
+    models_root: Path
+    reports_root: Path
+
+    @classmethod
+    def resolve(cls, data_dir: str | Path = DATA_DIR, models_dir: str | Path = MODELS_DIR,
+                reports_dir: str | Path = REPORTS_DIR) -> DataLayout:
+        return cls(Path(data_dir).resolve(), Path(models_dir).resolve(), Path(reports_dir).resolve())
+
+    @property
+    def inputs(self) -> Path:
+        return self.data / INPUTS
+
+    @property
+    def eval(self) -> Path:
+        return self.data / EVAL
+
+    @property
+    def cache(self) -> CacheLayout:
+        return CacheLayout(self.data / CACHE)
+
+    @property
+    def models(self) -> ModelsLayout:
+        return ModelsLayout(self.models_root)
+
+    @property
+    def reports(self) -> ReportsLayout:
+        return ReportsLayout(self.reports_root)
+
+    def describe(self) -> str:
+        """One log line naming the absolute folders a run uses."""
+        return f"data {self.data} · models {self.models_root} · reports {self.reports_root}"
