@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from aural_core.demo_corpus import plan_corpus, synthesize_clip
+from demo_corpus import plan_corpus, synthesize_clip
 from flows.analyze import analyze_flow
 from storage.frames import frames_path, read_frames
 from storage.manifest import file_id
