@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from aural_core.demo_corpus import write_corpus
+from demo_corpus import write_corpus
 
 
 @flow(name="demo-corpus")

@@ -10,14 +10,9 @@ import shutil
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
-from aural_core.config import EvalConfig
-from aural_core.controls import Controls
-from aural_core.evaluation import Scores
-from storage.reports import EvalSection, write_reports
+from ..report_fixture import write_small_report
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
@@ -27,29 +22,7 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     """A small real report: two sections with source, adapter and baseline audio."""
-    root = tmp_path_factory.mktemp("report")
-    sr, t = 22050, np.arange(22050 * 3) / 22050
-    src = root / "song.wav"
-    sf.write(src, 0.3 * np.sin(2 * np.pi * 220 * t), sr)
-    sections = []
-    for i, name in enumerate(("intro", "release")):
-        renders = {}
-        for kind, f in (("adapter", 330), ("baseline", 440)):
-            renders[kind] = root / f"{name}-{kind}.flac"
-            sf.write(renders[kind], 0.3 * np.sin(2 * np.pi * f * t), sr)
-        row = {"file_id": "abc", "source": "song.wav", "section": name, "start_s": 1.5 * i,
-               "end_s": 1.5 * i + 1.5, "spans": [[1.5 * i, 1.5 * i + 1.5]], "emotion": "calm", "bpm": 90.0,
-               "key": "C major", "key_full": "C major", "style_id": 2}
-        sections.append(EvalSection(row=row, controls=Controls("calm", 92.0, "C major", 2, "calm piano"),
-                                    adapter={"path": str(renders["adapter"]), "match": 0.6, "bpm": 92.0},
-                                    baseline={"path": str(renders["baseline"]), "match": 0.3, "bpm": 90.0},
-                                    prediction={"emotion_prob": 0.8, "key_prob": 0.5}))
-    frames = [{"start_s": 0.0, "end_s": 1.5, "energy": 0.3}, {"start_s": 1.5, "end_s": 3.0, "energy": 0.7}]
-    scores = Scores(0.6, 0.3, 0.3, 0.5, True, {"match_delta_min": 0.1, "tempo_corr_min": 0.3})
-    write_reports(root / "reports" / "eval.json", sections=sections, scores=scores,
-                  baseline=Controls("calm", 90.0, "C major", 3, "a piece of music"), energy={"abc": frames},
-                  inputs={"abc": str(src)}, seconds=15.0, embedder="dsp", renderer="synth", failed=[])
-    return root / "reports"
+    return write_small_report(tmp_path_factory.mktemp("report"))
 
 
 @pytest.fixture

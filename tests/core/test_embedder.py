@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from aural_core.audio import frame_bounds
-from aural_core.demo_corpus import plan_corpus, synthesize_clip
 from aural_core.embedders import build_embedder
 from aural_core.errors import ParameterError
 from aural_core.spectral import SpectralAnalysis
+from demo_corpus import plan_corpus, synthesize_clip
 
 SR = 22050
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from aural_core.demo_corpus import plan_corpus, synthesize_clip
+from demo_corpus import plan_corpus, synthesize_clip
 from flows.analyze import analyze_flow
 from storage.frames import read_frames
 from storage.layout import CacheLayout

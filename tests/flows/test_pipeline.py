@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 
 from aural_core.config import load_config
-from aural_core.demo_corpus import write_corpus
 from aural_core.evaluation import baseline_controls
 from aural_core.render import SynthRenderer, apply_stem_gains
 from aural_core.styles import load_style_table
+from demo_corpus import write_corpus
 from flows.cli import main
 from flows.evaluate import evaluate_flow, section_seed
 from storage.layout import CacheLayout
 from storage.manifest import read_manifest
+from storage.report import read_eval_json
 
 from ..tiny_models import tiny_musicgen_path  # noqa: F401  (session fixture)
 
@@ -65,6 +66,7 @@ def test_run_end_to_end(ran):
     report = json.loads((root / "reports" / "eval.json").read_text())
     for key in CONTRACT:
         assert key in report, key
+    assert read_eval_json(root / "reports" / "eval.json").model_dump(mode="json") == report  # the schema reads it
     assert report["embedder"] == "dsp" and report["renderer"] == "synth"
     assert report["n_sections"] == len(report["sections"]) >= 2
     assert report["match_delta"] == pytest.approx(report["match_score"] - report["baseline_match_score"], abs=1e-3)

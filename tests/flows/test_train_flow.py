@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-from aural_core.demo_corpus import plan_corpus, synthesize_clip
 from aural_core.vocab import EMOTIONS, KEYS_14
+from demo_corpus import plan_corpus, synthesize_clip
 from flows.analyze import analyze_flow
 from flows.train import train_flow
 from storage.models import load_adapter

@@ -5,7 +5,7 @@ import shutil
 import pytest
 import soundfile as sf
 
-from aural_core.demo_corpus import plan_corpus, synthesize_clip
+from demo_corpus import plan_corpus, synthesize_clip
 from flows.analyze import analyze_flow
 from flows.watch import watch_inputs_flow
 

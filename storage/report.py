@@ -1,0 +1,176 @@
+"""The evaluation report contract: the schema of ``eval.json``, used to write it and to read it.
+
+Other tools read ``eval.json``; this module is the one place that says what it holds. Field
+names, order and JSON types are those of schema version 1.
+
+To extend the report, add an optional field with a default (or a new nested model) to the
+model it belongs to: files written before the change still validate. Renaming or removing a
+field, or changing its type, is a new :data:`REPORT_SCHEMA_VERSION`.
+
+Models are built from Python values in lax mode (numpy scalars become floats); a file is read
+back in strict mode, so a string where a number belongs is an error, not a conversion.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from aural_core.errors import AuralError
+
+from .atomic import write_text_atomic
+
+REPORT_SCHEMA_VERSION = "1"
+# The figures shown first (Prefect table artifact), in this order.
+HEADLINE_FIELDS = ("match_score", "baseline_match_score", "match_delta", "tempo_corr", "bpm_mae",
+                   "n_sections", "passed")
+
+
+class ReportFormatError(AuralError, ValueError):
+    """A file is not a valid eval report; the message names the file and each bad field."""
+
+
+class _ReportModel(BaseModel):
+    # Unknown fields are refused: a misspelt or newer field should fail loudly, not vanish.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Targets(_ReportModel):
+    """Pass criteria: MatchScore >= baseline + ``match_delta_min`` and TempoCorr >= ``tempo_corr_min``."""
+
+    match_delta_min: float
+    tempo_corr_min: float
+
+
+class Agreement(_ReportModel):
+    """Fraction of sections whose predicted label equals the weak label, per head."""
+
+    emotion: float
+    key: float
+    style: float
+
+
+class RenderControls(_ReportModel):
+    """The controls a segment was rendered with (as :class:`aural_core.controls.Controls`)."""
+
+    emotion: str
+    bpm: float
+    key: str
+    style_id: int
+    style_prompt: str
+    stem_gains: dict[str, float]
+
+
+class FailedInput(_ReportModel):
+    """An input file the analysis could not use."""
+
+    source: str
+    error: str | None = None
+
+
+class Confidence(_ReportModel):
+    """The adapter's top-class probability per classification head."""
+
+    emotion_prob: float
+    key_prob: float
+
+
+class WeakLabels(_ReportModel):
+    """The section's labels from analysis, which the predictions are compared with."""
+
+    emotion: str
+    bpm: float
+    key: str
+    key_full: str
+    style_id: int
+
+
+class SectionAudio(_ReportModel):
+    """Audio the report plays, as paths relative to the report's folder."""
+
+    source: str
+    adapter: str
+    baseline: str
+
+
+class SectionReport(_ReportModel):
+    """One scored section: where it is, what was predicted and rendered, and how it matched.
+
+    Scores are ``None`` where they could not be measured (NaN is never written).
+    """
+
+    file_id: str
+    source: str
+    section: str
+    start_s: float
+    end_s: float
+    spans: list[tuple[float, float]]
+    predicted: RenderControls
+    confidence: Confidence
+    weak_labels: WeakLabels
+    reference_bpm: float | None
+    rendered_bpm: float | None
+    baseline_rendered_bpm: float | None
+    match: float | None
+    baseline_match: float | None
+    audio: SectionAudio
+
+
+class EvalReport(_ReportModel):
+    """The whole ``eval.json``: headline scores, run settings and one entry per section."""
+
+    schema_version: Literal[REPORT_SCHEMA_VERSION] = REPORT_SCHEMA_VERSION
+    match_score: float | None
+    baseline_match_score: float | None
+    match_delta: float | None
+    tempo_corr: float | None
+    targets: Targets
+    passed: bool
+    n_sections: int
+    n_files: int
+    embedder: str
+    renderer: str
+    seconds: float
+    bpm_mae: float
+    agreement: Agreement
+    baseline_controls: RenderControls
+    failed_inputs: list[FailedInput]
+    trained_on_eval_files: list[str]
+    sections: list[SectionReport]
+
+    @model_validator(mode="after")
+    def _counts_match_sections(self) -> EvalReport:
+        n_files = len({s.file_id for s in self.sections})
+        if self.n_sections != len(self.sections) or self.n_files != n_files:
+            raise ValueError(f"n_sections={self.n_sections}, n_files={self.n_files} do not match the "
+                             f"{len(self.sections)} sections of {n_files} files listed")
+        return self
+
+    def headline(self) -> dict:
+        """The :data:`HEADLINE_FIELDS` as a plain dict."""
+        return {name: getattr(self, name) for name in HEADLINE_FIELDS}
+
+
+def write_eval_json(path: str | Path, report: EvalReport) -> Path:
+    """Write ``report`` to ``path`` atomically, as indented JSON in the schema's field order."""
+    return write_text_atomic(path, json.dumps(report.model_dump(mode="json"), indent=2))
+
+
+def read_eval_json(path: str | Path) -> EvalReport:
+    """Read and validate an ``eval.json``.
+
+    Raises
+    ------
+    ReportFormatError
+        When the file is not JSON, lacks a required field, has an unknown field or a value of
+        the wrong type; the message names the file and every offending field.
+    """
+    path = Path(path)
+    try:
+        return EvalReport.model_validate_json(path.read_bytes(), strict=True)
+    except ValidationError as exc:
+        raise ReportFormatError(
+            f"{path} is not a valid eval report (schema {REPORT_SCHEMA_VERSION}): {exc}") from exc

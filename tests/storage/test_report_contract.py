@@ -1,0 +1,161 @@
+"""The eval report contract: eval.json as written reads back through the schema, bad files are
+refused with a clear error, and the Markdown and HTML views escape what they show. No Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from storage.report import (REPORT_SCHEMA_VERSION, EvalReport, ReportFormatError, read_eval_json,
+                            write_eval_json)
+from storage.report_pages import markdown_code, markdown_escape
+
+from ..report_fixture import write_small_report
+
+NASTY_NAME = "a|b*_c_[x](y)<b>.wav"
+NASTY_PROMPT = "lo-fi | `tape` **hiss** [link](http://x) & <i>more</i>"
+# Today's eval.json keys, in order: other tools read them, so a change here is a new schema version.
+TOP_LEVEL = ["schema_version", "match_score", "baseline_match_score", "match_delta", "tempo_corr",
+             "targets", "passed", "n_sections", "n_files", "embedder", "renderer", "seconds", "bpm_mae", "agreement",
+             "baseline_controls", "failed_inputs", "trained_on_eval_files", "sections"]
+SECTION = ["file_id", "source", "section", "start_s", "end_s", "spans", "predicted", "confidence", "weak_labels",
+           "reference_bpm", "rendered_bpm", "baseline_rendered_bpm", "match", "baseline_match", "audio"]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    return write_small_report(tmp_path_factory.mktemp("report"), source=NASTY_NAME, style_prompt=NASTY_PROMPT)
+
+
+@pytest.fixture
+def written(reports) -> dict:
+    """eval.json as plain JSON, a fresh copy per test."""
+    return json.loads((reports / "eval.json").read_text())
+
+
+# ---- eval.json ---------------------------------------------------------------------------------
+
+def test_eval_json_keeps_todays_fields(written):
+    assert list(written) == TOP_LEVEL
+    assert written["schema_version"] == REPORT_SCHEMA_VERSION
+    assert [list(s) for s in written["sections"]] == [SECTION, SECTION]
+    first = written["sections"][0]
+    assert list(first["predicted"]) == ["emotion", "bpm", "key", "style_id", "style_prompt", "stem_gains"]
+    assert first["audio"] == {k: f"audio/abc-intro-{k}.ogg" for k in ("source", "adapter", "baseline")}
+    assert first["spans"] == [[0.0, 1.5]]
+    assert written["failed_inputs"] == [{"source": "broken.wav", "error": "not audio"}]
+
+
+def test_eval_json_round_trips_through_the_schema(reports, written, tmp_path):
+    report = read_eval_json(reports / "eval.json")
+    assert isinstance(report, EvalReport)
+    assert report.model_dump(mode="json") == written
+    assert report.sections[0].predicted.style_prompt == NASTY_PROMPT
+    assert report.headline() == {"match_score": 0.6, "baseline_match_score": 0.3, "match_delta": 0.3,
+                                 "tempo_corr": 0.5, "bpm_mae": 2.0, "n_sections": 2, "passed": True}
+    again = write_eval_json(tmp_path / "eval.json", report)
+    assert again.read_bytes() == (reports / "eval.json").read_bytes()
+    assert read_eval_json(again) == report
+
+
+def _drop(path):
+    def edit(body):
+        *parents, last = path
+        for key in parents:
+            body = body[key]
+        del body[last]
+    return edit
+
+
+def _set(path, value):
+    def edit(body):
+        *parents, last = path
+        for key in parents:
+            body = body[key]
+        body[last] = value
+    return edit
+
+
+@pytest.mark.parametrize("edit, field, message", [
+    (_drop(["match_score"]), "match_score", "Field required"),
+    (_drop(["sections", 0, "predicted", "bpm"]), "sections.0.predicted.bpm", "Field required"),
+    (_drop(["sections", 1, "audio", "baseline"]), "sections.1.audio.baseline", "Field required"),
+    (_set(["sections", 0, "match"], "0.6"), "sections.0.match", "valid number"),
+    (_set(["passed"], "yes"), "passed", "valid boolean"),
+    (_set(["n_files"], 1.5), "n_files", "valid integer"),
+    (_set(["sections", 0, "spans"], [[0.0, 1.0, 2.0]]), "sections.0.spans.0", "at most 2 items"),
+    (_set(["schema_version"], "2"), "schema_version", "Input should be '1'"),
+    (_set(["bpm"], 120.0), "bpm", "Extra inputs are not permitted"),
+    (_set(["n_sections"], 3), "n_sections=3", "do not match"),
+], ids=["missing-top", "missing-nested", "missing-audio", "string-score", "string-bool", "float-count",
+        "bad-span", "newer-version", "unknown-field", "count-mismatch"])
+def test_bad_reports_are_refused_naming_the_field(written, tmp_path, edit, field, message):
+    edit(written)
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps(written))
+    with pytest.raises(ReportFormatError) as info:
+        read_eval_json(path)
+    text = str(info.value)
+    assert str(path) in text and field in text and message in text, text
+
+
+def test_a_file_that_is_not_json_is_refused(tmp_path):
+    path = tmp_path / "eval.json"
+    path.write_text("{ not json")
+    with pytest.raises(ReportFormatError, match="not a valid eval report"):
+        read_eval_json(path)
+
+
+# ---- eval.md -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, escaped", [
+    ("song.wav", "song.wav"),
+    ("a|b", r"a\|b"),
+    ("*_bold_*", r"\*\_bold\_\*"),
+    ("[x](y)", r"\[x\](y)"),
+    ("<b>&amp;", r"\<b\>\&amp;"),
+    ("back\\slash `code` ~strike~", r"back\\slash \`code\` \~strike\~"),
+    ("two\nlines", "two lines"),
+    ("F# minor", "F# minor"),
+])
+def test_markdown_escape(text, escaped):
+    assert markdown_escape(text) == escaped
+
+
+@pytest.mark.parametrize("text, code", [("dsp", "`dsp`"), ("a`b", "``a`b``"), ("`x", "`` `x ``")])
+def test_markdown_code(text, code):
+    assert markdown_code(text) == code
+
+
+def test_eval_md_shows_names_literally_in_one_table_cell(reports):
+    md = (reports / "eval.md").read_text()
+    assert md.startswith("# Aural Architect evaluation\n")
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    body_rows = [r for r in rows if NASTY_NAME.replace("<", "&lt;").replace(">", "&gt;") in r]
+    assert len(body_rows) == 2
+    for row in body_rows:
+        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+        assert len(cells) == 8, cells  # the file name's "|" did not split the row
+        assert cells[0] == "a|b*_c_[x](y)&lt;b&gt;.wav"
+        assert cells[5] == "2: lo-fi | `tape` **hiss** [link](http://x) &amp; &lt;i&gt;more&lt;/i&gt;"
+    for injected in ("<a ", "<em>", "<strong>", "<code>tape", "<b>", "<i>"):
+        assert injected not in html.split("<table>", 2)[-1], injected
+
+
+# ---- index.html --------------------------------------------------------------------------------
+
+def test_index_html_escapes_names_and_links_every_player(reports, written):
+    page = (reports / "index.html").read_text()
+    assert "<h2>a|b*_c_[x](y)&lt;b&gt;.wav</h2>" in page and NASTY_NAME not in page
+    assert "&lt;i&gt;more&lt;/i&gt;" in page and "<i>more" not in page
+    assert page.count("<svg ") == 1 and page.count("<polyline ") == 1  # one energy curve per file
+    assert page.count("<rect ") == 2  # one shaded span per section
+    players = re.findall(r'<audio controls preload="none" src="([^"]+)"></audio>', page)
+    expected = [s["audio"][k] for s in written["sections"] for k in ("source", "adapter", "baseline")]
+    assert players == expected
+    assert all(not p.startswith("/") and (reports / p).stat().st_size > 1000 for p in players)
+    assert page.count('class="bar"') == 4 and 'style="width:72px;background:#219ebc"' in page
