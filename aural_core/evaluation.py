@@ -12,6 +12,8 @@ Targets: MatchScore >= baseline + 0.1 and TempoCorr >= 0.3.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +42,16 @@ def predicted_controls(pred: dict[str, np.ndarray], styles: StyleTable,
             stem_gains=stem_gains_for(emotion, style, section_descriptors=desc),
         ))
     return out
+
+
+def section_seed(base: int, file_id: str, section: str) -> int:
+    """A render seed that belongs to the section itself, not to its position in a list."""
+    return base + int(hashlib.sha256(f"{file_id}:{section}".encode()).hexdigest()[:6], 16)
+
+
+def section_descriptors(section: Mapping[str, float]) -> dict[str, float]:
+    """What the stem balancer reads of a source section (its row of the sections contract)."""
+    return {k: float(section[k]) for k in ("energy", "beat_strength")}
 
 
 def baseline_controls(styles: StyleTable, config: EvalConfig) -> Controls:

@@ -81,6 +81,7 @@ class LabelledSection:
     n_frames: int
     x: np.ndarray               # (521,) mean of the section's x_t
     energy: float
+    beat_strength: float
     emotion: str
     emotion_id: int
     bpm: float
@@ -107,6 +108,7 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles) -> list[Lab
             section=sec.name, start_s=float(frames.start_s[i].min()), end_s=float(frames.end_s[i].max()),
             spans=[(float(frames.start_s[a]), float(frames.end_s[b])) for a, b in sec.spans],
             n_frames=len(i), x=frames.x[i].mean(axis=0).astype(np.float32), energy=energy,
+            beat_strength=float(frames.beat_strength[i].mean()),
             emotion=emotion, emotion_id=EMOTIONS.index(emotion),
             bpm=bpm_label(frames.tempo_bpm[i], frames.beat_strength[i], labels),
             key=key.key, key_id=key.key_id, key_full=key.key_full, key_confidence=key.confidence,

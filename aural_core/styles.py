@@ -90,3 +90,10 @@ def load_style_table(path: str | Path | None = None) -> StyleTable:
     if not styles:
         raise ParameterError(f"{path}: the style table is empty")
     return StyleTable(tuple(styles))
+
+
+def style_table_hash(table: StyleTable) -> str:
+    """First 12 hex chars of the SHA-256 of the table's rows: part of every key that depends on it."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(table.to_json(), sort_keys=True).encode()).hexdigest()[:12]

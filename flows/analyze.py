@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from aural_core.config import load_config
+from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from storage.layout import CacheLayout, manifest_name
 from storage.manifest import list_inputs, write_manifest
@@ -17,7 +17,10 @@ from tasks.analyze import submit_extract
 from tasks.common import one_blas_thread
 from tasks.progress import FileProgress
 
-from .summary import FileOutcome, RunSummary, artifact_key, finish
+from .settings import resolve_settings
+from tasks.outcomes import FileOutcome, RunSummary
+
+from .summary import artifact_key, finish
 
 
 def _duration(path: Path) -> float:
@@ -29,7 +32,8 @@ def _duration(path: Path) -> float:
 
 @flow(name="analyze", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
 def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
-                 config_path: str | None = None, show_progress: bool = True) -> dict:
+                 config_path: str | None = None, show_progress: bool = True,
+                 config: AuralConfig | None = None) -> dict:
     """Extract per-frame features of every audio file of a folder into Parquet frames.
 
     Each file is one cached task run (key: file content, feature config, extractor version); a
@@ -42,10 +46,11 @@ def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
         cache_dir: analysis cache; frames go to its frames/ folder, the run's file list to manifests/.
         config_path: TOML or JSON settings file; empty for the defaults.
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
+        config: settings as an object (a parent flow passes its own); overrides config_path.
     """
     logger = get_run_logger()
     folder, cache = Path(input_dir).resolve(), CacheLayout(Path(cache_dir).resolve())
-    config = load_config(config_path).features
+    config = resolve_settings(config, config_path)[0].features
     if not folder.is_dir():
         raise InputsMissingError(f"input folder {folder} does not exist")
     files = list_inputs(folder)

@@ -12,7 +12,10 @@ from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, DataLayout
 from .analyze import analyze_flow
 from .demo import demo_flow
 from .evaluate import evaluate_flow
-from .summary import artifact_key, artifact_link, display_path, finish, markdown_escape, run_flow
+from .settings import resolve_settings
+from storage.report_pages import markdown_escape
+
+from .summary import artifact_key, artifact_link, display_path, finish, run_flow
 from .train import train_flow
 
 
@@ -42,6 +45,7 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, report
     """
     logger = get_run_logger()
     layout = DataLayout.resolve(data_dir, models_dir, reports_dir)
+    config = resolve_settings(None, config_path)[0]  # read once; the stages get the object
     logger.info("pipeline: %s", layout.describe())
     result: dict = {}
     if not _has_audio(layout.inputs):
@@ -53,13 +57,13 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, report
         result["demo"] = demo_flow(out_dir=str(layout.data))
     cache = str(layout.cache.root)
     result["analyze"], analysis_failed = run_flow(
-        analyze_flow, input_dir=str(layout.inputs), cache_dir=cache, config_path=config_path,
+        analyze_flow, input_dir=str(layout.inputs), cache_dir=cache, config=config,
         show_progress=show_progress)
-    result["train"] = train_flow(cache_dir=cache, out_path=str(layout.models.adapter), config_path=config_path,
+    result["train"] = train_flow(cache_dir=cache, out_path=str(layout.models.adapter), config=config,
                                  manifest=str(layout.inputs), show_progress=show_progress)
     result["eval"], eval_failed = run_flow(
         evaluate_flow, input_dir=str(layout.eval), adapter=result["train"]["adapter"],
-        report=str(layout.reports.eval_json), cache_dir=cache, config_path=config_path,
+        report=str(layout.reports.eval_json), cache_dir=cache, config=config,
         show_progress=show_progress)
     failures = [f["source"] for f in result["analyze"]["failed"]] + [
         f["source"] for f in result["eval"].get("failed_inputs", [])]

@@ -6,18 +6,15 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.futures import wait
 
-from aural_core.config import load_config
+from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
-from aural_core.styles import load_style_table
 from storage.layout import CacheLayout, ModelsLayout
 from storage.manifest import read_manifest, resolve_manifest
 from storage.models import publish_adapter
-from tasks.common import submit_cached
-from tasks.train import build_training_set, label_file, train_task
+from tasks.train import build_training_set, label_files, train_task
 
-from .summary import FileOutcome, RunSummary
+from .settings import resolve_settings
 
 
 def training_files(cache: CacheLayout, manifest: str) -> list[dict]:
@@ -30,25 +27,10 @@ def training_files(cache: CacheLayout, manifest: str) -> list[dict]:
     return files
 
 
-def label_files(cache: CacheLayout, files: list[dict], config) -> RunSummary:
-    """Run the cached label-sections task over analysed files; outcomes per file."""
-    futures = {submit_cached(label_file, output=cache.sections(f["file_id"]), cache=cache,
-                             frames_file=str(cache.frames(f["file_id"])), file_id=f["file_id"],
-                             source=f["source"], cache_dir=str(cache.root), labels=config.labels,
-                             sections=config.sections): f for f in files}
-    wait(list(futures))
-    summary = RunSummary(stage="label")
-    for fut, f in futures.items():
-        fut.wait()
-        summary.add(FileOutcome.from_state(f["source"], fut.state, f["file_id"]))
-    get_run_logger().info(summary.one_line())
-    return summary
-
-
 @flow(name="train")
 def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt",
                config_path: str | None = None, manifest: str | None = None,
-               show_progress: bool = True) -> dict:
+               show_progress: bool = True, config: AuralConfig | None = None) -> dict:
     """Label and section every analysed training file, then train and publish the adapter.
 
     Args:
@@ -60,17 +42,17 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
         manifest: the analysed folder to train on, by name ("inputs") or path; empty means the
             cache's only analysed folder besides "eval".
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
+        config: settings as an object (a parent flow passes its own); overrides config_path.
     """
     logger = get_run_logger()
     cache, models = CacheLayout(Path(cache_dir).resolve()), ModelsLayout.of_adapter(out_path)
-    config = load_config(config_path)
-    styles = load_style_table(config.labels.styles_path)
+    config, styles = resolve_settings(config, config_path)
     name = resolve_manifest(cache, manifest)
     logger.info("train: folder %r analysed in %s -> %s", name, cache.root, models.adapter)
     files = training_files(cache, name)
     if len(files) < 2:
         raise InputsMissingError(f"need at least 2 analysed training files in {cache.root}, found {len(files)}")
-    summary = label_files(cache, files, config)
+    summary = label_files(cache, files, config, styles)
     section_files = [o.result["sections"] for o in summary.outcomes if o.result and o.result["n_sections"]]
 
     dataset = build_training_set(section_files, str(cache.root))

@@ -16,7 +16,7 @@ from aural_core.sections import LabelledSection
 from .atomic import write_bytes_atomic, write_parquet_atomic
 from .frames import fixed_column
 
-SECTIONS_SCHEMA_VERSION = "1"
+SECTIONS_SCHEMA_VERSION = "2"  # 2: beat_strength
 
 SECTIONS_SCHEMA = pa.schema([
     ("file_id", pa.string()),
@@ -37,6 +37,7 @@ SECTIONS_SCHEMA = pa.schema([
     # extras for inspection
     ("spans", pa.list_(pa.list_(pa.float64(), 2))),
     ("energy", pa.float32()),
+    ("beat_strength", pa.float32()),
     ("key_confidence", pa.float32()),
 ])
 

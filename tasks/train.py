@@ -6,11 +6,12 @@ import uuid
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.futures import wait
 from prefect.cache_policies import CacheKeyFnPolicy
 
 from aural_core.config import AuralConfig, LabelConfig, SectionConfig
 from aural_core.sections import label_sections
-from aural_core.styles import StyleTable, load_style_table
+from aural_core.styles import StyleTable, style_table_hash
 from aural_core.training import train_adapter
 from storage.artifacts import ArtifactStore, sha256_file
 from storage.frames import frame_arrays, read_frames
@@ -18,30 +19,24 @@ from storage.models import save_adapter, training_metadata
 from storage.layout import CacheLayout
 from storage.sections import read_sections, sections_table, training_arrays, write_npz, write_sections
 
-from .common import short_hash
+from .common import short_hash, submit_cached
+from .outcomes import FileOutcome, RunSummary
 
-LABELS_VERSION = "1"
-
-
-def styles_hash(styles_path: str | None) -> str:
-    from aural_core.styles import DEFAULT_STYLES_PATH
-
-    return sha256_file(styles_path or DEFAULT_STYLES_PATH)[:12]
+LABELS_VERSION = "2"  # 2: sections carry beat_strength
 
 
 def sections_cache_key(context, p) -> str:
     """Key = (frames file content, label + section config, style table, version, output)."""
     return "sections-" + short_hash(sha256_file(p["frames_file"]), p["labels"].config_hash(),
-                                    p["sections"].config_hash(), styles_hash(p["labels"].styles_path),
+                                    p["sections"].config_hash(), style_table_hash(p["styles"]),
                                     LABELS_VERSION, CacheLayout(Path(p["cache_dir"])).sections(p["file_id"]).resolve())
 
 
 @task(name="label-sections", task_run_name="sections-{source}",
       cache_policy=CacheKeyFnPolicy(cache_key_fn=sections_cache_key), persist_result=True)
 def label_file(frames_file: str, file_id: str, source: str, cache_dir: str,
-               labels: LabelConfig, sections: SectionConfig) -> dict:
+               labels: LabelConfig, sections: SectionConfig, styles: StyleTable) -> dict:
     """Weak labels and k-means sections of one file -> its sections Parquet."""
-    styles = load_style_table(labels.styles_path)
     rows = label_sections(frame_arrays(read_frames(frames_file)), labels=labels, sections=sections,
                           styles=styles)
     if len(rows) < sections.n_sections:
@@ -82,7 +77,7 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict,
         result = train_adapter(arrays, n_styles=len(styles), config=config.train, on_epoch=on_epoch)
     report = {"history": result.history, "best_epoch": result.best_epoch, "best_epochs": result.best_epochs,
               "stopped_early": result.stopped_early, "metrics": result.metrics, "split": result.split}
-    metadata = training_metadata(config=config, styles=styles, styles_hash=styles_hash(config.labels.styles_path),
+    metadata = training_metadata(config=config, styles=styles, styles_hash=style_table_hash(styles),
                                  dataset=dataset, report=report)
     # A staging name of its own: two trainings into one models folder must not share a file.
     staging = Path(store_dir) / f".staging-{uuid.uuid4().hex}.pt"
@@ -92,3 +87,18 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict,
     finally:
         staging.unlink(missing_ok=True)
     return {"ref": ref, "metadata": metadata}
+
+
+def label_files(cache: CacheLayout, files: list[dict], config, styles) -> RunSummary:
+    """Run the cached label-sections task over analysed files; outcomes per file."""
+    futures = {submit_cached(label_file, output=cache.sections(f["file_id"]), cache=cache,
+                             frames_file=str(cache.frames(f["file_id"])), file_id=f["file_id"],
+                             source=f["source"], cache_dir=str(cache.root), labels=config.labels,
+                             sections=config.sections, styles=styles): f for f in files}
+    wait(list(futures))
+    summary = RunSummary(stage="label")
+    for fut, f in futures.items():
+        fut.wait()
+        summary.add(FileOutcome.from_state(f["source"], fut.state, f["file_id"]))
+    get_run_logger().info(summary.one_line())
+    return summary

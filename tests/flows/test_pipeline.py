@@ -14,7 +14,8 @@ from aural_core.render import SynthRenderer, apply_stem_gains
 from aural_core.styles import load_style_table
 from demo_corpus import write_corpus
 from flows.cli import main
-from flows.evaluate import evaluate_flow, section_seed
+from aural_core.evaluation import section_seed
+from flows.evaluate import evaluate_flow
 from storage.layout import CacheLayout
 from storage.manifest import read_manifest
 from storage.report import read_eval_json

@@ -1,0 +1,48 @@
+"""A custom style table with more rows than the default travels from the config to labels,
+training and the renderer (issue 9: the synth renderer used to load the default table)."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from aural_core.config import AuralConfig, LabelConfig, RenderConfig
+from aural_core.controls import Controls
+from aural_core.render import SynthRenderer, apply_stem_gains
+from aural_core.styles import DEFAULT_STYLES_PATH, load_style_table
+from flows.settings import resolve_settings
+from tasks.evaluate import render_items
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def custom_styles(tmp_path):
+    table = json.loads(DEFAULT_STYLES_PATH.read_text())
+    table["styles"].append({"emotion": "calm", "energy": "low", "prompt": "a very dark, sparse, quiet drone",
+                            "brightness": 0.02, "density": 0.05, "dynamics": 0.05})
+    path = tmp_path / "styles.json"
+    path.write_text(json.dumps(table))
+    return path
+
+
+def test_settings_carry_the_configured_table(custom_styles):
+    config, styles = resolve_settings(AuralConfig(labels=LabelConfig(styles_path=str(custom_styles))), None)
+    assert len(styles) == 11 and styles[10].prompt == "a very dark, sparse, quiet drone"
+
+
+def test_render_task_plays_the_eleventh_style(custom_styles, tmp_path):
+    styles = load_style_table(custom_styles)
+    controls = Controls(emotion="calm", bpm=96.0, key="D minor", style_id=10, style_prompt=styles[10].prompt)
+    config = RenderConfig(seconds=3.0)
+    [path] = render_items.fn([{"controls": controls.to_dict(), "seed": 7}], config, styles, 3.0,
+                             str(tmp_path / "renders"), "t")
+    heard, sr = sf.read(path)
+    direct = SynthRenderer(styles=styles).render(controls, seconds=3.0, seed=7)
+    expected = apply_stem_gains(direct.stems, controls.stem_gains, sr=direct.sr).mix
+    assert sr == direct.sr and len(heard) == len(expected)
+    assert np.max(np.abs(heard - expected)) < 1e-3  # 16-bit FLAC of the same signal
+    # the default table has no row 10: rendering it there is refused, not silently swapped
+    with pytest.raises(Exception, match="style_id=10"):
+        SynthRenderer().render(controls, seconds=1.0, seed=7)
