@@ -51,17 +51,6 @@ def baseline_controls(styles: StyleTable, config: EvalConfig) -> Controls:
                     stem_gains={s: 1.0 for s in STEMS})
 
 
-def clip_embedding(frame_embeddings: np.ndarray) -> np.ndarray:
-    """Unit-length mean of frame embeddings (n, d) -> (d,)."""
-    mean = np.asarray(frame_embeddings, dtype=np.float64).mean(axis=0)
-    norm = np.linalg.norm(mean)
-    return mean / norm if norm > 0 else mean
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(clip_embedding(a[None]) @ clip_embedding(b[None]))
-
-
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson r; NaN when either side is constant (no correlation can be measured)."""
     x, y = np.asarray(x, float), np.asarray(y, float)

@@ -54,11 +54,6 @@ class Rendered:
                     f"expected {self.mix.shape} like the mix"
                 )
 
-    @property
-    def seconds(self) -> float:
-        """Duration in seconds."""
-        return len(self.mix) / float(self.sr)
-
 
 @runtime_checkable
 class Renderer(Protocol):

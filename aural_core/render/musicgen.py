@@ -22,11 +22,9 @@ from ..errors import ParameterError
 from ..hub import load_local, pick_device
 from .balance import split_stems
 from .base import Rendered
+from .levels import peak_limit_gain
 
 __all__ = ["MusicgenRenderer", "musicgen_prompt"]
-
-PEAK = 0.99
-
 
 def musicgen_prompt(controls: Controls) -> str:
     """The text prompt for ``controls``: ``"<style prompt>, <bpm> bpm, in <key>"``.
@@ -131,13 +129,12 @@ class MusicgenRenderer:
         return [self._finish(row, n_samples) for row in audio]
 
     def _finish(self, y: np.ndarray, n_samples: int) -> Rendered:
-        """Trim (or zero-pad) to ``n_samples``, limit the peak to 0.99, split into stems."""
+        """Trim (or zero-pad) to ``n_samples``, limit the peak (``PEAK_CEILING``), split into stems."""
         mix = np.zeros(n_samples, dtype=np.float32)
         mix[: min(n_samples, len(y))] = y[:n_samples]
         mix = np.nan_to_num(mix, nan=0.0, posinf=0.0, neginf=0.0)
-        peak = float(np.max(np.abs(mix)))
-        if peak > PEAK:  # scale before splitting, so the stems come out scaled alike
-            mix *= np.float32(PEAK / peak)
+        # Limit before splitting, so the stems come out scaled alike.
+        mix *= np.float32(peak_limit_gain(float(np.max(np.abs(mix)))))
         stems = {name: s.astype(np.float32) for name, s in split_stems(mix, self.sr).items()}
         return Rendered(mix=mix, stems=stems, sr=self.sr)
 

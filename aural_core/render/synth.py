@@ -62,6 +62,7 @@ from ..errors import ParameterError
 from ..styles import StyleTable, load_style_table
 from ..vocab import EMOTIONS, parse_key
 from .base import Rendered
+from .levels import peak_limit_gain, rms_gain
 
 __all__ = ["SynthRenderer", "Mood", "MOODS", "MAJOR_PROGRESSIONS", "MINOR_PROGRESSIONS"]
 
@@ -116,7 +117,6 @@ MOODS: dict[str, Mood] = {
 _STEM_LEVEL = {"drums": 1.0, "bass": 0.33, "harmony": 0.42, "melody": 1.8}
 _MAX_SECONDS = 3600.0
 _MIN_BPM, _MAX_BPM = 30.0, 300.0
-_PEAK = 0.99
 
 
 def _midi_hz(midi: np.ndarray | float) -> np.ndarray | float:
@@ -565,15 +565,11 @@ class SynthRenderer:
             for s in stems.values():
                 s[n - fade:] *= ramp
         # Overall level from the dynamics, measured on the neutral (unit-gain) mix.
-        neutral = sum(stems.values())
-        rms = float(np.sqrt(np.mean(neutral ** 2)))
-        level = 10.0 ** ((-26.0 + 8.0 * p.dynamics) / 20.0) / rms if rms > 0 else 1.0
+        level = rms_gain(sum(stems.values()), target_dbfs=-26.0 + 8.0 * p.dynamics)
         stems = {k: v * (level * p.gains[k]) for k, v in stems.items()}
-        mix = sum(stems.values())
-        peak = float(np.max(np.abs(mix)))
-        if peak > _PEAK:
-            scale = (_PEAK - 1e-6) / peak
-            stems = {k: v * scale for k, v in stems.items()}
+        limit = peak_limit_gain(float(np.max(np.abs(sum(stems.values())))))
+        if limit < 1.0:
+            stems = {k: v * limit for k, v in stems.items()}
         out = {k: v.astype(np.float32) for k, v in stems.items()}
         mix32 = np.zeros(n, dtype=np.float32)
         for k in STEMS:
