@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 
+from .errors import ParameterError
 from .labels import bpm_label, emotion_label, key_label, pitch_class_histogram, style_label
 from .vocab import EMOTIONS
 
@@ -28,6 +29,8 @@ class Section:
 
 def section_frames(energy: np.ndarray, *, n_sections: int = 3, seed: int = 0) -> list[Section]:
     """Group frames into up to ``n_sections`` energy clusters, ordered by mean energy."""
+    if isinstance(n_sections, bool) or not isinstance(n_sections, int) or n_sections < 1:
+        raise ParameterError(f"n_sections={n_sections!r} must be a positive integer")
     energy = np.asarray(energy, dtype=float)
     n = len(energy)
     if n == 0:

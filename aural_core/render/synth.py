@@ -350,10 +350,7 @@ class SynthRenderer:
             raise ParameterError(f"bpm={controls.bpm!r} must be a number") from None
         if not math.isfinite(bpm) or not _MIN_BPM <= bpm <= _MAX_BPM:
             raise ParameterError(f"bpm={controls.bpm!r} must be in [{_MIN_BPM:g}, {_MAX_BPM:g}]")
-        try:
-            tonic, minor = parse_key(controls.key)
-        except (ValueError, AttributeError):
-            raise ParameterError(f"key={controls.key!r} is not a key name like 'F# minor'") from None
+        tonic, minor = parse_key(controls.key)
         if controls.emotion not in EMOTIONS:
             raise ParameterError(f"emotion={controls.emotion!r} is not one of {EMOTIONS}")
         sid = controls.style_id
