@@ -12,12 +12,14 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .config import FeatureConfig
 from .errors import AudioError, ParameterError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3")
+_DEFAULTS = FeatureConfig()  # the defaults live in config.py
 
 
-def load_audio(path: str | Path, *, sr: int = 22050) -> np.ndarray:
+def load_audio(path: str | Path, *, sr: int = _DEFAULTS.sample_rate) -> np.ndarray:
     """Decode a WAV, FLAC, OGG or MP3 file to mono float32 at ``sr``.
 
     Channels are averaged; any input rate is resampled with soxr (high quality).
@@ -83,8 +85,9 @@ def valid_audio(y: np.ndarray, *, name: str = "y") -> None:
 
 
 def frame_bounds(
-    n_samples: int, *, sr: int, frame_seconds: float = 2.0,
-    min_last_frame_seconds: float = 1.0, min_clip_seconds: float = 0.25,
+    n_samples: int, *, sr: int, frame_seconds: float = _DEFAULTS.frame_seconds,
+    min_last_frame_seconds: float = _DEFAULTS.min_last_frame_seconds,
+    min_clip_seconds: float = _DEFAULTS.min_clip_seconds,
 ) -> np.ndarray:
     """Sample bounds ``[start, end)`` of the analysis frames, shape ``(n_frames, 2)``.
 

@@ -1,6 +1,6 @@
 """MusicGen renderer: text-conditioned generation with 🤗 transformers, from local files only.
 
-The checkpoint (``facebook/musicgen-small`` by default) is loaded from a local directory or the
+The checkpoint (``RenderConfig.musicgen_model`` by default) is loaded from a local directory or the
 local Hugging Face cache and is never downloaded at run time; a missing one raises
 :class:`~aural_core.errors.ModelNotFoundError` saying how to provide it. MusicGen writes a
 mix only, so the stems are approximated with :func:`~aural_core.render.balance.split_stems`;
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..config import RenderConfig
 from ..controls import Controls
 from ..errors import ParameterError
 from ..hub import load_local, pick_device
@@ -25,6 +26,8 @@ from .base import Rendered
 from .levels import peak_limit_gain
 
 __all__ = ["MusicgenRenderer", "musicgen_prompt"]
+
+_DEFAULTS = RenderConfig()  # the defaults live in config.py
 
 def musicgen_prompt(controls: Controls) -> str:
     """The text prompt for ``controls``: ``"<style prompt>, <bpm> bpm, in <key>"``.
@@ -62,8 +65,9 @@ class MusicgenRenderer:
 
     name = "musicgen"
 
-    def __init__(self, model: str = "facebook/musicgen-small", *, device=None,
-                 guidance_scale: float = 3.0, do_sample: bool = True, temperature: float = 1.0):
+    def __init__(self, model: str = _DEFAULTS.musicgen_model, *, device=None,
+                 guidance_scale: float = _DEFAULTS.guidance_scale, do_sample: bool = _DEFAULTS.do_sample,
+                 temperature: float = _DEFAULTS.temperature):
         if not (isinstance(temperature, numbers.Real) and temperature > 0):
             raise ParameterError(f"temperature={temperature!r} must be a number > 0")
         if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):

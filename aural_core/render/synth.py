@@ -57,6 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.signal
 
+from ..config import FeatureConfig
 from ..controls import STEMS, Controls
 from ..errors import ParameterError
 from ..styles import StyleTable, load_style_table
@@ -117,6 +118,8 @@ MOODS: dict[str, Mood] = {
 _STEM_LEVEL = {"drums": 1.0, "bass": 0.33, "harmony": 0.42, "melody": 1.8}
 _MAX_SECONDS = 3600.0
 _MIN_BPM, _MAX_BPM = 30.0, 300.0
+# Renders default to the analysis rate, so scoring them needs no resampling.
+_DEFAULT_SR = FeatureConfig().sample_rate
 
 
 def _midi_hz(midi: np.ndarray | float) -> np.ndarray | float:
@@ -281,7 +284,7 @@ class SynthRenderer:
     Parameters
     ----------
     sr : int
-        Output sampling rate (at least 8000).
+        Output sampling rate (at least 8000); by default ``FeatureConfig.sample_rate``.
     styles : StyleTable or None
         The style table that ``controls.style_id`` indexes; the default table if ``None``.
 
@@ -296,7 +299,7 @@ class SynthRenderer:
 
     name = "synth"
 
-    def __init__(self, sr: int = 22050, styles: StyleTable | None = None):
+    def __init__(self, sr: int = _DEFAULT_SR, styles: StyleTable | None = None):
         if not isinstance(sr, numbers.Integral) or isinstance(sr, bool) or sr < 8000:
             raise ParameterError(f"sr={sr!r} must be an integer >= 8000")
         self.sr = int(sr)
