@@ -10,7 +10,6 @@ cache and is never downloaded; a missing one raises
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np

@@ -18,8 +18,8 @@ import librosa
 import numpy as np
 import scipy.signal
 
-from ..controls import STEMS
 from ..audio import valid_audio
+from ..controls import STEMS
 from ..errors import ParameterError
 from ..styles import Style
 from ..vocab import EMOTIONS

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections.abc import Sequence
 
 import numpy as np

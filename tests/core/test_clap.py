@@ -13,7 +13,6 @@ from aural_core.errors import ModelNotFoundError, ParameterError  # noqa: E402
 from aural_core.spectral import SpectralAnalysis  # noqa: E402
 from aural_core.vocab import TAG_NAMES  # noqa: E402
 from tests.core.signals import SR, tone  # noqa: E402
-from tests.tiny_models import tiny_clap_path  # noqa: E402, F401  (session fixture)
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,8 @@ def chroma_of(pitch_classes, weights=None, n_frames=4):
     return np.tile(c / c.sum(), (n_frames, 1))
 
 
-@pytest.mark.parametrize("key", ["C major", "D major", "F# major", "A# major", "A minor", "E minor", "C# minor", "G minor"])
+@pytest.mark.parametrize("key", ["C major", "D major", "F# major", "A# major",
+                                 "A minor", "E minor", "C# minor", "G minor"])
 def test_key_from_scale_with_tonic_triad(key):
     tonic, minor = parse_key(key)
     scale = MINOR_SCALE if minor else MAJOR_SCALE
