@@ -50,6 +50,19 @@ def test_key_from_scale_with_tonic_triad(key):
     assert est.key == KEYS_14[fold_key_14(tonic, minor)]
 
 
+@pytest.mark.parametrize("name,expected", [
+    ("F# minor", (6, True)), ("Bb minor", (10, True)), (" E Major ", (4, False)),
+])
+def test_parse_key(name, expected):
+    assert parse_key(name) == expected
+
+
+@pytest.mark.parametrize("name", ["H major", "C dorian", "C", "C major please", "", None, 7])
+def test_parse_key_rejects_non_keys(name):
+    with pytest.raises(ParameterError, match=f"key={name!r}"):
+        parse_key(name)
+
+
 def test_key_folding_and_fallback():
     assert KEYS_14[fold_key_14(*parse_key("F# minor"))] == "F minor"
     assert KEYS_14[fold_key_14(*parse_key("Bb major"))] == "A major"
