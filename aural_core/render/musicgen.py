@@ -28,6 +28,7 @@ __all__ = ["MusicgenRenderer", "musicgen_prompt"]
 
 _DEFAULTS = RenderConfig()  # the defaults live in config.py
 
+
 def musicgen_prompt(controls: Controls) -> str:
     """The text prompt for ``controls``: ``"<style prompt>, <bpm> bpm, in <key>"``.
 
