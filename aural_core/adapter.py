@@ -3,7 +3,8 @@
 Emotion 521->128->5, BPM 521->128->1, key 521->128->14, style 521->128->K. Inputs are
 standardised with statistics stored as buffers, so a saved adapter carries them. BPM is
 regressed as (bpm - bpm_center) / bpm_scale so its L1 term is about the size of a CE term
-(a 50 BPM error costs 1.0), and predictions are clamped to 60..160.
+(with the default scale a 50 BPM error costs 1.0), and predictions are clamped to the default
+label range (``LabelConfig.bpm_min`` .. ``bpm_max``), where every training label lies.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .config import LabelConfig, TrainConfig
 from .features import FEATURE_DIM
 from .vocab import EMOTIONS, KEYS_14
 
-BPM_MIN, BPM_MAX = 60.0, 160.0
+_TRAIN, _LABELS = TrainConfig(), LabelConfig()  # the defaults live in config.py
+BPM_MIN, BPM_MAX = _LABELS.bpm_min, _LABELS.bpm_max
 LOSS_WEIGHTS = {"emotion": 1.0, "bpm": 0.5, "key": 0.5, "style": 1.0}
 
 
@@ -28,11 +31,11 @@ class AdapterConfig:
 
     n_styles: int
     in_dim: int = FEATURE_DIM
-    hidden: int = 128
+    hidden: int = _TRAIN.hidden
     n_emotions: int = len(EMOTIONS)
     n_keys: int = len(KEYS_14)
-    bpm_center: float = 110.0
-    bpm_scale: float = 50.0
+    bpm_center: float = _TRAIN.bpm_center
+    bpm_scale: float = _TRAIN.bpm_scale
 
     def to_dict(self) -> dict:
         return asdict(self)

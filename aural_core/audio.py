@@ -12,12 +12,14 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .config import FeatureConfig
 from .errors import AudioError, ParameterError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3")
+_DEFAULTS = FeatureConfig()  # the defaults live in config.py
 
 
-def load_audio(path: str | Path, *, sr: int = 22050) -> np.ndarray:
+def load_audio(path: str | Path, *, sr: int = _DEFAULTS.sample_rate) -> np.ndarray:
     """Decode a WAV, FLAC, OGG or MP3 file to mono float32 at ``sr``.
 
     Channels are averaged; any input rate is resampled with soxr (high quality).
@@ -55,19 +57,37 @@ def load_audio(path: str | Path, *, sr: int = 22050) -> np.ndarray:
     return y
 
 
-def valid_audio(y: np.ndarray) -> None:
-    """Check that ``y`` is a finite, mono, floating-point signal (the core's one entry check)."""
-    if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.floating):
-        raise ParameterError(f"audio must be a floating-point numpy array, got {type(y).__name__}")
+def valid_audio(y: np.ndarray, *, name: str = "y") -> None:
+    """Check that ``y`` is a finite, mono, floating-point signal: the core's one audio check.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The signal to check.
+    name : str
+        How the caller calls the argument; every message starts with it.
+
+    Raises
+    ------
+    ParameterError
+        When ``y`` is not a numpy array, not one-dimensional, not floating point, or holds
+        NaN/inf samples; the message quotes the type, shape, dtype or count of bad samples.
+    """
+    if not isinstance(y, np.ndarray):
+        raise ParameterError(f"{name} must be a numpy array, got {type(y).__name__}")
     if y.ndim != 1:
-        raise ParameterError(f"audio must be mono with shape (n,), got shape={y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise ParameterError("audio contains NaN or inf samples")
+        raise ParameterError(f"{name} must be mono with shape (n,), got shape={y.shape}")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise ParameterError(f"{name} must be floating point, got dtype={y.dtype}")
+    bad = int(np.count_nonzero(~np.isfinite(y)))
+    if bad:
+        raise ParameterError(f"{name} contains {bad} non-finite samples (NaN or inf)")
 
 
 def frame_bounds(
-    n_samples: int, *, sr: int, frame_seconds: float = 2.0,
-    min_last_frame_seconds: float = 1.0, min_clip_seconds: float = 0.25,
+    n_samples: int, *, sr: int, frame_seconds: float = _DEFAULTS.frame_seconds,
+    min_last_frame_seconds: float = _DEFAULTS.min_last_frame_seconds,
+    min_clip_seconds: float = _DEFAULTS.min_clip_seconds,
 ) -> np.ndarray:
     """Sample bounds ``[start, end)`` of the analysis frames, shape ``(n_frames, 2)``.
 

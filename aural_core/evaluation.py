@@ -3,11 +3,13 @@
 - MatchScore: mean over sections of the cosine similarity between the rendered segment's
   embedding (mean of its frames' embeddings) and its source section's (mean of the section's
   frames), both from the analysis embedder.
-- baseline: the same renderer with fixed controls (a generic prompt, 90 BPM, C major, neutral
-  stem gains, the style-table row nearest the middle of brightness/density/dynamics).
+- baseline: the same renderer with fixed controls (``EvalConfig.baseline_prompt``,
+  ``baseline_bpm`` and ``baseline_key``, neutral stem gains, the style-table row nearest the
+  middle of brightness/density/dynamics).
 - TempoCorr: Pearson r between each section's reference tempo (beat tracker on the input) and
   the tempo the same beat tracker measures on its render.
-Targets: MatchScore >= baseline + 0.1 and TempoCorr >= 0.3.
+Targets: MatchScore >= baseline + ``EvalConfig.match_margin`` and TempoCorr >=
+``EvalConfig.min_tempo_corr``.
 """
 
 from __future__ import annotations
@@ -61,17 +63,6 @@ def baseline_controls(styles: StyleTable, config: EvalConfig) -> Controls:
     return Controls(emotion=middle.emotion, bpm=config.baseline_bpm, key=config.baseline_key,
                     style_id=middle.id, style_prompt=config.baseline_prompt,
                     stem_gains={s: 1.0 for s in STEMS})
-
-
-def clip_embedding(frame_embeddings: np.ndarray) -> np.ndarray:
-    """Unit-length mean of frame embeddings (n, d) -> (d,)."""
-    mean = np.asarray(frame_embeddings, dtype=np.float64).mean(axis=0)
-    norm = np.linalg.norm(mean)
-    return mean / norm if norm > 0 else mean
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(clip_embedding(a[None]) @ clip_embedding(b[None]))
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:

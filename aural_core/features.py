@@ -89,10 +89,7 @@ def analyze_signal(
         min_last_frame_seconds=config.min_last_frame_seconds,
         min_clip_seconds=config.min_clip_seconds,
     )
-    analysis = SpectralAnalysis(
-        y, sr, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels,
-        f0_fmin=config.f0_fmin, f0_fmax=config.f0_fmax,
-    )
+    analysis = SpectralAnalysis.from_config(y, sr=sr, config=config)
     desc = describe_frames(analysis, bounds)
     f0_med_hz, f0_iqr_st, voiced = _f0_stats(analysis, bounds)
     energy = np.clip((desc["level_db"] - config.energy_floor_db) / -config.energy_floor_db, 0, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import ModelNotFoundError
+from .errors import ModelNotFoundError, ParameterError
 
 
 def pick_device(device=None):
@@ -18,7 +18,10 @@ def pick_device(device=None):
 
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ParameterError(f"device={device!r} is not a torch device such as 'cpu' or 'cuda:0'") from exc
 
 
 def load_local(name: str, *, what: str, setting: str, loaders: tuple) -> tuple:

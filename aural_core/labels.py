@@ -4,7 +4,7 @@
   (``vocab.TAG_EMOTION``, the keyword -> bin rule table); ties go to the earlier bin in
   ``EMOTIONS``; a section with no tags (silence) is "calm".
 - bpm: the beat tracker's local tempo of frames with a confident beat, median over the
-  section, folded into [bpm_min, bpm_max] by octaves; ``bpm_default`` (90) without one.
+  section, folded into [bpm_min, bpm_max] by octaves; ``bpm_default`` without one.
 - key: energy-weighted pitch-class histogram (chroma) of the section plus ``key_context_weight``
   times the whole file's histogram (sections of a piece rarely modulate; a short section alone
   confuses a key with its fifth or relative), correlated with the 24 Krumhansl-Kessler key
@@ -27,6 +27,7 @@ from .styles import StyleTable
 from .vocab import EMOTIONS, KEYS_14, TAG_EMOTION, fold_key_14, key_full_name
 
 RANK_WEIGHTS = (5.0, 4.0, 3.0, 2.0, 1.0)
+_DEFAULTS = LabelConfig()  # the defaults live in config.py
 FALLBACK_EMOTION = "calm"
 
 
@@ -44,8 +45,8 @@ def emotion_label(top_tags: list[list[str]]) -> str:
     return EMOTIONS[int(np.argmax(votes))] if votes.any() else FALLBACK_EMOTION
 
 
-def fold_bpm(bpm: float, *, lo: float = 60.0, hi: float = 160.0) -> float:
-    """Fold a tempo into [lo, hi] by octaves (40 -> 80, 200 -> 100). Needs hi >= 2 lo."""
+def fold_bpm(bpm: float, *, lo: float = _DEFAULTS.bpm_min, hi: float = _DEFAULTS.bpm_max) -> float:
+    """Fold a tempo into [lo, hi] by octaves (with 60..160: 40 -> 80, 200 -> 100). Needs hi >= 2 lo."""
     if not np.isfinite(bpm) or bpm <= 0:
         raise ParameterError(f"bpm={bpm} must be finite and strictly positive")
     if hi < 2 * lo:

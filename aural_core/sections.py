@@ -13,10 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 
+from .config import SectionConfig
+from .errors import ParameterError
 from .labels import bpm_label, emotion_label, key_label, pitch_class_histogram, style_label
 from .vocab import EMOTIONS
 
 SECTION_NAMES = ("intro", "build", "release")
+_DEFAULTS = SectionConfig()  # the defaults live in config.py
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,11 @@ class Section:
     spans: list[tuple[int, int]]     # runs of consecutive frames [first, last]
 
 
-def section_frames(energy: np.ndarray, *, n_sections: int = 3, seed: int = 0) -> list[Section]:
+def section_frames(energy: np.ndarray, *, n_sections: int = _DEFAULTS.n_sections,
+                   seed: int = _DEFAULTS.seed) -> list[Section]:
     """Group frames into up to ``n_sections`` energy clusters, ordered by mean energy."""
+    if isinstance(n_sections, bool) or not isinstance(n_sections, int) or n_sections < 1:
+        raise ParameterError(f"n_sections={n_sections!r} must be a positive integer")
     energy = np.asarray(energy, dtype=float)
     n = len(energy)
     if n == 0:

@@ -14,8 +14,10 @@ import numpy as np
 import soxr
 
 from .audio import valid_audio
+from .config import FeatureConfig
 
 _EPS = 1e-10
+_DEFAULTS = FeatureConfig()  # the defaults live in config.py
 
 
 @dataclass
@@ -29,24 +31,32 @@ class SpectralAnalysis:
     sr : int
         Its sample rate.
     n_fft, hop_length, n_mels : int
-        STFT and mel settings shared by every descriptor.
+        STFT and mel settings shared by every descriptor (defaults: ``FeatureConfig``'s).
     f0_fmin, f0_fmax : float
-        Range of the f0 tracker in Hz.
+        Range of the f0 tracker in Hz (defaults: ``FeatureConfig``'s).
+
+    See :meth:`from_config` to take every setting from a ``FeatureConfig``.
     """
 
     y: np.ndarray
     sr: int
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_mels: int = 64
-    f0_fmin: float = 65.0
-    f0_fmax: float = 1047.0
+    n_fft: int = _DEFAULTS.n_fft
+    hop_length: int = _DEFAULTS.hop_length
+    n_mels: int = _DEFAULTS.n_mels
+    f0_fmin: float = _DEFAULTS.f0_fmin
+    f0_fmax: float = _DEFAULTS.f0_fmax
     # Per-analysis memo for derived tables (e.g. frame descriptors shared by embedder and tagger).
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         valid_audio(self.y)
         self.y = self.y.astype(np.float32, copy=False)
+
+    @classmethod
+    def from_config(cls, y: np.ndarray, *, sr: int, config: FeatureConfig) -> SpectralAnalysis:
+        """Analyses of ``y`` (sampled at ``sr``) with the STFT, mel and f0 settings of ``config``."""
+        return cls(y, sr, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels,
+                   f0_fmin=config.f0_fmin, f0_fmax=config.f0_fmax)
 
     # -- time grid -------------------------------------------------------------------------
     @property

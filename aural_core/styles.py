@@ -42,10 +42,6 @@ class StyleTable:
     def __getitem__(self, style_id: int) -> Style:
         return self.styles[style_id]
 
-    @property
-    def prompts(self) -> list[str]:
-        return [s.prompt for s in self.styles]
-
     def style_id(self, emotion: str, energy_level: str) -> int:
         """Id of the entry for this emotion and energy level ("low" / "high").
 

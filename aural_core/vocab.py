@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import ParameterError
+
 EMOTIONS: tuple[str, ...] = ("bright", "calm", "tense", "dark", "busy")
 
 PITCH_CLASSES: tuple[str, ...] = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -19,6 +21,8 @@ KEYS_FULL: tuple[str, ...] = tuple(f"{pc} {mode}" for pc in PITCH_CLASSES for mo
 NATURAL_ROOTS: tuple[str, ...] = ("C", "D", "E", "F", "G", "A", "B")
 KEYS_14: tuple[str, ...] = tuple(f"{root} {mode}" for root in NATURAL_ROOTS for mode in MODES)
 
+_FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
+
 
 def key_full_name(tonic: int, minor: bool) -> str:
     """Name of a key among 24 from its tonic pitch class (0 = C) and mode."""
@@ -26,14 +30,21 @@ def key_full_name(tonic: int, minor: bool) -> str:
 
 
 def parse_key(name: str) -> tuple[int, bool]:
-    """Inverse of :func:`key_full_name`; accepts sharps or flats ("Bb minor")."""
-    flats = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
-    try:
-        root, mode = name.strip().split()
-        root = flats.get(root, root)
-        return PITCH_CLASSES.index(root), mode.lower() == "minor"
-    except ValueError as exc:
-        raise ValueError(f"key={name!r} is not a key name like 'F# minor'") from exc
+    """Inverse of :func:`key_full_name`: ``"F# minor"`` -> ``(6, True)``.
+
+    Accepts sharps or flats (``"Bb minor"``) and any case of the mode.
+
+    Raises
+    ------
+    ParameterError
+        When ``name`` is not a root among ``PITCH_CLASSES`` (or a flat) followed by "major"
+        or "minor"; the message quotes it.
+    """
+    words = name.split() if isinstance(name, str) else []
+    if len(words) != 2 or _FLATS.get(words[0], words[0]) not in PITCH_CLASSES or words[1].lower() not in MODES:
+        raise ParameterError(f"key={name!r} is not a key name like 'F# minor'")
+    root, mode = words
+    return PITCH_CLASSES.index(_FLATS.get(root, root)), mode.lower() == "minor"
 
 
 def fold_key_14(tonic: int, minor: bool) -> int:

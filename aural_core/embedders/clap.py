@@ -3,28 +3,29 @@
 :class:`ClapEmbedder` embeds each frame's raw audio with ``ClapModel.get_audio_features``;
 :class:`ClapTagger` scores frames against the text prompts ``"This is a sound of <tag>."`` by
 cosine similarity, reusing a :class:`ClapEmbedder` for the audio side. The checkpoint
-(``laion/larger_clap_music`` by default) comes from a local directory or the local Hugging Face
+(``FeatureConfig.clap_model`` by default) comes from a local directory or the local Hugging Face
 cache and is never downloaded; a missing one raises
 :class:`~aural_core.errors.ModelNotFoundError`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 import soxr
 
+from ..config import FeatureConfig
 from ..errors import ParameterError
 from ..hub import load_local, pick_device
+from ..similarity import l2_normalize
 from ..spectral import SpectralAnalysis
 from ..vocab import TAG_NAMES
-from .base import EMBED_DIM, l2_normalize
+from .base import EMBED_DIM
 
 __all__ = ["ClapEmbedder", "ClapTagger", "TAG_PROMPT"]
 
-DEFAULT_MODEL = "laion/larger_clap_music"
+DEFAULT_MODEL = FeatureConfig().clap_model  # the default lives in config.py
 TAG_PROMPT = "This is a sound of {tag}."
 
 
@@ -72,19 +73,20 @@ class ClapEmbedder:
         self.batch_size = batch_size
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str = DEFAULT_MODEL, *, device=None,
+    def from_pretrained(cls, model: str = DEFAULT_MODEL, *, device=None,
                         batch_size: int = 16) -> ClapEmbedder:
         """Load a local checkpoint; ``device=None`` picks CUDA when available, else the CPU.
+
+        ``model`` is a hub id in the local Hugging Face cache or a checkpoint directory.
 
         Raises
         ------
         ModelNotFoundError
-            When ``name_or_path`` is neither a local checkpoint directory nor in the local cache.
+            When ``model`` is neither a local checkpoint directory nor in the local cache.
         """
         device = pick_device(device)
-        model, processor = _load(str(name_or_path), device)
-        return cls(model, processor, device=device, model_name=str(name_or_path),
-                   batch_size=batch_size)
+        clap, processor = _load(str(model), device)
+        return cls(clap, processor, device=device, model_name=str(model), batch_size=batch_size)
 
     @property
     def sampling_rate(self) -> int:
@@ -166,10 +168,10 @@ class ClapTagger:
         self._text = None
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str = DEFAULT_MODEL, *, device=None,
+    def from_pretrained(cls, model: str = DEFAULT_MODEL, *, device=None,
                         batch_size: int = 16) -> ClapTagger:
         """Load a local checkpoint (see :meth:`ClapEmbedder.from_pretrained`)."""
-        return cls(ClapEmbedder.from_pretrained(name_or_path, device=device, batch_size=batch_size))
+        return cls(ClapEmbedder.from_pretrained(model, device=device, batch_size=batch_size))
 
     @property
     def text_embeddings(self) -> np.ndarray:

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from ..descriptors import describe_frames
+from ..similarity import l2_normalize
 from ..spectral import SpectralAnalysis
-from .base import EMBED_DIM, l2_normalize
+from .base import EMBED_DIM
 
 REFERENCE_PATH = Path(__file__).with_name("dsp_reference.json")
 PROJECTION_SEED = 20240521

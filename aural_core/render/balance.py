@@ -18,11 +18,13 @@ import librosa
 import numpy as np
 import scipy.signal
 
+from ..audio import valid_audio
 from ..controls import STEMS
 from ..errors import ParameterError
 from ..styles import Style
 from ..vocab import EMOTIONS
 from .base import Rendered
+from .levels import PEAK_CEILING, peak_limit_gain, rms_gain
 
 __all__ = [
     "NEUTRAL_GAINS", "EMOTION_DB", "DESCRIPTOR_SLOPES_DB", "GAIN_RANGE", "BASS_CUTOFF_HZ",
@@ -122,18 +124,6 @@ def stem_gains_for(emotion, style: Style, *,
     return {stem: float(g) for stem, g in zip(STEMS, gains)}
 
 
-def _check_audio(y, name: str = "y") -> np.ndarray:
-    if not isinstance(y, np.ndarray):
-        raise ParameterError(f"{name} must be a numpy array, got {type(y).__name__}")
-    if y.ndim != 1:
-        raise ParameterError(f"{name} must be mono with shape (n,), got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.floating):
-        raise ParameterError(f"{name} must be floating point, got dtype {y.dtype}")
-    if not np.all(np.isfinite(y)):
-        raise ParameterError(f"{name} contains non-finite values")
-    return y
-
-
 def _check_sr(sr) -> int:
     if isinstance(sr, bool) or not float(sr).is_integer() or sr <= 0:
         raise ParameterError(f"sr={sr!r} must be a positive integer")
@@ -163,7 +153,7 @@ def split_stems(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
     dict[str, np.ndarray]
         The four :data:`~aural_core.controls.STEMS`, each with ``y``'s shape and float dtype.
     """
-    y = _check_audio(y)
+    valid_audio(y)
     sr = _check_sr(sr)
     if len(y) < 64:
         raise ParameterError(f"y has {len(y)} samples; split_stems needs at least 64")
@@ -179,7 +169,7 @@ def split_stems(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
 
 
 def apply_stem_gains(stems: Mapping[str, np.ndarray], gains: Mapping[str, float], *, sr: int,
-                     target_rms_dbfs: float | None = -16.0, peak: float = 0.99) -> Rendered:
+                     target_rms_dbfs: float | None = -16.0, peak: float = PEAK_CEILING) -> Rendered:
     """Scale each stem, sum them, and level the mix.
 
     Stems missing from ``gains`` keep gain 1.0; a gain for a stem not in ``stems`` is an error.
@@ -198,7 +188,9 @@ def apply_stem_gains(stems: Mapping[str, np.ndarray], gains: Mapping[str, float]
     sr = _check_sr(sr)
     if not stems:
         raise ParameterError("stems is empty")
-    arrays = {name: _check_audio(np.asarray(s), f"stems[{name!r}]") for name, s in stems.items()}
+    arrays = {name: np.asarray(s) for name, s in stems.items()}
+    for name, a in arrays.items():
+        valid_audio(a, name=f"stems[{name!r}]")
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) != 1:
         raise ParameterError(f"stems have different shapes {sorted(shapes)}; they must match")
@@ -214,13 +206,8 @@ def apply_stem_gains(stems: Mapping[str, np.ndarray], gains: Mapping[str, float]
 
     scaled = {name: a.astype(np.float64) * float(gains.get(name, 1.0)) for name, a in arrays.items()}
     mix = sum(scaled.values())
-    rms = float(np.sqrt(np.mean(mix ** 2)))
-    factor = 1.0
-    if target_rms_dbfs is not None and rms > 0:
-        factor = 10.0 ** (target_rms_dbfs / 20.0) / rms
-    top = float(np.max(np.abs(mix))) * factor
-    if top > peak:
-        factor *= (peak - 1e-6) / top
+    factor = 1.0 if target_rms_dbfs is None else rms_gain(mix, target_dbfs=target_rms_dbfs)
+    factor *= peak_limit_gain(float(np.max(np.abs(mix))) * factor, ceiling=peak)
     out = {name: (a * factor).astype(np.float32) for name, a in scaled.items()}
     mix32 = np.zeros(next(iter(shapes)), dtype=np.float32)
     for a in out.values():

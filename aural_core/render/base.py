@@ -7,7 +7,6 @@ can be applied (or measured) afterwards without rendering again.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -16,6 +15,7 @@ import numpy as np
 
 from ..controls import Controls
 from ..errors import ParameterError
+from ..registry import build
 
 __all__ = ["Rendered", "Renderer", "RENDERERS", "build_renderer"]
 
@@ -54,11 +54,6 @@ class Rendered:
                     f"expected {self.mix.shape} like the mix"
                 )
 
-    @property
-    def seconds(self) -> float:
-        """Duration in seconds."""
-        return len(self.mix) / float(self.sr)
-
 
 @runtime_checkable
 class Renderer(Protocol):
@@ -79,8 +74,7 @@ class Renderer(Protocol):
         ...
 
 
-# name -> "module:attribute", imported only when asked for, so that an optional heavy backend
-# (MusicGen needs transformers and a checkpoint) costs nothing until it is used.
+# name -> "module:attribute", imported on first use (see ``aural_core.registry``).
 RENDERERS: dict[str, str] = {
     "synth": "aural_core.render.synth:SynthRenderer",
     "musicgen": "aural_core.render.musicgen:MusicgenRenderer",
@@ -94,12 +88,4 @@ def build_renderer(name: str, **options) -> Renderer:
     ``"musicgen"`` imports ``aural_core.render.musicgen`` lazily. Any other name raises
     :class:`~aural_core.errors.ParameterError` listing the known names.
     """
-    try:
-        target = RENDERERS[name]
-    except (KeyError, TypeError):
-        raise ParameterError(
-            f"renderer={name!r} is not known; expected one of {sorted(RENDERERS)}"
-        ) from None
-    module_name, attr = target.split(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    return cls(**options)
+    return build(RENDERERS, name, role="renderer", **options)

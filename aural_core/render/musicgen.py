@@ -1,6 +1,6 @@
 """MusicGen renderer: text-conditioned generation with 🤗 transformers, from local files only.
 
-The checkpoint (``facebook/musicgen-small`` by default) is loaded from a local directory or the
+The checkpoint (``RenderConfig.musicgen_model`` by default) is loaded from a local directory or the
 local Hugging Face cache and is never downloaded at run time; a missing one raises
 :class:`~aural_core.errors.ModelNotFoundError` saying how to provide it. MusicGen writes a
 mix only, so the stems are approximated with :func:`~aural_core.render.balance.split_stems`;
@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from ..config import RenderConfig
 from ..controls import Controls
 from ..errors import ParameterError
 from ..hub import load_local, pick_device
 from .balance import split_stems
 from .base import Rendered
+from .levels import peak_limit_gain
 
 __all__ = ["MusicgenRenderer", "musicgen_prompt"]
 
-PEAK = 0.99
+_DEFAULTS = RenderConfig()  # the defaults live in config.py
 
 
 def musicgen_prompt(controls: Controls) -> str:
@@ -64,8 +65,9 @@ class MusicgenRenderer:
 
     name = "musicgen"
 
-    def __init__(self, model: str = "facebook/musicgen-small", *, device=None,
-                 guidance_scale: float = 3.0, do_sample: bool = True, temperature: float = 1.0):
+    def __init__(self, model: str = _DEFAULTS.musicgen_model, *, device=None,
+                 guidance_scale: float = _DEFAULTS.guidance_scale, do_sample: bool = _DEFAULTS.do_sample,
+                 temperature: float = _DEFAULTS.temperature):
         if not (isinstance(temperature, numbers.Real) and temperature > 0):
             raise ParameterError(f"temperature={temperature!r} must be a number > 0")
         if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):
@@ -131,13 +133,12 @@ class MusicgenRenderer:
         return [self._finish(row, n_samples) for row in audio]
 
     def _finish(self, y: np.ndarray, n_samples: int) -> Rendered:
-        """Trim (or zero-pad) to ``n_samples``, limit the peak to 0.99, split into stems."""
+        """Trim (or zero-pad) to ``n_samples``, limit the peak (``PEAK_CEILING``), split into stems."""
         mix = np.zeros(n_samples, dtype=np.float32)
         mix[: min(n_samples, len(y))] = y[:n_samples]
         mix = np.nan_to_num(mix, nan=0.0, posinf=0.0, neginf=0.0)
-        peak = float(np.max(np.abs(mix)))
-        if peak > PEAK:  # scale before splitting, so the stems come out scaled alike
-            mix *= np.float32(PEAK / peak)
+        # Limit before splitting, so the stems come out scaled alike.
+        mix *= np.float32(peak_limit_gain(float(np.max(np.abs(mix)))))
         stems = {name: s.astype(np.float32) for name, s in split_stems(mix, self.sr).items()}
         return Rendered(mix=mix, stems=stems, sr=self.sr)
 

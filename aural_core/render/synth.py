@@ -57,11 +57,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.signal
 
+from ..config import FeatureConfig
 from ..controls import STEMS, Controls
 from ..errors import ParameterError
 from ..styles import StyleTable, load_style_table
 from ..vocab import EMOTIONS, parse_key
 from .base import Rendered
+from .levels import peak_limit_gain, rms_gain
 
 __all__ = ["SynthRenderer", "Mood", "MOODS", "MAJOR_PROGRESSIONS", "MINOR_PROGRESSIONS"]
 
@@ -116,7 +118,8 @@ MOODS: dict[str, Mood] = {
 _STEM_LEVEL = {"drums": 1.0, "bass": 0.33, "harmony": 0.42, "melody": 1.8}
 _MAX_SECONDS = 3600.0
 _MIN_BPM, _MAX_BPM = 30.0, 300.0
-_PEAK = 0.99
+# Renders default to the analysis rate, so scoring them needs no resampling.
+_DEFAULT_SR = FeatureConfig().sample_rate
 
 
 def _midi_hz(midi: np.ndarray | float) -> np.ndarray | float:
@@ -281,7 +284,7 @@ class SynthRenderer:
     Parameters
     ----------
     sr : int
-        Output sampling rate (at least 8000).
+        Output sampling rate (at least 8000); by default ``FeatureConfig.sample_rate``.
     styles : StyleTable or None
         The style table that ``controls.style_id`` indexes; the default table if ``None``.
 
@@ -296,7 +299,7 @@ class SynthRenderer:
 
     name = "synth"
 
-    def __init__(self, sr: int = 22050, styles: StyleTable | None = None):
+    def __init__(self, sr: int = _DEFAULT_SR, styles: StyleTable | None = None):
         if not isinstance(sr, numbers.Integral) or isinstance(sr, bool) or sr < 8000:
             raise ParameterError(f"sr={sr!r} must be an integer >= 8000")
         self.sr = int(sr)
@@ -350,10 +353,7 @@ class SynthRenderer:
             raise ParameterError(f"bpm={controls.bpm!r} must be a number") from None
         if not math.isfinite(bpm) or not _MIN_BPM <= bpm <= _MAX_BPM:
             raise ParameterError(f"bpm={controls.bpm!r} must be in [{_MIN_BPM:g}, {_MAX_BPM:g}]")
-        try:
-            tonic, minor = parse_key(controls.key)
-        except (ValueError, AttributeError):
-            raise ParameterError(f"key={controls.key!r} is not a key name like 'F# minor'") from None
+        tonic, minor = parse_key(controls.key)
         if controls.emotion not in EMOTIONS:
             raise ParameterError(f"emotion={controls.emotion!r} is not one of {EMOTIONS}")
         sid = controls.style_id
@@ -565,15 +565,11 @@ class SynthRenderer:
             for s in stems.values():
                 s[n - fade:] *= ramp
         # Overall level from the dynamics, measured on the neutral (unit-gain) mix.
-        neutral = sum(stems.values())
-        rms = float(np.sqrt(np.mean(neutral ** 2)))
-        level = 10.0 ** ((-26.0 + 8.0 * p.dynamics) / 20.0) / rms if rms > 0 else 1.0
+        level = rms_gain(sum(stems.values()), target_dbfs=-26.0 + 8.0 * p.dynamics)
         stems = {k: v * (level * p.gains[k]) for k, v in stems.items()}
-        mix = sum(stems.values())
-        peak = float(np.max(np.abs(mix)))
-        if peak > _PEAK:
-            scale = (_PEAK - 1e-6) / peak
-            stems = {k: v * scale for k, v in stems.items()}
+        limit = peak_limit_gain(float(np.max(np.abs(sum(stems.values())))))
+        if limit < 1.0:
+            stems = {k: v * limit for k, v in stems.items()}
         out = {k: v.astype(np.float32) for k, v in stems.items()}
         mix32 = np.zeros(n, dtype=np.float32)
         for k in STEMS:

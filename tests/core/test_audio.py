@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from aural_core.audio import load_audio
-from aural_core.errors import AudioError
+from aural_core.audio import load_audio, valid_audio
+from aural_core.errors import AudioError, ParameterError
 
 from ..badinput import write_bad_inputs
 
@@ -55,5 +55,21 @@ def test_formats(tmp_path, fmt, subtype):
     sf.write(path, stereo, 44100, subtype=subtype)
     y = load_audio(path, sr=SR)
     assert abs(len(y) / SR - 2.0) < 0.1
-    peak = np.argmax(np.abs(np.fft.rfft(y[: SR])))
-    assert abs(peak * SR / SR - 440) < 3  # 1 s window: bin spacing 1 Hz
+    peak_bin = np.argmax(np.abs(np.fft.rfft(y[: SR])))
+    assert abs(peak_bin - 440) < 3  # a 1 s window: bin k is k Hz
+
+
+@pytest.mark.parametrize("y,match", [
+    ([0.0, 0.1], "clip must be a numpy array, got list"),
+    (np.zeros((2, 4), dtype=np.float32), r"clip must be mono .* shape=\(2, 4\)"),
+    (np.zeros(4, dtype=np.int16), "clip must be floating point, got dtype=int16"),
+    (np.array([0.0, np.nan, np.inf, 0.5]), "clip contains 2 non-finite samples"),
+])
+def test_valid_audio_names_the_argument_and_quotes_the_problem(y, match):
+    with pytest.raises(ParameterError, match=match):
+        valid_audio(y, name="clip")
+
+
+def test_valid_audio_accepts_any_float_mono_signal():
+    for dtype in (np.float16, np.float32, np.float64):
+        valid_audio(np.zeros(8, dtype=dtype))

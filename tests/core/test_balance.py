@@ -14,6 +14,7 @@ from aural_core.render import (
     stem_share,
 )
 from aural_core.render.balance import EMOTION_DB, GAIN_RANGE
+from aural_core.render.levels import PEAK_CEILING, peak_limit_gain, rms_gain
 from aural_core.styles import Style, load_style_table
 
 SR = 22050
@@ -28,9 +29,10 @@ def _rms_db(y):
 
 @pytest.fixture(scope="module")
 def render():
+    # Two bars at 120 BPM: every stem plays, and HPSS (the slow part of split_stems) stays cheap.
     c = Controls(emotion="bright", bpm=120.0, key="D major", style_id=STYLES.style_id("bright", "high"),
                  style_prompt="")
-    return SynthRenderer().render(c, seconds=8.0, seed=0)
+    return SynthRenderer().render(c, seconds=4.0, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +41,6 @@ def split(render):
 
 
 # -- stem_gains_for ---------------------------------------------------------------------------
-
-def test_neutral_gains():
-    assert NEUTRAL_GAINS == {s: 1.0 for s in STEMS}
-
 
 @pytest.mark.parametrize("emotion", sorted(EMOTION_DB))
 def test_gains_cover_every_stem_within_range(emotion):
@@ -126,7 +124,7 @@ def test_split_follows_the_rendered_balance():
     shares = {}
     for stem in ("drums", "bass"):
         for g in (0.5, 2.0):
-            out = synth.render(Controls(**base, stem_gains={stem: g}), seconds=6.0, seed=0)
+            out = synth.render(Controls(**base, stem_gains={stem: g}), seconds=3.0, seed=0)
             shares[stem, g] = stem_share(split_stems(out.mix, out.sr))[stem]
     assert shares["drums", 2.0] > shares["drums", 0.5]
     assert shares["bass", 2.0] > shares["bass", 0.5]
@@ -187,6 +185,8 @@ def test_peak_limit_wins_over_a_loud_target(render):
 def test_no_target_keeps_the_level(render):
     out = apply_stem_gains(render.stems, {}, sr=SR, target_rms_dbfs=None)
     np.testing.assert_allclose(out.mix, render.mix, atol=1e-6)
+    neutral = apply_stem_gains(render.stems, NEUTRAL_GAINS, sr=SR, target_rms_dbfs=None)
+    np.testing.assert_array_equal(neutral.mix, out.mix)  # neutral gains are no gains at all
 
 
 def test_silence_stays_silent():
@@ -211,3 +211,23 @@ def test_stem_share_sums_to_one(render):
 def test_apply_bad_input(stems, gains, match):
     with pytest.raises(ParameterError, match=match):
         apply_stem_gains(stems, gains, sr=SR)
+
+
+# -- levels (shared by the renderers and the balancer) ----------------------------------------
+
+def test_rms_gain_reaches_the_target_and_leaves_silence_alone():
+    y = 0.01 * np.sin(np.linspace(0.0, 200.0 * np.pi, 4000))
+    assert _rms_db(y * rms_gain(y, target_dbfs=-20.0)) == pytest.approx(-20.0)
+    assert rms_gain(np.zeros(100), target_dbfs=-20.0) == 1.0
+
+
+@pytest.mark.parametrize("peak", [0.2, PEAK_CEILING])
+def test_peak_limit_leaves_a_quiet_signal_exactly_alone(peak):
+    assert peak_limit_gain(peak) == 1.0
+
+
+@pytest.mark.parametrize("peak", [0.995, 1.0, 37.0])
+def test_peak_limit_puts_a_loud_peak_just_under_the_ceiling(peak):
+    limited = np.float32(peak * peak_limit_gain(peak))
+    assert limited < PEAK_CEILING and limited == pytest.approx(PEAK_CEILING, abs=1e-5)
+    assert peak * peak_limit_gain(peak, ceiling=0.5) < 0.5

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from aural_core.audio import frame_bounds
-from aural_core.embedders import build_embedder
+from aural_core.embedders import build_embedder, build_tagger
 from aural_core.errors import ParameterError
 from aural_core.spectral import SpectralAnalysis
 from demo_corpus import plan_corpus, synthesize_clip
@@ -55,6 +55,7 @@ def test_shifted_copy_closer_than_other_styles(clips, mood):
     assert same > max(others), (same, others)
 
 
-def test_unknown_backend_named():
-    with pytest.raises(ParameterError, match="nope"):
-        build_embedder("nope")
+@pytest.mark.parametrize("build,known", [(build_embedder, "'clap', 'dsp'"), (build_tagger, "'clap', 'rules'")])
+def test_unknown_backend_named(build, known):
+    with pytest.raises(ParameterError, match=f"'nope' is not known; expected one of \\[{known}\\]"):
+        build("nope")

@@ -38,7 +38,8 @@ def chroma_of(pitch_classes, weights=None, n_frames=4):
     return np.tile(c / c.sum(), (n_frames, 1))
 
 
-@pytest.mark.parametrize("key", ["C major", "D major", "F# major", "A# major", "A minor", "E minor", "C# minor", "G minor"])
+@pytest.mark.parametrize("key", ["C major", "D major", "F# major", "A# major",
+                                 "A minor", "E minor", "C# minor", "G minor"])
 def test_key_from_scale_with_tonic_triad(key):
     tonic, minor = parse_key(key)
     scale = MINOR_SCALE if minor else MAJOR_SCALE
@@ -47,6 +48,19 @@ def test_key_from_scale_with_tonic_triad(key):
     est = key_label(pitch_class_histogram(chroma_of(pcs)), CFG)
     assert est.key_full == key and not est.fallback
     assert est.key == KEYS_14[fold_key_14(tonic, minor)]
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("F# minor", (6, True)), ("Bb minor", (10, True)), (" E Major ", (4, False)),
+])
+def test_parse_key(name, expected):
+    assert parse_key(name) == expected
+
+
+@pytest.mark.parametrize("name", ["H major", "C dorian", "C", "C major please", "", None, 7])
+def test_parse_key_rejects_non_keys(name):
+    with pytest.raises(ParameterError, match=f"key={name!r}"):
+        parse_key(name)
 
 
 def test_key_folding_and_fallback():

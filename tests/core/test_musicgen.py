@@ -10,7 +10,6 @@ from aural_core.controls import STEMS, Controls  # noqa: E402
 from aural_core.errors import ModelNotFoundError, ParameterError  # noqa: E402
 from aural_core.render import Rendered, Renderer, build_renderer  # noqa: E402
 from aural_core.render.musicgen import MusicgenRenderer, musicgen_prompt  # noqa: E402
-from tests.tiny_models import tiny_musicgen_path  # noqa: E402, F401  (session fixture)
 
 CALM = Controls("calm", 89.6, "F# minor", 2, "calm ambient piano with soft pads")
 BRIGHT = Controls("bright", 128.0, "C major", 1, "upbeat happy pop with bright synths")

@@ -1,7 +1,9 @@
 """k-means sectioning on energy (seed section 4c)."""
 
 import numpy as np
+import pytest
 
+from aural_core.errors import ParameterError
 from aural_core.sections import section_frames
 
 
@@ -31,3 +33,9 @@ def test_deterministic():
     energy = np.random.default_rng(0).random(30)
     a, b = section_frames(energy, seed=3), section_frames(energy, seed=3)
     assert all(np.array_equal(x.frames, y.frames) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("n_sections", [0, -1, 2.5, True])
+def test_bad_section_count(n_sections):
+    with pytest.raises(ParameterError, match=f"n_sections={n_sections!r}"):
+        section_frames(np.array([0.2, 0.5, 0.8]), n_sections=n_sections)

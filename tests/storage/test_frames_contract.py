@@ -8,8 +8,7 @@ import pytest
 from aural_core.config import FeatureConfig
 from aural_core.embedders import build_embedder, build_tagger
 from aural_core.features import analyze_signal
-from storage.frames import (FRAMES_SCHEMA, frame_vectors, frames_table, read_frames,
-                            read_metadata, write_frames)
+from storage.frames import FRAMES_SCHEMA, frame_vectors, frames_table, read_frames, read_metadata, write_frames
 
 SR = 22050
 CONTRACT = ["file_id", "source", "frame", "start_s", "end_s", "clap", "f0_median", "f0_iqr",

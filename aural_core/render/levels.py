@@ -1,0 +1,35 @@
+"""Output levels shared by every renderer and the stem balancer: RMS levelling and a peak limit.
+
+Both functions return a scale factor rather than scaled audio, so that a caller scales the
+stems and the mix by the same factor and the stems keep summing to the mix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["PEAK_CEILING", "rms_gain", "peak_limit_gain"]
+
+# Highest absolute sample value of any rendered or balanced mix (full scale = 1.0).
+PEAK_CEILING = 0.99
+# The limited peak sits this far under the ceiling, so float32 rounding cannot cross it.
+_PEAK_MARGIN = 1e-6
+
+
+def rms_gain(y: np.ndarray, *, target_dbfs: float) -> float:
+    """Factor that brings the RMS level of ``y`` to ``target_dbfs`` (full scale = 1.0).
+
+    A plain RMS level, ``20 * log10(sqrt(mean(y ** 2)))``, not K-weighted LUFS. A silent
+    signal gets 1.0 (it stays silent).
+    """
+    rms = float(np.sqrt(np.mean(y ** 2)))
+    return 10.0 ** (target_dbfs / 20.0) / rms if rms > 0 else 1.0
+
+
+def peak_limit_gain(peak: float, *, ceiling: float = PEAK_CEILING) -> float:
+    """Factor (<= 1) that keeps a signal whose absolute peak is ``peak`` under ``ceiling``.
+
+    1.0 when the peak is already at or under the ceiling, else a factor that puts it just
+    under (by 1e-6).
+    """
+    return (ceiling - _PEAK_MARGIN) / peak if peak > ceiling else 1.0
