@@ -15,11 +15,10 @@ from storage.layout import CacheLayout, manifest_name
 from storage.manifest import list_inputs, write_manifest
 from tasks.analyze import submit_extract
 from tasks.common import one_blas_thread
+from tasks.outcomes import FileOutcome, RunSummary
 from tasks.progress import FileProgress
 
 from .settings import resolve_settings
-from tasks.outcomes import FileOutcome, RunSummary
-
 from .summary import artifact_key, finish
 
 

@@ -87,7 +87,6 @@ def _print_headline(result: dict) -> None:
 
 def cmd_eval(args) -> int:
     from .evaluate import evaluate_flow
-
     from .summary import run_flow
 
     result, failed = run_flow(evaluate_flow, input_dir=args.input, adapter=args.adapter, report=args.report,
@@ -148,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="render held-out sections with predicted controls and score them")
     p.add_argument("--in", dest="input", default="data/eval", help="held-out audio (default: %(default)s)")
     p.add_argument("--adapter", default="models/adapter.pt", help="adapter file (default: %(default)s)")
-    p.add_argument("--report", default="reports/eval.json", help="report path; eval.md, index.html and audio/ go beside it (default: %(default)s)")
+    p.add_argument("--report", default="reports/eval.json",
+                   help="report path; eval.md, index.html and audio/ go beside it (default: %(default)s)")
     p.add_argument("--cache", default="data/cache", help="analysis and render cache (default: %(default)s)")
     _common_options(p)
     p.set_defaults(func=cmd_eval)

@@ -10,8 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from aural_core.config import AuralConfig
 from aural_core.embedders import EMBED_DIM
 from aural_core.errors import InputsMissingError
-from aural_core.evaluation import (baseline_controls, predicted_controls, score, section_descriptors,
-                                   section_seed)
+from aural_core.evaluation import baseline_controls, predicted_controls, score, section_descriptors, section_seed
 from storage.frames import read_frames
 from storage.layout import CacheLayout, ReportsLayout, manifest_name
 from storage.manifest import read_manifest

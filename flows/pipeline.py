@@ -8,13 +8,12 @@ from prefect.artifacts import create_markdown_artifact
 from aural_core.audio import AUDIO_EXTENSIONS
 from aural_core.errors import InputsMissingError
 from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, DataLayout
+from storage.report_pages import markdown_escape
 
 from .analyze import analyze_flow
 from .demo import demo_flow
 from .evaluate import evaluate_flow
 from .settings import resolve_settings
-from storage.report_pages import markdown_escape
-
 from .summary import artifact_key, artifact_link, display_path, finish, run_flow
 from .train import train_flow
 

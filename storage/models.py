@@ -10,7 +10,7 @@ import io
 import json
 import pickle
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -100,7 +100,7 @@ def trained_file_ids(metadata: dict) -> set[str]:
 def publish_adapter(models: ModelsLayout, ref: str, metadata: dict) -> Path:
     """Publish the stored adapter ``ref`` as ``adapter.pt`` with its ``metadata.json``."""
     ArtifactStore(models.store).publish(ref, models.adapter)
-    record = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **metadata, "artifact": ref}
+    record = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), **metadata, "artifact": ref}
     write_text_atomic(models.metadata, json.dumps(record, indent=2))
     return models.adapter
 

@@ -6,8 +6,8 @@ import uuid
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.futures import wait
 from prefect.cache_policies import CacheKeyFnPolicy
+from prefect.futures import wait
 
 from aural_core.config import AuralConfig, LabelConfig, SectionConfig
 from aural_core.sections import label_sections
@@ -15,8 +15,8 @@ from aural_core.styles import StyleTable, style_table_hash
 from aural_core.training import train_adapter
 from storage.artifacts import ArtifactStore, sha256_file
 from storage.frames import frame_arrays, read_frames
-from storage.models import save_adapter, training_metadata
 from storage.layout import CacheLayout
+from storage.models import save_adapter, training_metadata
 from storage.sections import read_sections, sections_table, training_arrays, write_npz, write_sections
 
 from .common import short_hash, submit_cached

@@ -45,9 +45,15 @@ def _word_tokenizer(specials: tuple[str, ...], template: str, **special_names):
 def make_tiny_musicgen(path) -> Path:
     """Save a tiny MusicGen (T5 text encoder, EnCodec at 32 kHz / 50 Hz, 2 codebooks) to ``path``."""
     import torch
-    from transformers import (EncodecConfig, EncodecFeatureExtractor, MusicgenConfig,
-                              MusicgenDecoderConfig, MusicgenForConditionalGeneration,
-                              MusicgenProcessor, T5Config)
+    from transformers import (
+        EncodecConfig,
+        EncodecFeatureExtractor,
+        MusicgenConfig,
+        MusicgenDecoderConfig,
+        MusicgenForConditionalGeneration,
+        MusicgenProcessor,
+        T5Config,
+    )
 
     path = Path(path)
     tokenizer, n_vocab = _word_tokenizer(("<pad>", "</s>", "<unk>"), "$A </s>",
@@ -92,8 +98,7 @@ def make_tiny_clap(path) -> Path:
     ``projection_dim`` stays 512, so embeddings have the real size.
     """
     import torch
-    from transformers import (ClapAudioConfig, ClapConfig, ClapFeatureExtractor, ClapModel,
-                              ClapProcessor, ClapTextConfig)
+    from transformers import ClapAudioConfig, ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, ClapTextConfig
 
     path = Path(path)
     tokenizer, n_vocab = _word_tokenizer(("<s>", "<pad>", "</s>", "<unk>"), "<s> $A </s>",

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from aural_core.errors import FilesFailedError
 from demo_corpus import plan_corpus, synthesize_clip
 from flows.analyze import analyze_flow
 from storage.frames import read_frames
 from storage.layout import CacheLayout
 from storage.manifest import file_id
-
-from aural_core.errors import FilesFailedError
 
 from ..badinput import write_bad_inputs
 
@@ -91,8 +90,8 @@ def test_bad_files_fail_alone(corpus, tmp_path):
 
 
 def test_vanished_file_fails_its_task(corpus, tmp_path):
-    from aural_core.errors import AudioError
     from aural_core.config import FeatureConfig
+    from aural_core.errors import AudioError
     from tasks.analyze import extract_frames
 
     victim = tmp_path / "gone.wav"

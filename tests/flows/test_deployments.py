@@ -79,12 +79,11 @@ def test_served_deployments_have_distinct_names_and_timezone():
 def test_scheduler_schedules_an_interval_deployment(server):
     from datetime import timedelta
 
+    import prefect.settings as ps
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.schedules import Interval
 
     from flows.watch import watch_inputs_flow
-
-    import prefect.settings as ps
 
     dep = watch_inputs_flow.to_deployment(name="every-minute", schedules=[Interval(timedelta(minutes=1))])
     with ps.temporary_settings({ps.PREFECT_API_URL: server.url}):  # apply() talks to the configured API

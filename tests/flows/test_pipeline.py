@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from aural_core.config import load_config
-from aural_core.evaluation import baseline_controls
+from aural_core.evaluation import baseline_controls, section_seed
 from aural_core.render import SynthRenderer, apply_stem_gains
 from aural_core.styles import load_style_table
 from demo_corpus import write_corpus
 from flows.cli import main
-from aural_core.evaluation import section_seed
 from flows.evaluate import evaluate_flow
 from storage.layout import CacheLayout
 from storage.manifest import read_manifest

@@ -9,8 +9,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from storage.report import (REPORT_SCHEMA_VERSION, EvalReport, ReportFormatError, read_eval_json,
-                            write_eval_json)
+from storage.report import REPORT_SCHEMA_VERSION, EvalReport, ReportFormatError, read_eval_json, write_eval_json
 from storage.report_pages import markdown_code, markdown_escape
 
 from ..report_fixture import write_small_report
