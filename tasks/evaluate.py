@@ -16,7 +16,7 @@ from aural_core.config import FeatureConfig, LabelConfig, RenderConfig
 from aural_core.controls import Controls
 from aural_core.features import analyze_signal
 from aural_core.labels import bpm_label
-from aural_core.render import apply_stem_gains, build_renderer
+from aural_core.render import build_renderer
 from aural_core.styles import StyleTable, style_table_hash
 from storage.atomic import atomic_path
 from storage.layout import CacheLayout
@@ -24,7 +24,7 @@ from storage.reports import write_reports
 
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: the renderer owns stem gains and the style-dependent level
 
 
 @lru_cache(maxsize=2)
@@ -32,7 +32,7 @@ def renderer_for(config: RenderConfig, styles: StyleTable):
     """One renderer per process, configuration and style table (MusicGen weights load once)."""
     if config.renderer == "musicgen":
         return build_renderer("musicgen", model=config.musicgen_model, guidance_scale=config.guidance_scale,
-                              do_sample=config.do_sample, temperature=config.temperature)
+                              do_sample=config.do_sample, temperature=config.temperature, styles=styles)
     return build_renderer(config.renderer, styles=styles)
 
 
@@ -59,20 +59,17 @@ def _render_cache_key(context, p) -> str:
       retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_transient)
 def render_items(items: list[dict], config: RenderConfig, styles: StyleTable, seconds: float, out_dir: str,
                  label: str) -> list[str]:
-    """Render a batch of {"controls", "seed"} items, balance their stems, write FLAC files.
+    """Render a batch of {"controls", "seed"} items and write FLAC files.
 
-    The renderer renders with neutral gains; the stem balancer then applies each item's
-    gains to its stems (native for synth, split for MusicGen) and levels the mix.
+    The renderer applies each item's stem gains and levels the mix for its style's dynamics.
     """
     renderer = renderer_for(config, styles)
     controls = [Controls(**it["controls"]) for it in items]
-    neutral = [Controls(**{**c.to_dict(), "stem_gains": {}}) for c in controls]
-    rendered = renderer.render_batch(neutral, seconds=seconds, seeds=[it["seed"] for it in items])
+    rendered = renderer.render_batch(controls, seconds=seconds, seeds=[it["seed"] for it in items])
     paths = render_paths(out_dir, items, config, styles, seconds)
-    for c, r, path in zip(controls, rendered, paths):
-        balanced = apply_stem_gains(r.stems, c.stem_gains, sr=r.sr)
+    for r, path in zip(rendered, paths):
         with atomic_path(path) as tmp:
-            sf.write(tmp, balanced.mix, r.sr, format="FLAC", subtype="PCM_16")
+            sf.write(tmp, r.mix, r.sr, format="FLAC", subtype="PCM_16")
     return [str(p) for p in paths]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PEAK_CEILING", "rms_gain", "peak_limit_gain"]
+__all__ = ["PEAK_CEILING", "rms_gain", "peak_limit_gain", "style_level_dbfs"]
 
 # Highest absolute sample value of any rendered or balanced mix (full scale = 1.0).
 PEAK_CEILING = 0.99
@@ -24,6 +24,15 @@ def rms_gain(y: np.ndarray, *, target_dbfs: float) -> float:
     """
     rms = float(np.sqrt(np.mean(y ** 2)))
     return 10.0 ** (target_dbfs / 20.0) / rms if rms > 0 else 1.0
+
+
+def style_level_dbfs(dynamics: float) -> float:
+    """The RMS level (dBFS) a style's ``dynamics`` (0..1) asks for: -26 (calm) .. -18 (loud).
+
+    Every renderer levels its mix here before the peak limit, so a calm, low-dynamics style
+    renders quieter than a busy, loud one whatever the backend.
+    """
+    return -26.0 + 8.0 * float(dynamics)
 
 
 def peak_limit_gain(peak: float, *, ceiling: float = PEAK_CEILING) -> float:

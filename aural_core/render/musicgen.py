@@ -3,9 +3,9 @@
 The checkpoint (``RenderConfig.musicgen_model`` by default) is loaded from a local directory or the
 local Hugging Face cache and is never downloaded at run time; a missing one raises
 :class:`~aural_core.errors.ModelNotFoundError` saying how to provide it. MusicGen writes a
-mix only, so the stems are approximated with :func:`~aural_core.render.balance.split_stems`;
-applying ``controls.stem_gains`` is left to the caller (``apply_stem_gains``), as for every
-renderer that returns plain stems.
+mix only, so the stems are approximated with :func:`~aural_core.render.balance.split_stems`,
+then the renderer applies ``controls.stem_gains`` and levels the mix for the style's dynamics,
+as the synth renderer does: every renderer owns its stem balance and level.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from ..config import RenderConfig
 from ..controls import Controls
 from ..errors import ParameterError
 from ..hub import load_local, pick_device
-from .balance import split_stems
+from ..styles import StyleTable, load_style_table
+from .balance import apply_stem_gains, split_stems
 from .base import Rendered
-from .levels import peak_limit_gain
+from .levels import style_level_dbfs
 
 __all__ = ["MusicgenRenderer", "musicgen_prompt"]
 
@@ -67,7 +68,7 @@ class MusicgenRenderer:
 
     def __init__(self, model: str = _DEFAULTS.musicgen_model, *, device=None,
                  guidance_scale: float = _DEFAULTS.guidance_scale, do_sample: bool = _DEFAULTS.do_sample,
-                 temperature: float = _DEFAULTS.temperature):
+                 temperature: float = _DEFAULTS.temperature, styles: StyleTable | None = None):
         if not (isinstance(temperature, numbers.Real) and temperature > 0):
             raise ParameterError(f"temperature={temperature!r} must be a number > 0")
         if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):
@@ -77,6 +78,7 @@ class MusicgenRenderer:
         self.guidance_scale = float(guidance_scale)
         self.do_sample = bool(do_sample)
         self.temperature = float(temperature)
+        self.styles = styles if styles is not None else load_style_table()
         self.model, self.processor = _load(self.model_name, self.device)
         codec = self.model.config.audio_encoder
         self.sr = int(codec.sampling_rate)
@@ -130,17 +132,24 @@ class MusicgenRenderer:
         with torch.inference_mode():
             audio = self.model.generate(**inputs, **options)  # (batch, channels, samples)
         audio = audio.float().mean(dim=1).cpu().numpy()  # a stereo checkpoint folds to mono
-        return [self._finish(row, n_samples) for row in audio]
+        return [self._finish(row, n_samples, c) for row, c in zip(audio, controls)]
 
-    def _finish(self, y: np.ndarray, n_samples: int) -> Rendered:
-        """Trim (or zero-pad) to ``n_samples``, limit the peak (``PEAK_CEILING``), split into stems."""
+    def _finish(self, y: np.ndarray, n_samples: int, controls: Controls) -> Rendered:
+        """Trim (or zero-pad) to ``n_samples``, split into stems, apply the controls' stem gains
+        and level the mix for the style's dynamics (``style_level_dbfs``, then the peak limit)."""
         mix = np.zeros(n_samples, dtype=np.float32)
         mix[: min(n_samples, len(y))] = y[:n_samples]
         mix = np.nan_to_num(mix, nan=0.0, posinf=0.0, neginf=0.0)
-        # Limit before splitting, so the stems come out scaled alike.
-        mix *= np.float32(peak_limit_gain(float(np.max(np.abs(mix)))))
-        stems = {name: s.astype(np.float32) for name, s in split_stems(mix, self.sr).items()}
-        return Rendered(mix=mix, stems=stems, sr=self.sr)
+        stems = split_stems(mix, self.sr)
+        level = style_level_dbfs(self._style(controls).dynamics)
+        return apply_stem_gains(stems, controls.stem_gains or {}, sr=self.sr, target_rms_dbfs=level)
+
+    def _style(self, controls: Controls):
+        sid = controls.style_id
+        if isinstance(sid, bool) or not isinstance(sid, numbers.Integral) or not 0 <= sid < len(self.styles):
+            raise ParameterError(
+                f"style_id={sid!r} is not an index into the style table of {len(self.styles)} styles")
+        return self.styles[int(sid)]
 
 
 def _load(name: str, device):

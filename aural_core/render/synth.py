@@ -63,7 +63,7 @@ from ..errors import ParameterError
 from ..styles import StyleTable, load_style_table
 from ..vocab import EMOTIONS, parse_key
 from .base import Rendered
-from .levels import peak_limit_gain, rms_gain
+from .levels import peak_limit_gain, rms_gain, style_level_dbfs
 
 __all__ = ["SynthRenderer", "Mood", "MOODS", "MAJOR_PROGRESSIONS", "MINOR_PROGRESSIONS"]
 
@@ -565,7 +565,7 @@ class SynthRenderer:
             for s in stems.values():
                 s[n - fade:] *= ramp
         # Overall level from the dynamics, measured on the neutral (unit-gain) mix.
-        level = rms_gain(sum(stems.values()), target_dbfs=-26.0 + 8.0 * p.dynamics)
+        level = rms_gain(sum(stems.values()), target_dbfs=style_level_dbfs(p.dynamics))
         stems = {k: v * (level * p.gains[k]) for k, v in stems.items()}
         limit = peak_limit_gain(float(np.max(np.abs(sum(stems.values())))))
         if limit < 1.0:
