@@ -105,6 +105,8 @@ def test_estimate_fields_and_types(estimates):
     assert 0.0 <= est.bpm_confidence <= 5.32  # the multifeature committee's agreement
     with pytest.raises(AttributeError):
         est.bpm = 1.0  # frozen
+    with pytest.raises(ValueError):
+        est.timbre[0] = 1.0  # and its array read-only
 
 
 @pytest.mark.parametrize("y", [np.zeros(15 * SR, np.float32), np.full(SR * 5, 1e-6), np.zeros(10)])
