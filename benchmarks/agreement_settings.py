@@ -72,10 +72,11 @@ def main() -> None:
     summary = {"tempo": {}, "key": {}}
     for s in ("tune", "test", "all"):
         sel = [r for r in rows if s == "all" or r["split"] == s]
-        summary["tempo"][s] = {m: {k: mean([r["tempo"][m][k] for r in sel]) for k in ("acc1", "acc2", "cpu_s")}
-                               for m in METHODS}
+        summary["tempo"][s] = {m: {k: mean([r["tempo"][m][k] for r in sel])
+                                   for k in ("acc1", "acc2", "cpu_s")} for m in METHODS}
         for sub, cond in (("drums", True), ("no_drums", False)):
-            summary["tempo"][f"{s}_{sub}"] = {m: {k: mean([r["tempo"][m][k] for r in sel if r["drums"] == cond])
+            part = [r for r in sel if r["drums"] == cond]
+            summary["tempo"][f"{s}_{sub}"] = {m: {k: mean([r["tempo"][m][k] for r in part])
                                                   for k in ("acc1", "acc2")} for m in METHODS}
         summary["key"][s] = {p: {k: mean([r["key"][p][k] for r in sel]) for k in ("weighted", "cpu_s")}
                              for p in PROFILES}

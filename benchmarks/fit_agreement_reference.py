@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from aural_core.agreement.estimate import (
-    ESSENTIA_SR, TIMBRE_FEATURES, _timbre, essentia_standard,
+    ESSENTIA_SR,
+    TIMBRE_FEATURES,
+    _timbre,
+    essentia_standard,
 )
 from aural_core.agreement.scores import TIMBRE_REFERENCE_PATH
 from aural_core.audio import AUDIO_EXTENSIONS, load_audio
@@ -33,7 +36,7 @@ def excerpt_starts(n_samples: int, *, sr: int, per_file: int) -> list[int]:
     if n_samples <= length:
         return [0]
     k = min(per_file, n_samples // length)
-    return [int(round(s)) for s in np.linspace(0, n_samples - length, k)]
+    return [round(s) for s in np.linspace(0, n_samples - length, k)]
 
 
 def main() -> None:

@@ -11,14 +11,27 @@ Importing this package does not import essentia; the first :func:`estimate_attri
 """
 
 from .estimate import (
-    KEY_PROFILE, TEMPO_METHOD, TIMBRE_FEATURES, EssentiaMissingError, IndependentEstimate,
+    KEY_PROFILE,
+    TEMPO_METHOD,
+    TIMBRE_FEATURES,
+    EssentiaMissingError,
+    IndependentEstimate,
     estimate_attributes,
 )
 from .scores import key_agreement, tempo_agreement, timbre_similarity, to_mir_eval_key
 from .stats import bootstrap_ci, paired_summary
 
 __all__ = [
-    "EssentiaMissingError", "IndependentEstimate", "KEY_PROFILE", "TEMPO_METHOD",
-    "TIMBRE_FEATURES", "bootstrap_ci", "estimate_attributes", "key_agreement", "paired_summary",
-    "tempo_agreement", "timbre_similarity", "to_mir_eval_key",
+    "KEY_PROFILE",
+    "TEMPO_METHOD",
+    "TIMBRE_FEATURES",
+    "EssentiaMissingError",
+    "IndependentEstimate",
+    "bootstrap_ci",
+    "estimate_attributes",
+    "key_agreement",
+    "paired_summary",
+    "tempo_agreement",
+    "timbre_similarity",
+    "to_mir_eval_key",
 ]

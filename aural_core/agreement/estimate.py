@@ -43,6 +43,7 @@ import soxr
 
 from ..audio import valid_audio
 from ..errors import AuralError, ParameterError
+from ..vocab import key_full_name
 
 ESSENTIA_SR = 44100
 TEMPO_METHOD = "multifeature"
@@ -98,7 +99,7 @@ def essentia_standard():
     return _ESSENTIA
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IndependentEstimate:
     """Tempo, key and timbre of one clip, read by essentia.
 
@@ -114,7 +115,11 @@ class IndependentEstimate:
     key_strength : float
         Correlation of the clip's HPCP with the key profile, in [-1, 1]; 0 when ``key`` is None.
     timbre : np.ndarray [shape=(30,), dtype=float64]
-        The descriptor named by :data:`TIMBRE_FEATURES`; all zeros for silence.
+        The descriptor named by :data:`TIMBRE_FEATURES`, read-only; all zeros for silence.
+
+    Notes
+    -----
+    Compared by identity (``eq=False``): ``==`` on the array field would be ambiguous.
     """
 
     bpm: float
@@ -122,6 +127,11 @@ class IndependentEstimate:
     key: str | None
     key_strength: float
     timbre: np.ndarray = field(repr=False)
+
+    def __post_init__(self):
+        timbre = np.array(self.timbre, dtype=np.float64)
+        timbre.setflags(write=False)
+        object.__setattr__(self, "timbre", timbre)
 
 
 def estimate_attributes(y: np.ndarray, *, sr: int) -> IndependentEstimate:
@@ -193,8 +203,6 @@ _ESSENTIA_TONICS = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, 
 
 def _key(es, x: np.ndarray, *, profile: str) -> tuple[str | None, float]:
     """(key name among 24, strength) from ``KeyExtractor``; (None, 0) when it finds nothing."""
-    from ..vocab import key_full_name
-
     tonic, scale, strength = es.KeyExtractor(profileType=profile, sampleRate=ESSENTIA_SR)(x)
     strength = float(strength)
     if not math.isfinite(strength) or strength <= 0 or tonic not in _ESSENTIA_TONICS:
