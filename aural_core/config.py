@@ -64,10 +64,11 @@ class LabelConfig(_Frozen):
 
 
 class SectionConfig(_Frozen):
-    """Sectioning (seed section 4c)."""
+    """Sectioning (seed section 4c): up to ``n_sections`` contiguous sections, each at least
+    ``min_section_seconds`` long (see aural_core/sections.py)."""
 
-    n_sections: int = 3
-    seed: int = 0
+    n_sections: int = Field(3, ge=1, le=3)
+    min_section_seconds: float = Field(8.0, ge=0)
 
 
 class TrainConfig(_Frozen):
@@ -102,11 +103,22 @@ class RenderConfig(_Frozen):
     batch_size: int = Field(8, ge=1)
 
 
+class ControlsConfig(_Frozen):
+    """Where each musical control comes from (issue 10): the adapter's prediction, or the
+    section's own measurement (its weak label), to take tempo and key straight from the input."""
+
+    key: Literal["adapter", "measured"] = "adapter"
+    bpm: Literal["adapter", "measured"] = "adapter"
+
+
 class EvalConfig(_Frozen):
-    """Targets of seed section 6."""
+    """Targets of seed section 6, the references and the statistics of the evaluation."""
 
     match_margin: float = 0.1
     min_tempo_corr: float = 0.3
+    # File-level bootstrap of every adapter - reference difference.
+    bootstrap_resamples: int = Field(2000, ge=100)
+    ci_level: float = Field(0.95, gt=0.5, lt=1.0)
     baseline_prompt: str = "a piece of music"
     baseline_bpm: float = 90.0
     baseline_key: str = "C major"
@@ -120,6 +132,7 @@ class AuralConfig(_Frozen):
     sections: SectionConfig = SectionConfig()
     train: TrainConfig = TrainConfig()
     render: RenderConfig = RenderConfig()
+    controls: ControlsConfig = ControlsConfig()
     eval: EvalConfig = EvalConfig()
 
 

@@ -1,49 +1,39 @@
-"""Seed section 6: controls from adapter predictions, the baseline, and the scores.
+"""Seed section 6 and issue 10: the controls each render gets, and the references it is judged by.
 
-- MatchScore: mean over sections of the cosine similarity between the rendered segment's
-  embedding (mean of its frames' embeddings) and its source section's (mean of the section's
-  frames), both from the analysis embedder.
-- baseline: the same renderer with fixed controls (``EvalConfig.baseline_prompt``,
-  ``baseline_bpm`` and ``baseline_key``, neutral stem gains, the style-table row nearest the
-  middle of brightness/density/dynamics).
-- TempoCorr: Pearson r between each section's reference tempo (beat tracker on the input) and
-  the tempo the same beat tracker measures on its render.
-Targets: MatchScore >= baseline + ``EvalConfig.match_margin`` and TempoCorr >=
-``EvalConfig.min_tempo_corr``.
+Every held-out section is rendered five times, each with the same renderer, seed and length:
+
+- ``adapter``: the adapter's predictions (``ControlsConfig`` may take key and BPM from the
+  section's own measurement instead);
+- ``fixed``: the seed's baseline, fixed controls (``EvalConfig.baseline_prompt``, ``baseline_bpm``,
+  ``baseline_key``, neutral stem gains, the style row nearest the middle of brightness, density
+  and dynamics);
+- ``prior``: the training corpus's prior, constant controls (its most frequent emotion, style and
+  key, its median BPM): what any adapter gets for free from knowing the corpus;
+- ``shuffled``: the adapter's controls of a section of *another* file: what the adapter carries
+  that is specific to the section, beyond suiting the corpus;
+- ``oracle``: the section's own weak labels (its full 24-key estimate, BPM, emotion, style):
+  the ceiling the adapter's controls could reach.
+
+The scores live in :mod:`aural_core.scoring`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .config import EvalConfig
+from .config import ControlsConfig, EvalConfig
 from .controls import STEMS, Controls
 from .render.balance import stem_gains_for
 from .styles import StyleTable
 from .vocab import EMOTIONS, KEYS_14
 
-
-def predicted_controls(pred: dict[str, np.ndarray], styles: StyleTable,
-                       descriptors: list[dict[str, float]]) -> list[Controls]:
-    """Controls for each section from ``Adapter.predict`` output and measured descriptors.
-
-    The key head predicts one of 14 natural-root keys, which is a valid full key name.
-    Stem gains come from the stem balancer (emotion, style and the section's descriptors).
-    """
-    out = []
-    for i, desc in enumerate(descriptors):
-        emotion = EMOTIONS[int(pred["emotion"][i])]
-        style = styles[int(pred["style"][i])]
-        out.append(Controls(
-            emotion=emotion, bpm=float(round(pred["bpm"][i], 1)), key=KEYS_14[int(pred["key"][i])],
-            style_id=style.id, style_prompt=style.prompt,
-            stem_gains=stem_gains_for(emotion, style, section_descriptors=desc),
-        ))
-    return out
+KINDS = ("adapter", "fixed", "prior", "shuffled", "oracle")
+REFERENCES = KINDS[1:]
 
 
 def section_seed(base: int, file_id: str, section: str) -> int:
@@ -56,8 +46,32 @@ def section_descriptors(section: Mapping[str, float]) -> dict[str, float]:
     return {k: float(section[k]) for k in ("energy", "beat_strength")}
 
 
+def predicted_controls(pred: dict[str, np.ndarray], styles: StyleTable, descriptors: list[dict[str, float]],
+                       *, sections: Sequence[Mapping] | None = None,
+                       source: ControlsConfig | None = None) -> list[Controls]:
+    """Controls for each section from ``Adapter.predict`` output and measured descriptors.
+
+    The key head predicts one of 14 natural-root keys, which is a valid full key name. With
+    ``source.key == "measured"`` (or ``bpm``) the section's own ``key_full`` (``bpm``) from
+    ``sections`` is used instead. Stem gains come from the stem balancer (emotion, style and
+    the section's descriptors).
+    """
+    source = source or ControlsConfig()
+    out = []
+    for i, desc in enumerate(descriptors):
+        emotion = EMOTIONS[int(pred["emotion"][i])]
+        style = styles[int(pred["style"][i])]
+        key = KEYS_14[int(pred["key"][i])] if source.key == "adapter" else sections[i]["key_full"]
+        bpm = float(pred["bpm"][i]) if source.bpm == "adapter" else float(sections[i]["bpm"])
+        out.append(Controls(
+            emotion=emotion, bpm=round(bpm, 1), key=key, style_id=style.id, style_prompt=style.prompt,
+            stem_gains=stem_gains_for(emotion, style, section_descriptors=desc),
+        ))
+    return out
+
+
 def baseline_controls(styles: StyleTable, config: EvalConfig) -> Controls:
-    """Fixed controls of the no-adapter baseline (see the module docstring)."""
+    """Fixed controls of the seed's no-adapter baseline (see the module docstring)."""
     middle = min(styles.styles, key=lambda s: ((s.brightness - 0.5) ** 2 + (s.density - 0.5) ** 2
                                                 + (s.dynamics - 0.5) ** 2, s.id))
     return Controls(emotion=middle.emotion, bpm=config.baseline_bpm, key=config.baseline_key,
@@ -65,28 +79,65 @@ def baseline_controls(styles: StyleTable, config: EvalConfig) -> Controls:
                     stem_gains={s: 1.0 for s in STEMS})
 
 
-def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson r; NaN when either side is constant (no correlation can be measured)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) < 2 or np.std(x) == 0 or np.std(y) == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
-
-
 @dataclass(frozen=True)
-class Scores:
-    match_score: float
-    baseline_match_score: float
-    match_delta: float
-    tempo_corr: float
-    passed: bool
-    targets: dict
+class CorpusPrior:
+    """The training corpus's most frequent labels and median tempo (ties: the lower id)."""
+
+    emotion: str
+    bpm: float
+    key: str          # one of the 14 classes the adapter predicts
+    style_id: int
+
+    @classmethod
+    def from_labels(cls, *, emotion_ids, bpm, key_ids, style_ids) -> CorpusPrior:
+        def mode(ids) -> int:
+            counts = Counter(int(i) for i in ids)
+            return min(counts, key=lambda i: (-counts[i], i))
+
+        return cls(emotion=EMOTIONS[mode(emotion_ids)], bpm=round(float(np.median(bpm)), 1),
+                   key=KEYS_14[mode(key_ids)], style_id=mode(style_ids))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def controls(self, styles: StyleTable) -> Controls:
+        style = styles[self.style_id]
+        return Controls(emotion=self.emotion, bpm=self.bpm, key=self.key, style_id=style.id,
+                        style_prompt=style.prompt, stem_gains=stem_gains_for(self.emotion, style))
 
 
-def score(match: list[float], baseline: list[float], ref_bpm: list[float], rendered_bpm: list[float],
-          config: EvalConfig) -> Scores:
-    m, b = float(np.mean(match)), float(np.mean(baseline))
-    r = pearson(np.array(ref_bpm), np.array(rendered_bpm))
-    passed = bool(m >= b + config.match_margin and np.isfinite(r) and r >= config.min_tempo_corr)
-    return Scores(m, b, m - b, r, passed,
-                  {"match_delta_min": config.match_margin, "tempo_corr_min": config.min_tempo_corr})
+def oracle_controls(section: Mapping, styles: StyleTable) -> Controls:
+    """The section's own weak labels as controls (the full 24-key estimate, not the 14 classes)."""
+    style = styles[int(section["style_id"])]
+    return Controls(emotion=section["emotion"], bpm=round(float(section["bpm"]), 1), key=section["key_full"],
+                    style_id=style.id, style_prompt=style.prompt,
+                    stem_gains=stem_gains_for(section["emotion"], style,
+                                              section_descriptors=section_descriptors(section)))
+
+
+def shuffled_partners(file_ids: Sequence[str]) -> list[int | None]:
+    """For each section, the index of a section of another file (a fixed, seedless derangement):
+    start half-way round the list and take the first section whose file differs. ``None``
+    when every section comes from one file."""
+    n = len(file_ids)
+    out: list[int | None] = []
+    for i in range(n):
+        partner = next((j % n for j in range(i + n // 2, i + n // 2 + n) if file_ids[j % n] != file_ids[i]), None)
+        out.append(partner)
+    return out
+
+
+def reference_controls(sections: Sequence[Mapping], adapter: Sequence[Controls], styles: StyleTable,
+                       config: EvalConfig, prior: CorpusPrior | None) -> dict[str, list[Controls | None]]:
+    """Controls of every kind (``KINDS``) for every section; ``None`` where a kind cannot be
+    made (no prior recorded with the adapter, or a single file to shuffle across)."""
+    fixed = baseline_controls(styles, config)
+    partners = shuffled_partners([s["file_id"] for s in sections])
+    prior_controls = prior.controls(styles) if prior else None
+    return {
+        "adapter": list(adapter),
+        "fixed": [fixed] * len(sections),
+        "prior": [prior_controls] * len(sections),
+        "shuffled": [adapter[j] if j is not None else None for j in partners],
+        "oracle": [oracle_controls(s, styles) for s in sections],
+    }

@@ -1,9 +1,12 @@
-"""Sections (seed section 4c): k-means on frame energy -> intro / build / release.
+"""Sections (seed section 4c): up to three contiguous segments of a clip in time order.
 
-Clusters are named in order of mean energy (quietest = intro). A section may span several
-runs of frames; its spans are recorded. Clips with fewer frames than sections give fewer
-sections (as do clips whose frames share fewer distinct energies), named from the quietest
-upwards: one section is "intro", two are "intro" and "build".
+The seed's "intro / build / release via k-means on energy" clusters frames by energy, which
+gives clusters, not sections (a 2 s fade at the end became the "intro", a section could be 29
+scattered spans). Here the clip is cut into at most ``n_sections`` consecutive segments that
+minimise the within-segment energy variance, the k-means objective, under the contiguity
+constraint: the exact 1-D optimal partition (dynamic programming over cut points, O(k n^2)).
+Every segment lasts at least ``min_section_seconds``; a clip too short for three gets fewer
+(at least one, the whole clip). Names follow time order: intro, build, release.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from .config import SectionConfig
 from .errors import ParameterError
@@ -25,41 +27,76 @@ _DEFAULTS = SectionConfig()  # the defaults live in config.py
 @dataclass(frozen=True)
 class Section:
     name: str
-    frames: np.ndarray               # frame indices, ascending
-    spans: list[tuple[int, int]]     # runs of consecutive frames [first, last]
+    frames: np.ndarray               # frame indices, ascending and consecutive
+    spans: list[tuple[int, int]]     # [(first, last)]: one run of frames
 
 
-def section_frames(energy: np.ndarray, *, n_sections: int = _DEFAULTS.n_sections,
-                   seed: int = _DEFAULTS.seed) -> list[Section]:
-    """Group frames into up to ``n_sections`` energy clusters, ordered by mean energy."""
+def section_frames(energy: np.ndarray, *, start_s: np.ndarray, end_s: np.ndarray,
+                   n_sections: int = _DEFAULTS.n_sections,
+                   min_section_seconds: float = _DEFAULTS.min_section_seconds) -> list[Section]:
+    """Cut frames into at most ``n_sections`` consecutive sections of >= ``min_section_seconds``.
+
+    Parameters
+    ----------
+    energy : np.ndarray [shape=(n,)]
+        Frame energy (0..1).
+    start_s, end_s : np.ndarray [shape=(n,)]
+        Frame bounds in seconds (ascending, consecutive).
+    n_sections : int >= 1
+    min_section_seconds : float >= 0
+
+    Returns
+    -------
+    list[Section]
+        In time order, covering every frame exactly once.
+    """
     if isinstance(n_sections, bool) or not isinstance(n_sections, int) or n_sections < 1:
         raise ParameterError(f"n_sections={n_sections!r} must be a positive integer")
+    if not np.isfinite(min_section_seconds) or min_section_seconds < 0:
+        raise ParameterError(f"min_section_seconds={min_section_seconds!r} must be >= 0")
     energy = np.asarray(energy, dtype=float)
     n = len(energy)
     if n == 0:
         return []
-    k = min(n_sections, n, len(SECTION_NAMES), len(np.unique(energy)))
-    if k == 1:
-        groups = np.zeros(n, dtype=int)
-    else:
-        groups = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(energy[:, None])
-    means = {g: energy[groups == g].mean() for g in np.unique(groups)}
-    order = sorted(means, key=lambda g: (means[g], g))
-    names = SECTION_NAMES[: len(order)]
-    sections = []
-    for name, g in zip(names, order):
-        idx = np.flatnonzero(groups == g)
-        sections.append(Section(name, idx, _runs(idx)))
-    return sections
+    start_s, end_s = np.asarray(start_s, float), np.asarray(end_s, float)
+    cuts = _optimal_cuts(energy, start_s, end_s, min(n_sections, len(SECTION_NAMES)), min_section_seconds)
+    bounds = list(zip([0, *cuts], [*cuts, n]))
+    return [Section(name, np.arange(a, b), [(a, b - 1)]) for name, (a, b) in zip(SECTION_NAMES, bounds)]
 
 
-def _runs(idx: np.ndarray) -> list[tuple[int, int]]:
-    if len(idx) == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(idx) > 1)
-    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
-    ends = np.concatenate([idx[breaks], [idx[-1]]])
-    return [(int(a), int(b)) for a, b in zip(starts, ends)]
+def _optimal_cuts(energy: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, k_max: int,
+                  min_seconds: float) -> list[int]:
+    """Cut points (frame indices) of the least-variance partition with the most segments that fit."""
+    n = len(energy)
+    c1 = np.concatenate([[0.0], np.cumsum(energy)])
+    c2 = np.concatenate([[0.0], np.cumsum(energy ** 2)])
+
+    def sse(a: int, b: int) -> float:  # frames [a, b)
+        s = c1[b] - c1[a]
+        return float(c2[b] - c2[a] - s * s / (b - a))
+
+    def long_enough(a: int, b: int) -> bool:
+        return end_s[b - 1] - start_s[a] >= min_seconds - 1e-9
+
+    for k in range(k_max, 1, -1):
+        # best[j][i]: least cost of frames [0, i) in j segments; back[j][i]: where the last one starts
+        best = np.full((k + 1, n + 1), np.inf)
+        back = np.zeros((k + 1, n + 1), dtype=int)
+        best[0][0] = 0.0
+        for j in range(1, k + 1):
+            for i in range(1, n + 1):
+                for a in range(j - 1, i):
+                    if np.isfinite(best[j - 1][a]) and long_enough(a, i):
+                        cost = best[j - 1][a] + sse(a, i)
+                        if cost < best[j][i] - 1e-12:
+                            best[j][i], back[j][i] = cost, a
+        if np.isfinite(best[k][n]):
+            cuts, i = [], n
+            for j in range(k, 0, -1):
+                i = back[j][i]
+                cuts.append(i)
+            return sorted(cuts[:-1])  # drop the leading 0
+    return []
 
 
 @dataclass(frozen=True)
@@ -104,7 +141,8 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles) -> list[Lab
     weights = frames.energy + 1e-3  # louder frames say more about the key; silence still counts
     file_histogram = pitch_class_histogram(frames.chroma, weights)
     out = []
-    for sec in section_frames(frames.energy, n_sections=sections.n_sections, seed=sections.seed):
+    for sec in section_frames(frames.energy, start_s=frames.start_s, end_s=frames.end_s,
+                              n_sections=sections.n_sections, min_section_seconds=sections.min_section_seconds):
         i = sec.frames
         emotion = emotion_label([frames.top_tags[j] for j in i])
         energy = float(frames.energy[i].mean())

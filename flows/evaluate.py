@@ -10,7 +10,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from aural_core.config import AuralConfig
 from aural_core.embedders import EMBED_DIM
 from aural_core.errors import InputsMissingError
-from aural_core.evaluation import baseline_controls, predicted_controls, score, section_descriptors, section_seed
+from aural_core.evaluation import CorpusPrior, predicted_controls, reference_controls, section_descriptors, section_seed
+from aural_core.scoring import score
 from storage.frames import read_frames
 from storage.layout import CacheLayout, ReportsLayout, manifest_name
 from storage.manifest import read_manifest
@@ -19,7 +20,7 @@ from storage.report_pages import markdown_escape
 from storage.reports import EvalSection
 from storage.sections import read_sections, training_arrays
 from tasks.common import one_blas_thread
-from tasks.evaluate import render_all, score_all, write_report
+from tasks.evaluate import ESTIMATOR_VERSION, estimate_sources, render_all, score_all, write_report
 from tasks.train import label_files
 
 from .analyze import analyze_flow
@@ -64,37 +65,57 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     table = read_sections([o.result["sections"] for o in labelled.outcomes if o.result])
     rows, x = table.to_pylist(), training_arrays(table)["X"]
     pred = model.predict(x)
-    controls = predicted_controls(pred, styles, [section_descriptors(row) for row in rows])
-    baseline = baseline_controls(styles, config.eval)
-    seeds = [section_seed(config.render.seed, row["file_id"], row["section"]) for row in rows]
-    seconds = config.render.seconds
-    adapter_wavs = render_all([{"controls": c.to_dict(), "seed": s} for c, s in zip(controls, seeds)],
-                              config.render, styles, seconds, cache, "adapter")
-    baseline_wavs = render_all([{"controls": baseline.to_dict(), "seed": s} for s in seeds],
-                               config.render, styles, seconds, cache, "baseline")
-    jobs = []
-    for i, row in enumerate(rows):
-        source = x[i, :EMBED_DIM].tolist()
-        for kind, wav in (("adapter", adapter_wavs[i]), ("baseline", baseline_wavs[i])):
-            jobs.append((wav, source, f"{row['source']}-{row['section']}-{kind}"))
+    adapter_controls = predicted_controls(pred, styles, [section_descriptors(r) for r in rows], sections=rows,
+                                          source=config.controls)
+    prior = CorpusPrior(**info["prior"]) if info.get("prior") else None
+    if prior is None:
+        logger.warning("%s records no corpus prior (trained before it was recorded): no prior reference", adapter)
+    controls = reference_controls(rows, adapter_controls, styles, config.eval, prior)
+    # Each section renders (and its source is read) over its own length, capped: a 9 s section is
+    # not scored against 15 s of audio.
+    lengths = [round(min(r["end_s"] - r["start_s"], config.render.seconds), 2) for r in rows]
+    seeds = [section_seed(config.render.seed, r["file_id"], r["section"]) for r in rows]
+    renders = {}
+    for kind, kind_controls in controls.items():
+        todo = [i for i, c in enumerate(kind_controls) if c is not None]
+        paths = render_all([{"controls": kind_controls[i].to_dict(), "seed": seeds[i], "seconds": lengths[i]}
+                            for i in todo], config.render, styles, cache, kind)
+        renders[kind] = dict(zip(todo, paths))
+    sources = {f["file_id"]: str(folder / f["source"]) for f in files}
     with one_blas_thread():
-        scored = score_all(jobs, config.features, config.labels, cache)
-    sections = [EvalSection(row=row, controls=controls[i], adapter=scored[2 * i], baseline=scored[2 * i + 1],
+        estimates = estimate_sources([{"path": sources[r["file_id"]], "file_id": r["file_id"], "start_s": r["start_s"],
+                                       "seconds": lengths[i], "label": f"{r['source']}-{r['section']}"}
+                                      for i, r in enumerate(rows)], cache)
+        jobs = [(renders[kind][i], x[i, :EMBED_DIM].tolist(), estimates[i], f"{r['source']}-{r['section']}-{kind}")
+                for kind in controls for i, r in enumerate(rows) if i in renders[kind]]
+        scored_list = score_all(jobs, config.features, config.labels, cache)
+    scored = {kind: [None] * len(rows) for kind in controls}
+    it = iter(scored_list)
+    for kind in controls:
+        for i in range(len(rows)):
+            if i in renders[kind]:
+                scored[kind][i] = next(it)
+    scores = score({k: v for k, v in scored.items() if any(v)}, file_ids=[r["file_id"] for r in rows],
+                   reference_bpm=[r["bpm"] for r in rows], rendered_bpm=[s["bpm"] for s in scored["adapter"]],
+                   config=config.eval, seed=config.render.seed)
+    sections = [EvalSection(row=r, seconds=lengths[i], controls={k: controls[k][i] for k in controls},
+                            scored={k: scored[k][i] for k in controls}, source_estimate=estimates[i],
                             prediction={"emotion_prob": float(pred["emotion_prob"][i].max()),
                                         "key_prob": float(pred["key_prob"][i].max())})
-                for i, row in enumerate(rows)]
-    scores = score([s.adapter["match"] for s in sections], [s.baseline["match"] for s in sections],
-                   [s.row["bpm"] for s in sections], [s.adapter["bpm"] for s in sections], config.eval)
+                for i, r in enumerate(rows)]
     energy = {f["file_id"]: read_frames(cache.frames(f["file_id"])).select(
         ["start_s", "end_s", "energy"]).to_pylist() for f in files}
-    result = write_report(str(reports.eval_json), sections=sections, scores=scores, baseline=baseline,
-                          energy=energy, inputs={f["file_id"]: str(folder / f["source"]) for f in files},
-                          seconds=seconds, embedder=config.features.embedder, renderer=config.render.renderer,
-                          failed=analysis["failed"], trained_on_eval=leaked)
+    result = write_report(str(reports.eval_json), sections=sections, scores=scores,
+                          baseline=controls["fixed"][0], prior=prior, energy=energy, inputs=sources,
+                          seconds=config.render.seconds, embedder=config.features.embedder,
+                          renderer=config.render.renderer, estimator=ESTIMATOR_VERSION,
+                          controls_source=config.controls.model_dump(), ci_level=config.eval.ci_level,
+                          failed=analysis["failed"],
+                          trained_on_eval=leaked)
     publish_eval_artifacts(result)
-    logger.info("match %.3f vs baseline %.3f (delta %.3f), tempo r %.3f -> %s", scores.match_score,
-                scores.baseline_match_score, scores.match_delta, scores.tempo_corr,
-                "PASSED" if scores.passed else "not passed")
+    verdict = ("PASSED" if scores.passed else "not passed") + (" (also at the CI's bound)" if scores.passed_ci else "")
+    logger.info("match %.3f vs fixed baseline %.3f (delta %.3f), tempo r %.3f -> %s", scores.match_score,
+                scores.baseline_match_score, scores.match_delta, scores.tempo_corr, verdict)
     result["failed_inputs"] = analysis["failed"]
     return finish(result, [f["source"] for f in analysis["failed"]], f"evaluation of {folder}")
 

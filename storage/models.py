@@ -47,8 +47,10 @@ def training_metadata(*, config, styles, styles_hash: str, dataset: dict, report
     return {
         "libraries": library_versions(),
         "hyperparameters": train.model_dump(),
-        "seeds": {"python": train.seed, "numpy": train.seed, "torch": train.seed, "kmeans": config.sections.seed},
+        "seeds": {"python": train.seed, "numpy": train.seed, "torch": train.seed},
         "data_hash": dataset["data_hash"], "n_sections": dataset["n_sections"], "n_files": dataset["n_files"],
+        # The corpus-prior reference of the evaluation: the training labels' modes and median BPM.
+        "prior": dataset.get("prior"),
         "config_hash": config.config_hash(),
         "config_hashes": {k: getattr(config, k).config_hash() for k in ("features", "labels", "sections", "train")},
         "styles": styles.to_json(), "styles_hash": styles_hash,

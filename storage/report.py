@@ -1,7 +1,8 @@
 """The evaluation report contract: the schema of ``eval.json``, used to write it and to read it.
 
 Other tools read ``eval.json``; this module is the one place that says what it holds. Field
-names, order and JSON types are those of schema version 1.
+names, order and JSON types are those of schema version 2 (version 1 had no references, no
+per-attribute agreement and no intervals).
 
 To extend the report, add an optional field with a default (or a new nested model) to the
 model it belongs to: files written before the change still validate. Renaming or removing a
@@ -23,10 +24,10 @@ from aural_core.errors import AuralError
 
 from .atomic import write_text_atomic
 
-REPORT_SCHEMA_VERSION = "1"
+REPORT_SCHEMA_VERSION = "2"  # 2: references, per-attribute agreement, intervals, per-render files
 # The figures shown first (Prefect table artifact), in this order.
 HEADLINE_FIELDS = ("match_score", "baseline_match_score", "match_delta", "tempo_corr", "bpm_mae",
-                   "n_sections", "passed")
+                   "n_sections", "passed", "passed_ci")
 
 
 class ReportFormatError(AuralError, ValueError):
@@ -39,10 +40,13 @@ class _ReportModel(BaseModel):
 
 
 class Targets(_ReportModel):
-    """Pass criteria: MatchScore >= baseline + ``match_delta_min`` and TempoCorr >= ``tempo_corr_min``."""
+    """Pass criteria: MatchScore >= baseline + ``match_delta_min`` and TempoCorr >= ``tempo_corr_min``
+    (``passed``); ``passed_ci`` also needs the match delta's interval to start at
+    ``match_delta_ci_low_min`` or above."""
 
     match_delta_min: float
     tempo_corr_min: float
+    match_delta_ci_low_min: float
 
 
 class Agreement(_ReportModel):
@@ -89,11 +93,65 @@ class WeakLabels(_ReportModel):
 
 
 class SectionAudio(_ReportModel):
-    """Audio the report plays, as paths relative to the report's folder."""
+    """Audio the report plays (Ogg copies), as paths relative to the report's folder.
+    ``baseline`` is the fixed baseline's render; the other references are there when rendered."""
 
     source: str
     adapter: str
     baseline: str
+    prior: str | None = None
+    shuffled: str | None = None
+    oracle: str | None = None
+
+
+class IndependentReading(_ReportModel):
+    """Tempo and key read from audio by the independent estimator (``EvalReport.estimator``)."""
+
+    bpm: float | None
+    key: str | None
+
+
+class AttributeScores(_ReportModel):
+    """Per-attribute agreement of a render with its source (means over sections for a kind).
+
+    ``match``: embedding cosine (MatchScore's term); ``tempo_acc1`` / ``tempo_acc2``: tempo within
+    4 % (octave errors allowed for Acc2) and ``tempo_log2_error``: |log2(render / source)|;
+    ``key_weighted``: MIREX weighted key score; ``timbre``: similarity of the independent
+    timbre descriptors. All but ``match`` read by the independent estimator.
+    """
+
+    match: float | None
+    tempo_acc1: float | None
+    tempo_acc2: float | None
+    tempo_log2_error: float | None
+    key_weighted: float | None
+    timbre: float | None
+
+
+class RenderScore(AttributeScores):
+    """One render of a section: which file was scored, with which controls, and its scores."""
+
+    file: str            # the scored render, relative to the report's folder
+    controls: RenderControls
+    tracker_bpm: float | None  # what our beat tracker reads (for TempoCorr)
+    independent: IndependentReading
+
+
+class Difference(_ReportModel):
+    """Adapter minus a reference: the mean over sections and its file-level bootstrap interval."""
+
+    delta: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class CorpusPriorReport(_ReportModel):
+    """The training corpus's most frequent emotion, key and style, and its median BPM."""
+
+    emotion: str
+    bpm: float
+    key: str
+    style_id: int
 
 
 class SectionReport(_ReportModel):
@@ -117,6 +175,10 @@ class SectionReport(_ReportModel):
     match: float | None
     baseline_match: float | None
     audio: SectionAudio
+    seconds: float                      # length of the source excerpt and of every render
+    source_file: str                    # the input file, relative to the report's folder
+    source_estimate: IndependentReading
+    renders: dict[str, RenderScore]     # by kind: adapter, fixed, prior, shuffled, oracle
 
 
 class EvalReport(_ReportModel):
@@ -129,6 +191,7 @@ class EvalReport(_ReportModel):
     tempo_corr: float | None
     targets: Targets
     passed: bool
+    passed_ci: bool
     n_sections: int
     n_files: int
     embedder: str
@@ -137,6 +200,12 @@ class EvalReport(_ReportModel):
     bpm_mae: float
     agreement: Agreement
     baseline_controls: RenderControls
+    estimator: str                          # the independent estimator and its settings
+    controls_source: dict[str, str]         # per control: "adapter" or "measured"
+    prior: CorpusPriorReport | None
+    ci_level: float
+    attributes: dict[str, AttributeScores]  # by kind
+    differences: dict[str, dict[str, Difference]]  # by reference, then metric: adapter - reference
     failed_inputs: list[FailedInput]
     trained_on_eval_files: list[str]
     sections: list[SectionReport]

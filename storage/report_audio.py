@@ -1,4 +1,4 @@
-"""Audio the report page plays: the source excerpt and both renders of a section, as Ogg Vorbis."""
+"""Audio the report page plays: the source excerpt and every render of a section, as Ogg Vorbis."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def source_excerpt(path: str | Path, spans: list, seconds: float) -> np.ndarray:
 
 
 def write_section_audio(out_dir: str | Path, stem: str, *, source: str | Path, spans: list,
-                        seconds: float, adapter: str | Path, baseline: str | Path) -> dict[str, str]:
-    """Write ``audio/<stem>-{source,adapter,baseline}.ogg`` under ``out_dir``.
+                        seconds: float, renders: dict[str, str | Path]) -> dict[str, str]:
+    """Write ``audio/<stem>-source.ogg`` and ``audio/<stem>-<kind>.ogg`` per render under ``out_dir``.
 
     Parameters
     ----------
@@ -45,17 +45,18 @@ def write_section_audio(out_dir: str | Path, stem: str, *, source: str | Path, s
     source, spans, seconds
         The input file, the section's ``[start_s, end_s]`` spans in it, and the excerpt's
         maximum length.
-    adapter, baseline : str or Path
-        The two renders of the section (any format and rate; resampled to :data:`AUDIO_SR`).
+    renders : dict
+        ``{kind: path}`` of the section's renders (any format and rate; resampled to :data:`AUDIO_SR`).
 
     Returns
     -------
     paths : dict
-        ``{"source", "adapter", "baseline"}``: the written files relative to ``out_dir``.
+        ``{"source", <kind>...}``: the written files relative to ``out_dir``.
     """
     out_dir = Path(out_dir)
-    paths = {kind: f"{AUDIO_DIR}/{stem}-{kind}.ogg" for kind in ("source", "adapter", "baseline")}
+    paths = {"source": f"{AUDIO_DIR}/{stem}-source.ogg"}
     write_ogg(out_dir / paths["source"], source_excerpt(source, spans, seconds))
-    write_ogg(out_dir / paths["adapter"], load_audio(adapter, sr=AUDIO_SR))
-    write_ogg(out_dir / paths["baseline"], load_audio(baseline, sr=AUDIO_SR))
+    for kind, path in renders.items():
+        paths[kind] = f"{AUDIO_DIR}/{stem}-{kind}.ogg"
+        write_ogg(out_dir / paths[kind], load_audio(path, sr=AUDIO_SR))
     return paths

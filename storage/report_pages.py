@@ -61,9 +61,53 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+METRIC_LABELS = {
+    "match": "MatchScore (embedding cosine)",
+    "tempo_acc1": "tempo Acc1",
+    "tempo_acc2": "tempo Acc2 (octave-tolerant)",
+    "tempo_log2_error": "tempo |log2 error| (lower is better)",
+    "key_weighted": "key (MIREX weighted)",
+    "timbre": "timbre (independent descriptors)",
+}
+KIND_COLORS = {"adapter": "#219ebc", "fixed": "#adb5bd", "prior": "#8d99ae", "shuffled": "#ffb703",
+               "oracle": "#2a9d8f"}
+_DELTA_WIDTH, _DELTA_ROW = 420, 14
+
+
+def attribute_rows(report: EvalReport) -> list[dict]:
+    """One row per metric: its mean for every kind and, per reference, adapter - reference [CI]."""
+    rows = []
+    for metric, label in METRIC_LABELS.items():
+        values = {kind: getattr(scores, metric) for kind, scores in report.attributes.items()}
+        deltas = {ref: diffs[metric] for ref, diffs in report.differences.items() if metric in diffs}
+        rows.append({"metric": metric, "label": label, "values": values, "deltas": deltas})
+    return rows
+
+
+def delta_plot(report: EvalReport) -> dict:
+    """SVG geometry of the adapter - reference differences with their intervals, one bar each."""
+    items = [(row["label"], ref, d) for row in attribute_rows(report) for ref, d in row["deltas"].items()
+             if d.delta is not None]
+    extent = max([abs(v) for _, _, d in items for v in (d.delta, d.ci_low, d.ci_high) if v is not None] + [0.1])
+    label_w, half = 250, (_DELTA_WIDTH - 250) / 2
+
+    def x(v: float) -> float:
+        return label_w + half + half * v / extent
+
+    bars = []
+    for i, (label, ref, d) in enumerate(items):
+        y = 6 + i * _DELTA_ROW
+        bars.append({"y": y, "label": f"{label} − {ref}", "x0": min(x(0), x(d.delta)), "width": abs(x(d.delta) - x(0)),
+                     "color": KIND_COLORS.get(ref, "#ccc"), "delta": d.delta,
+                     "lo": x(d.ci_low) if d.ci_low is not None else None,
+                     "hi": x(d.ci_high) if d.ci_high is not None else None})
+    return {"width": _DELTA_WIDTH, "height": 12 + len(items) * _DELTA_ROW, "zero": x(0), "bars": bars,
+            "extent": extent}
+
+
 def render_markdown(report: EvalReport) -> str:
-    """``eval.md``: headline table and one row per section."""
-    return _environment().get_template("eval.md.j2").render(report=report)
+    """``eval.md``: headline, the per-attribute table against the references, a row per section."""
+    return _environment().get_template("eval.md.j2").render(report=report, rows=attribute_rows(report))
 
 
 def render_html(report: EvalReport, energy: dict[str, list[dict]]) -> str:
@@ -81,7 +125,8 @@ def render_html(report: EvalReport, energy: dict[str, list[dict]]) -> str:
     files = [{"source": rows[0].source, "plot": _energy_plot(energy[file_id], rows), "sections": rows}
              for file_id, rows in by_file.items()]
     return _environment().get_template("index.html.j2").render(
-        report=report, files=files, colors=SECTION_COLORS)
+        report=report, files=files, colors=SECTION_COLORS, rows=attribute_rows(report),
+        deltas=delta_plot(report), kind_colors=KIND_COLORS)
 
 
 def _energy_plot(frames: list[dict], sections: list[SectionReport]) -> dict:

@@ -8,15 +8,17 @@ readable views (:mod:`storage.report_pages`).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from aural_core.controls import Controls
-from aural_core.evaluation import Scores
+from aural_core.scoring import METRICS, Scores
 
 from .atomic import write_text_atomic
+from .layout import ReportsLayout
 from .report import EvalReport, SectionReport, write_eval_json
 from .report_audio import write_section_audio
 from .report_pages import render_html, render_markdown
@@ -26,16 +28,18 @@ from .report_pages import render_html, render_markdown
 class EvalSection:
     """One scored section, as the evaluate flow hands it over."""
 
-    row: dict            # the section's row of the sections contract (weak labels, spans ...)
-    controls: Controls   # predicted controls
-    adapter: dict        # {"path", "match", "bpm"} of the adapter render
-    baseline: dict       # the same for the baseline render
-    prediction: dict     # head confidences
+    row: dict                          # the section's row of the sections contract (weak labels, spans ...)
+    seconds: float                     # length of the source excerpt and of every render
+    controls: dict[str, Controls | None]   # by kind (adapter, fixed, prior, shuffled, oracle)
+    scored: dict[str, dict | None]     # by kind: what tasks.evaluate.score_render returned
+    source_estimate: dict              # the independent estimator's reading of the source excerpt
+    prediction: dict                   # head confidences
 
 
 def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Scores, baseline: Controls,
-                  energy: dict[str, list[dict]], inputs: dict[str, str], seconds: float, embedder: str,
-                  renderer: str, failed: list, trained_on_eval: list | None = None) -> dict:
+                  prior, energy: dict[str, list[dict]], inputs: dict[str, str], seconds: float, embedder: str,
+                  renderer: str, estimator: str, controls_source: dict, failed: list,
+                  trained_on_eval: list | None = None, ci_level: float = 0.95) -> dict:
     """Write eval.json, eval.md, index.html and the audio they play.
 
     Parameters
@@ -43,13 +47,14 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
     report : str or Path
         Path of ``eval.json``; the other files go beside it.
     sections : list of EvalSection
-    scores, baseline
-        The run's scores and the baseline's controls.
+    scores : aural_core.scoring.Scores
+    baseline, prior
+        The fixed baseline's controls and the corpus prior (or None).
     energy : dict
         ``{file_id: frames}`` for the energy curves (see :func:`~storage.report_pages.render_html`).
     inputs : dict
         ``{file_id: path}`` of every input file, for the source excerpts.
-    seconds, embedder, renderer : run settings shown in the report.
+    seconds, embedder, renderer, estimator, controls_source : run settings shown in the report.
     failed : list of dict
         ``{"source", "error"}`` per input the analysis could not use.
     trained_on_eval : list of str, optional
@@ -60,38 +65,56 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
     paths : dict
         ``{"report", "markdown", "html"}`` paths and ``"headline"``, the headline figures.
     """
-    report = Path(report)
-    out_dir = report.parent
+    layout = ReportsLayout.of_report(report)
     rows = []
     for s in sections:
-        audio = write_section_audio(out_dir, f"{s.row['file_id']}-{s.row['section']}",
-                                    source=inputs[s.row["file_id"]], spans=s.row["spans"], seconds=seconds,
-                                    adapter=s.adapter["path"], baseline=s.baseline["path"])
-        rows.append(_section_report(s, audio))
-    bpm_mae = float(np.mean([abs(s.controls.bpm - s.row["bpm"]) for s in sections]))
+        renders = {kind: r["path"] for kind, r in s.scored.items() if r}
+        audio = write_section_audio(layout.root, f"{s.row['file_id']}-{s.row['section']}",
+                                    source=inputs[s.row["file_id"]], spans=s.row["spans"], seconds=s.seconds,
+                                    renders={("baseline" if k == "fixed" else k): p for k, p in renders.items()})
+        rows.append(_section_report(s, audio, layout.root, inputs[s.row["file_id"]]))
+    bpm_mae = float(np.mean([abs(s.controls["adapter"].bpm - s.row["bpm"]) for s in sections]))
     body = EvalReport(
         match_score=_finite(scores.match_score), baseline_match_score=_finite(scores.baseline_match_score),
         match_delta=_finite(scores.match_delta), tempo_corr=_finite(scores.tempo_corr),
-        targets=scores.targets, passed=scores.passed, n_sections=len(sections),
+        targets=scores.targets, passed=scores.passed, passed_ci=scores.passed_ci, n_sections=len(sections),
         n_files=len({s.row["file_id"] for s in sections}), embedder=embedder, renderer=renderer,
-        seconds=seconds, bpm_mae=round(bpm_mae, 3),
-        agreement=_agreement(sections), baseline_controls=baseline.to_dict(), failed_inputs=failed,
-        trained_on_eval_files=trained_on_eval or [], sections=rows)
+        seconds=seconds, bpm_mae=round(bpm_mae, 3), agreement=_agreement(sections),
+        baseline_controls=baseline.to_dict(), estimator=estimator, controls_source=controls_source,
+        prior=prior.to_dict() if prior else None, ci_level=ci_level,
+        attributes={k: {m: _finite(v) for m, v in a.items()} for k, a in scores.attributes.items()},
+        differences={ref: {m: {"delta": _finite(d.delta), "ci_low": _finite(d.ci_low), "ci_high": _finite(d.ci_high)}
+                           for m, d in metrics.items()} for ref, metrics in scores.differences.items()},
+        failed_inputs=failed, trained_on_eval_files=trained_on_eval or [], sections=rows)
     write_eval_json(report, body)
-    markdown = write_text_atomic(out_dir / "eval.md", render_markdown(body))
-    page = write_text_atomic(out_dir / "index.html", render_html(body, energy))
+    markdown = write_text_atomic(layout.eval_md, render_markdown(body))
+    page = write_text_atomic(layout.index_html, render_html(body, energy))
     return {"report": str(report), "markdown": str(markdown), "html": str(page), "headline": body.headline()}
 
 
-def _section_report(s: EvalSection, audio: dict[str, str]) -> SectionReport:
+def _relative(path: str | Path, root: Path) -> str:
+    return os.path.relpath(Path(path).resolve(), root)
+
+
+def _section_report(s: EvalSection, audio: dict[str, str], root: Path, source: str) -> SectionReport:
     r = s.row
+    adapter, fixed = s.scored["adapter"], s.scored["fixed"]
+    renders = {}
+    for kind, scored in s.scored.items():
+        if not scored:
+            continue
+        renders[kind] = {"file": _relative(scored["path"], root), "controls": s.controls[kind].to_dict(),
+                         "tracker_bpm": _finite(scored["bpm"]), "independent": scored["independent"],
+                         **{m: _finite(scored[m]) for m in METRICS}}
     return SectionReport(
         file_id=r["file_id"], source=r["source"], section=r["section"], start_s=r["start_s"],
-        end_s=r["end_s"], spans=r["spans"], predicted=s.controls.to_dict(), confidence=s.prediction,
+        end_s=r["end_s"], spans=r["spans"], predicted=s.controls["adapter"].to_dict(), confidence=s.prediction,
         weak_labels={k: r[k] for k in ("emotion", "bpm", "key", "key_full", "style_id")},
-        reference_bpm=_finite(r["bpm"]), rendered_bpm=_finite(s.adapter["bpm"]),
-        baseline_rendered_bpm=_finite(s.baseline["bpm"]), match=_finite(s.adapter["match"]),
-        baseline_match=_finite(s.baseline["match"]), audio=audio)
+        reference_bpm=_finite(r["bpm"]), rendered_bpm=_finite(adapter["bpm"]),
+        baseline_rendered_bpm=_finite(fixed["bpm"]), match=_finite(adapter["match"]),
+        baseline_match=_finite(fixed["match"]), audio=audio, seconds=s.seconds,
+        source_file=_relative(source, root),
+        source_estimate={"bpm": s.source_estimate["bpm"], "key": s.source_estimate["key"]}, renders=renders)
 
 
 def _finite(x: float | None) -> float | None:
@@ -102,7 +125,7 @@ def _finite(x: float | None) -> float | None:
 def _agreement(sections: list[EvalSection]) -> dict:
     n = len(sections)
     return {
-        "emotion": round(sum(s.controls.emotion == s.row["emotion"] for s in sections) / n, 4),
-        "key": round(sum(s.controls.key == s.row["key"] for s in sections) / n, 4),
-        "style": round(sum(s.controls.style_id == s.row["style_id"] for s in sections) / n, 4),
+        "emotion": round(sum(s.controls["adapter"].emotion == s.row["emotion"] for s in sections) / n, 4),
+        "key": round(sum(s.controls["adapter"].key == s.row["key"] for s in sections) / n, 4),
+        "style": round(sum(s.controls["adapter"].style_id == s.row["style_id"] for s in sections) / n, 4),
     }

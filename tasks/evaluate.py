@@ -11,12 +11,21 @@ import soundfile as sf
 from prefect import task
 from prefect.cache_policies import CacheKeyFnPolicy
 
+from aural_core.agreement import (
+    KEY_PROFILE,
+    TEMPO_METHOD,
+    estimate_attributes,
+    key_agreement,
+    tempo_agreement,
+    timbre_similarity,
+)
 from aural_core.audio import load_audio
 from aural_core.config import FeatureConfig, LabelConfig, RenderConfig
 from aural_core.controls import Controls
 from aural_core.features import analyze_signal
 from aural_core.labels import bpm_label
 from aural_core.render import build_renderer
+from aural_core.similarity import cosine
 from aural_core.styles import StyleTable, style_table_hash
 from storage.atomic import atomic_path
 from storage.layout import CacheLayout
@@ -24,7 +33,10 @@ from storage.reports import write_reports
 
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
 
-RENDER_VERSION = "2"  # 2: the renderer owns stem gains and the style-dependent level
+RENDER_VERSION = "3"  # 2: the renderer owns stem gains and level; 3: per-item lengths
+# Bump when the independent estimator or its settings change (cached estimates and scores).
+ESTIMATOR_VERSION = f"essentia-{TEMPO_METHOD}-{KEY_PROFILE}-1"
+ANALYSIS_SR = FeatureConfig().sample_rate
 
 
 @lru_cache(maxsize=2)
@@ -36,86 +48,121 @@ def renderer_for(config: RenderConfig, styles: StyleTable):
     return build_renderer(config.renderer, styles=styles)
 
 
-def render_key(items: list[dict], config: RenderConfig, styles: StyleTable, seconds: float) -> str:
-    """Key = (every item's controls and seed, renderer settings, style table, length, version)."""
-    blob = json.dumps([items, config.model_dump(), style_table_hash(styles), seconds, RENDER_VERSION],
-                      sort_keys=True)
+def render_key(items: list[dict], config: RenderConfig, styles: StyleTable) -> str:
+    """Key = (every item's controls, seed and length, renderer settings, style table, version)."""
+    blob = json.dumps([items, config.model_dump(), style_table_hash(styles), RENDER_VERSION], sort_keys=True)
     return short_hash(blob)
 
 
-def render_paths(out_dir: Path, items: list[dict], config: RenderConfig, styles: StyleTable,
-                 seconds: float) -> list[Path]:
-    key = render_key(items, config, styles, seconds)
+def render_paths(out_dir: Path, items: list[dict], config: RenderConfig, styles: StyleTable) -> list[Path]:
+    key = render_key(items, config, styles)
     return [Path(out_dir) / f"{key}-{i}.flac" for i in range(len(items))]
 
 
 def _render_cache_key(context, p) -> str:
-    return "render-" + render_key(p["items"], p["config"], p["styles"], p["seconds"]) + short_hash(
-        Path(p["out_dir"]).resolve())
+    return "render-" + render_key(p["items"], p["config"], p["styles"]) + short_hash(Path(p["out_dir"]).resolve())
 
 
 @task(name="render", task_run_name="render-{label}",
       cache_policy=CacheKeyFnPolicy(cache_key_fn=_render_cache_key), persist_result=True,
       retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=retry_transient)
-def render_items(items: list[dict], config: RenderConfig, styles: StyleTable, seconds: float, out_dir: str,
-                 label: str) -> list[str]:
-    """Render a batch of {"controls", "seed"} items and write FLAC files.
+def render_items(items: list[dict], config: RenderConfig, styles: StyleTable, out_dir: str, label: str) -> list[str]:
+    """Render a batch of {"controls", "seed", "seconds"} items and write FLAC files.
 
-    The renderer applies each item's stem gains and levels the mix for its style's dynamics.
+    The renderer applies each item's stem gains and levels the mix for its style's dynamics;
+    items of one length are rendered in one ``render_batch`` call (MusicGen batches prompts).
     """
     renderer = renderer_for(config, styles)
-    controls = [Controls(**it["controls"]) for it in items]
-    rendered = renderer.render_batch(controls, seconds=seconds, seeds=[it["seed"] for it in items])
-    paths = render_paths(out_dir, items, config, styles, seconds)
-    for r, path in zip(rendered, paths):
-        with atomic_path(path) as tmp:
-            sf.write(tmp, r.mix, r.sr, format="FLAC", subtype="PCM_16")
+    paths = render_paths(out_dir, items, config, styles)
+    by_length: dict[float, list[int]] = {}
+    for i, it in enumerate(items):
+        by_length.setdefault(float(it["seconds"]), []).append(i)
+    for seconds, idx in by_length.items():
+        rendered = renderer.render_batch([Controls(**items[i]["controls"]) for i in idx], seconds=seconds,
+                                         seeds=[items[i]["seed"] for i in idx])
+        for i, r in zip(idx, rendered):
+            with atomic_path(paths[i]) as tmp:
+                sf.write(tmp, r.mix, r.sr, format="FLAC", subtype="PCM_16")
     return [str(p) for p in paths]
 
 
-def render_all(items: list[dict], config: RenderConfig, styles: StyleTable, seconds: float,
-               cache: CacheLayout, tag: str) -> list[str]:
-    """Render items in cached batches of ``render.batch_size`` (MusicGen batches its prompts)."""
+def render_all(items: list[dict], config: RenderConfig, styles: StyleTable, cache: CacheLayout,
+               tag: str) -> list[str]:
+    """Render items in cached batches of ``render.batch_size``; paths in the items' order."""
     futures = []
     size = max(1, config.batch_size)
     for start in range(0, len(items), size):
         batch = items[start:start + size]
-        last = render_paths(cache.renders, batch, config, styles, seconds)[-1]
+        last = render_paths(cache.renders, batch, config, styles)[-1]
         futures.append(submit_cached(render_items, output=last, cache=cache, items=batch, config=config,
-                                     styles=styles, seconds=seconds, out_dir=str(cache.renders),
-                                     label=f"{tag}-{start // size}"))
+                                     styles=styles, out_dir=str(cache.renders), label=f"{tag}-{start // size}"))
     return [p for fut in futures for p in fut.result()]
 
 
+def _estimate_cache_key(context, p) -> str:
+    return "estimate-" + short_hash(p["file_id"], p["start_s"], p["seconds"], ESTIMATOR_VERSION)
+
+
+@task(name="estimate-source", task_run_name="estimate-{label}",
+      cache_policy=CacheKeyFnPolicy(cache_key_fn=_estimate_cache_key), persist_result=True)
+def estimate_source(path: str, file_id: str, start_s: float, seconds: float, label: str) -> dict:
+    """Tempo, key and timbre of a source excerpt, read by the independent estimator."""
+    y = load_audio(path, sr=ANALYSIS_SR)
+    excerpt = y[int(start_s * ANALYSIS_SR): int((start_s + seconds) * ANALYSIS_SR)]
+    return _estimate_dict(estimate_attributes(excerpt, sr=ANALYSIS_SR))
+
+
+def _estimate_dict(est) -> dict:
+    return {"bpm": _finite(est.bpm), "key": est.key, "key_strength": _finite(est.key_strength),
+            "timbre": [float(v) for v in est.timbre]}
+
+
+def _finite(x) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
 def _score_cache_key(context, p) -> str:
-    """Key = (render file content, source embedding, feature + label config, extractor)."""
+    """Key = (render file content, the source's embedding and estimate, settings, versions)."""
     from aural_core.features import extractor_fingerprint
     from storage.artifacts import sha256_file
 
     return "score-" + short_hash(sha256_file(p["path"]), json.dumps(p["source_embedding"]),
-                                 p["features"].config_hash(), p["labels"].config_hash(), extractor_fingerprint())
+                                 json.dumps(p["source_estimate"], sort_keys=True), p["features"].config_hash(),
+                                 p["labels"].config_hash(), extractor_fingerprint(), ESTIMATOR_VERSION)
 
 
 @task(name="score-render", task_run_name="score-{label}",
       cache_policy=CacheKeyFnPolicy(cache_key_fn=_score_cache_key), persist_result=True)
-def score_render(path: str, source_embedding: list[float], features: FeatureConfig, labels: LabelConfig,
-                 label: str) -> dict:
-    """Embedding match with the source section and the tempo the beat tracker reads."""
+def score_render(path: str, source_embedding: list[float], source_estimate: dict, features: FeatureConfig,
+                 labels: LabelConfig, label: str) -> dict:
+    """One render against its source section: the embedding match and the tempo our beat
+    tracker reads (the seed's scores), and tempo / key / timbre agreement read independently."""
     y = load_audio(path, sr=features.sample_rate)
     f = analyze_signal(y, sr=features.sample_rate, config=features,
                        embedder=embedder_for(features.embedder, features.clap_model),
                        tagger=tagger_for(features.tagger, features.clap_model))
-    emb = f.clap.astype(np.float64).mean(axis=0)
-    src = np.asarray(source_embedding, dtype=np.float64)
-    match = float(emb @ src / (np.linalg.norm(emb) * np.linalg.norm(src) + 1e-12))
-    return {"path": path, "match": match, "bpm": bpm_label(f.tempo_bpm, f.beat_strength, labels)}
+    heard = estimate_attributes(y, sr=features.sample_rate)
+    tempo = tempo_agreement(source_estimate["bpm"], heard.bpm)
+    return {"path": path, "match": cosine(f.clap.astype(np.float64).mean(axis=0), source_embedding),
+            "bpm": bpm_label(f.tempo_bpm, f.beat_strength, labels),
+            "independent": {"bpm": _finite(heard.bpm), "key": heard.key},
+            "tempo_acc1": float(tempo["acc1"]), "tempo_acc2": float(tempo["acc2"]),
+            "tempo_log2_error": _finite(tempo["log2_error"]),
+            "key_weighted": key_agreement(source_estimate["key"], heard.key),
+            "timbre": _finite(timbre_similarity(np.asarray(source_estimate["timbre"]), heard.timbre))}
 
 
-def score_all(jobs: list[tuple[str, list[float], str]], features: FeatureConfig, labels: LabelConfig,
+def estimate_sources(jobs: list[dict], cache: CacheLayout) -> list[dict]:
+    """Independent estimates of source excerpts ({"path", "file_id", "start_s", "seconds", "label"})."""
+    task_ = estimate_source.with_options(result_storage=cache.prefect_results)
+    return [f.result() for f in [task_.submit(**job) for job in jobs]]
+
+
+def score_all(jobs: list[tuple[str, list[float], dict, str]], features: FeatureConfig, labels: LabelConfig,
               cache: CacheLayout) -> list[dict]:
-    """Score (render path, source embedding, label) jobs, in order; results beside the data."""
+    """Score (render path, source embedding, source estimate, label) jobs, in order."""
     scorer = score_render.with_options(result_storage=cache.prefect_results)
-    futures = [scorer.submit(path, source, features, labels, label=label) for path, source, label in jobs]
+    futures = [scorer.submit(path, emb, est, features, labels, label=label) for path, emb, est, label in jobs]
     return [f.result() for f in futures]
 
 

@@ -10,6 +10,7 @@ from prefect.cache_policies import CacheKeyFnPolicy
 from prefect.futures import wait
 
 from aural_core.config import AuralConfig, LabelConfig, SectionConfig
+from aural_core.evaluation import CorpusPrior
 from aural_core.sections import label_sections
 from aural_core.styles import StyleTable, style_table_hash
 from aural_core.training import train_adapter
@@ -54,8 +55,10 @@ def build_training_set(section_files: list[str], cache_dir: str) -> dict:
     """All sections -> ``<cache>/sections.npz`` (X, y_*, file ids); returns its path and hash."""
     arrays = training_arrays(read_sections(section_files))
     path = write_npz(CacheLayout(Path(cache_dir)).sections_npz, arrays)
+    prior = CorpusPrior.from_labels(emotion_ids=arrays["y_emotion"], bpm=arrays["y_bpm"], key_ids=arrays["y_key"],
+                                    style_ids=arrays["y_style"])
     return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": int(len(arrays["X"])),
-            "n_files": int(len(set(arrays["file_id"].tolist())))}
+            "n_files": int(len(set(arrays["file_id"].tolist()))), "prior": prior.to_dict()}
 
 
 @task(name="train-adapter")

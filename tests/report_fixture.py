@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from aural_core.config import EvalConfig
 from aural_core.controls import Controls
-from aural_core.evaluation import Scores
+from aural_core.evaluation import CorpusPrior
+from aural_core.scoring import score
 from storage.reports import EvalSection, write_reports
 
 
@@ -22,22 +24,32 @@ def write_small_report(root: Path, *, source: str = "song.wav", style_prompt: st
     src = root / "song.wav"
     sf.write(src, 0.3 * np.sin(2 * np.pi * 220 * t), sr)
     sections = []
+    kinds = {"adapter": 330, "fixed": 440, "prior": 550, "shuffled": 660, "oracle": 220}
     for i, name in enumerate(("intro", "release")):
-        renders = {}
-        for kind, f in (("adapter", 330), ("baseline", 440)):
-            renders[kind] = root / f"{name}-{kind}.flac"
-            sf.write(renders[kind], 0.3 * np.sin(2 * np.pi * f * t), sr)
+        scored, controls = {}, {}
+        for kind, f in kinds.items():
+            path = root / f"{name}-{kind}.flac"
+            sf.write(path, 0.3 * np.sin(2 * np.pi * f * t), sr)
+            match = {"adapter": 0.6, "fixed": 0.3}.get(kind, 0.4)
+            scored[kind] = {"path": str(path), "match": match, "bpm": 92.0 if kind == "adapter" else 90.0,
+                            "independent": {"bpm": 91.0, "key": "C major"}, "tempo_acc1": 1.0, "tempo_acc2": 1.0,
+                            "tempo_log2_error": 0.01, "key_weighted": 1.0 if kind != "fixed" else 0.5,
+                            "timbre": 0.5}
+            controls[kind] = Controls("calm", 92.0, "C major", 2, style_prompt if kind == "adapter" else "x")
         row = {"file_id": "abc", "source": source, "section": name, "start_s": 1.5 * i,
                "end_s": 1.5 * i + 1.5, "spans": [[1.5 * i, 1.5 * i + 1.5]], "emotion": "calm", "bpm": 90.0,
                "key": "C major", "key_full": "C major", "style_id": 2}
-        sections.append(EvalSection(row=row, controls=Controls("calm", 92.0, "C major", 2, style_prompt),
-                                    adapter={"path": str(renders["adapter"]), "match": 0.6, "bpm": 92.0},
-                                    baseline={"path": str(renders["baseline"]), "match": 0.3, "bpm": 90.0},
+        sections.append(EvalSection(row=row, seconds=1.5, controls=controls, scored=scored,
+                                    source_estimate={"bpm": 90.5, "key": "C major", "timbre": [0.0] * 3},
                                     prediction={"emotion_prob": 0.8, "key_prob": 0.5}))
     frames = [{"start_s": 0.0, "end_s": 1.5, "energy": 0.3}, {"start_s": 1.5, "end_s": 3.0, "energy": 0.7}]
-    scores = Scores(0.6, 0.3, 0.3, 0.5, True, {"match_delta_min": 0.1, "tempo_corr_min": 0.3})
+    per_kind = {kind: [s.scored[kind] for s in sections] for kind in kinds}
+    scores = score(per_kind, file_ids=["abc", "abc"], reference_bpm=[90.0, 100.0], rendered_bpm=[92.0, 101.0],
+                   config=EvalConfig(match_margin=0.1, min_tempo_corr=0.3, bootstrap_resamples=200))
     write_reports(root / "reports" / "eval.json", sections=sections, scores=scores,
-                  baseline=Controls("calm", 90.0, "C major", 3, "a piece of music"), energy={"abc": frames},
+                  baseline=Controls("calm", 90.0, "C major", 3, "a piece of music"),
+                  prior=CorpusPrior(emotion="calm", bpm=100.0, key="C major", style_id=2), energy={"abc": frames},
                   inputs={"abc": str(src)}, seconds=15.0, embedder="dsp", renderer="synth",
+                  estimator="essentia-test", controls_source={"key": "adapter", "bpm": "adapter"},
                   failed=[{"source": "broken.wav", "error": "not audio"}])
     return root / "reports"

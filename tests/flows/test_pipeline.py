@@ -79,7 +79,7 @@ def test_run_end_to_end(ran):
             assert (root / "reports" / rel).stat().st_size > 1000
     page = (root / "reports" / "index.html").read_text()
     players = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
-    assert len(players) == 3 * report["n_sections"]
+    assert len(players) == 6 * report["n_sections"]  # source and the five renders
     assert all((root / "reports" / p).is_file() for p in players)
     assert (root / "reports" / "eval.md").read_text().startswith("# Aural Architect evaluation")
     # eval files were analysed into the same cache but never trained on

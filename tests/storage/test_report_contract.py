@@ -18,10 +18,13 @@ NASTY_NAME = "a|b*_c_[x](y)<b>.wav"
 NASTY_PROMPT = "lo-fi | `tape` **hiss** [link](http://x) & <i>more</i>"
 # Today's eval.json keys, in order: other tools read them, so a change here is a new schema version.
 TOP_LEVEL = ["schema_version", "match_score", "baseline_match_score", "match_delta", "tempo_corr",
-             "targets", "passed", "n_sections", "n_files", "embedder", "renderer", "seconds", "bpm_mae", "agreement",
-             "baseline_controls", "failed_inputs", "trained_on_eval_files", "sections"]
+             "targets", "passed", "passed_ci", "n_sections", "n_files", "embedder", "renderer", "seconds", "bpm_mae",
+             "agreement", "baseline_controls", "estimator", "controls_source", "prior", "ci_level", "attributes",
+             "differences", "failed_inputs", "trained_on_eval_files", "sections"]
 SECTION = ["file_id", "source", "section", "start_s", "end_s", "spans", "predicted", "confidence", "weak_labels",
-           "reference_bpm", "rendered_bpm", "baseline_rendered_bpm", "match", "baseline_match", "audio"]
+           "reference_bpm", "rendered_bpm", "baseline_rendered_bpm", "match", "baseline_match", "audio",
+           "seconds", "source_file", "source_estimate", "renders"]
+KINDS = ["adapter", "fixed", "prior", "shuffled", "oracle"]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,13 @@ def test_eval_json_keeps_todays_fields(written):
     assert [list(s) for s in written["sections"]] == [SECTION, SECTION]
     first = written["sections"][0]
     assert list(first["predicted"]) == ["emotion", "bpm", "key", "style_id", "style_prompt", "stem_gains"]
-    assert first["audio"] == {k: f"audio/abc-intro-{k}.ogg" for k in ("source", "adapter", "baseline")}
+    assert first["audio"] == {k: f"audio/abc-intro-{k}.ogg"
+                              for k in ("source", "adapter", "baseline", "prior", "shuffled", "oracle")}
+    assert list(first["renders"]) == KINDS and list(written["attributes"]) == KINDS
+    assert list(written["differences"]) == KINDS[1:]
+    # every scored render is named, relative to the report, so an outside tool can re-score it
+    assert first["renders"]["oracle"]["file"] == "../intro-oracle.flac" and first["source_file"] == "../song.wav"
+    assert written["differences"]["fixed"]["match"]["delta"] == pytest.approx(0.3)
     assert first["spans"] == [[0.0, 1.5]]
     assert written["failed_inputs"] == [{"source": "broken.wav", "error": "not audio"}]
 
@@ -54,7 +63,8 @@ def test_eval_json_round_trips_through_the_schema(reports, written, tmp_path):
     assert report.model_dump(mode="json") == written
     assert report.sections[0].predicted.style_prompt == NASTY_PROMPT
     assert report.headline() == {"match_score": 0.6, "baseline_match_score": 0.3, "match_delta": 0.3,
-                                 "tempo_corr": 0.5, "bpm_mae": 2.0, "n_sections": 2, "passed": True}
+                                 "tempo_corr": 1.0, "bpm_mae": 2.0, "n_sections": 2, "passed": True,
+                                 "passed_ci": False}  # one file: no interval, so not passed at its bound
     again = write_eval_json(tmp_path / "eval.json", report)
     assert again.read_bytes() == (reports / "eval.json").read_bytes()
     assert read_eval_json(again) == report
@@ -86,7 +96,7 @@ def _set(path, value):
     (_set(["passed"], "yes"), "passed", "valid boolean"),
     (_set(["n_files"], 1.5), "n_files", "valid integer"),
     (_set(["sections", 0, "spans"], [[0.0, 1.0, 2.0]]), "sections.0.spans.0", "at most 2 items"),
-    (_set(["schema_version"], "2"), "schema_version", "Input should be '1'"),
+    (_set(["schema_version"], "1"), "schema_version", "Input should be '2'"),
     (_set(["bpm"], 120.0), "bpm", "Extra inputs are not permitted"),
     (_set(["n_sections"], 3), "n_sections=3", "do not match"),
 ], ids=["missing-top", "missing-nested", "missing-audio", "string-score", "string-bool", "float-count",
@@ -138,9 +148,9 @@ def test_eval_md_shows_names_literally_in_one_table_cell(reports):
     assert len(body_rows) == 2
     for row in body_rows:
         cells = re.findall(r"<td>(.*?)</td>", row, re.S)
-        assert len(cells) == 8, cells  # the file name's "|" did not split the row
+        assert len(cells) == 9, cells  # the file name's "|" did not split the row
         assert cells[0] == "a|b*_c_[x](y)&lt;b&gt;.wav"
-        assert cells[5] == "2: lo-fi | `tape` **hiss** [link](http://x) &amp; &lt;i&gt;more&lt;/i&gt;"
+        assert cells[6] == "2: lo-fi | `tape` **hiss** [link](http://x) &amp; &lt;i&gt;more&lt;/i&gt;"
     for injected in ("<a ", "<em>", "<strong>", "<code>tape", "<b>", "<i>"):
         assert injected not in html.split("<table>", 2)[-1], injected
 
@@ -151,10 +161,12 @@ def test_index_html_escapes_names_and_links_every_player(reports, written):
     page = (reports / "index.html").read_text()
     assert "<h2>a|b*_c_[x](y)&lt;b&gt;.wav</h2>" in page and NASTY_NAME not in page
     assert "&lt;i&gt;more&lt;/i&gt;" in page and "<i>more" not in page
-    assert page.count("<svg ") == 1 and page.count("<polyline ") == 1  # one energy curve per file
-    assert page.count("<rect ") == 2  # one shaded span per section
+    assert page.count("<polyline ") == 1  # one energy curve per file
+    assert page.count('opacity="0.35"') == 2  # one shaded span per section
+    assert 'class="deltas"' in page and "key (MIREX weighted) − oracle" in page  # the references plot
     players = re.findall(r'<audio controls preload="none" src="([^"]+)"></audio>', page)
-    expected = [s["audio"][k] for s in written["sections"] for k in ("source", "adapter", "baseline")]
+    expected = [s["audio"][k] for s in written["sections"]
+                for k in ("source", "adapter", "baseline", "prior", "shuffled", "oracle")]
     assert players == expected
     assert all(not p.startswith("/") and (reports / p).stat().st_size > 1000 for p in players)
     assert page.count('class="bar"') == 4 and 'style="width:72px;background:#219ebc"' in page
