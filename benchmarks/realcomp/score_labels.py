@@ -133,8 +133,7 @@ def analyze_clip(path: Path, *, with_essentia: bool = True) -> dict:
     cols["chroma_tuned"] = keymod.frame_chroma(tuned, hs)
     t0 = time.perf_counter()
     cqt_hop = 2048
-    cqt = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=cqt_hop, tuning=tuning, norm=None,
-                                     bins_per_octave=36, n_octaves=6, fmin=librosa.note_to_hz("C2"))
+    cqt = keymod.cqt_chroma(y=y, sr=sr, tuning=tuning, hop_length=cqt_hop)
     out["cost_s"]["cqt_chroma_hop2048"] = time.perf_counter() - t0
     cqt_hs = [slice(s // cqt_hop, max(e // cqt_hop, s // cqt_hop + 1)) for s, e in bounds]
     cols["chroma_cqt"] = keymod.frame_chroma(cqt, cqt_hs)

@@ -164,3 +164,10 @@ def test_frame_chroma_normalises_and_keeps_silence():
     out = keymod.frame_chroma(chroma, [slice(0, 5), slice(5, 10)])
     np.testing.assert_allclose(out[0].sum(), 1.0)
     assert not out[1].any()
+
+
+@pytest.mark.parametrize("tonic,minor", [(2, False), (11, True)])
+def test_cqt_chroma_key(tonic, minor):
+    chroma = keymod.cqt_chroma(y=_progression(tonic, minor), sr=SR)
+    assert chroma.shape[0] == 12
+    assert keymod.estimate_key(chroma.sum(axis=1)).name == key_full_name(tonic, minor)
