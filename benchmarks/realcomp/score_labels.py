@@ -164,7 +164,8 @@ def analyze_clip(path: Path, *, with_essentia: bool = True) -> dict:
         except ImportError:
             out["essentia"] = None
         else:
-            y44 = es.MonoLoader(filename=str(path), sampleRate=44100)()
+            # Our loader, not es.MonoLoader: the wheel's decoder crashes (SIGSEGV) on Opus files.
+            y44 = load_audio(path, sr=44100).astype(np.float32)
             t0 = time.perf_counter()
             bpm, *_ = es.RhythmExtractor2013(method="multifeature")(y44)
             out["cost_s"]["essentia_rhythm"] = time.perf_counter() - t0
