@@ -1,0 +1,415 @@
+"""Score tempo and key labels on the labelled real-composition set (and on real recordings).
+
+    OMP_NUM_THREADS=1 python benchmarks/realcomp/score_labels.py --set /tmp/realcomp \
+        [--real /tmp/realmusic/tracks] [--cache /tmp/realcomp-cache]
+
+Writes ``benchmarks/results/labels_realcomp.json``. Estimators compared (mir_eval: tempo Acc1 =
+within 4 %, Acc2 = also x2, x3, /2, /3; key = MIREX weighted score):
+
+- ``ours_today``: ``analyze_file`` (default FeatureConfig, dsp embedder, rules tagger) +
+  ``label_sections``: each section's ``bpm`` / ``key_full`` scored against its clip's truth;
+- ``librosa_plain``: ``librosa.beat.beat_track(y=y, sr=sr)`` tempo and Krumhansl-Kessler on the
+  clip's mean ``librosa.feature.chroma_stft(y=y, sr=sr)`` (per clip);
+- ``essentia_*``: RhythmExtractor2013 (multifeature) and KeyExtractor per profile (per clip),
+  when the ``essentia`` wheel is installed;
+- ``new_*``: ``aural_core.tempo.estimate_tempo`` and ``aural_core.key.estimate_key`` on per-frame
+  columns of the same sections (and of the whole clip), with parameters chosen on the "tune"
+  half (file-name hash) and reported on both halves, with and without drums.
+
+Importable: ``tempo_hits``, ``key_weighted``, ``analyze_clip``, ``score_rows``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: costs are per core
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse
+import hashlib
+import itertools
+import json
+import pickle
+import time
+from pathlib import Path
+
+import librosa
+import mir_eval
+import numpy as np
+
+from aural_core import key as keymod
+from aural_core import tempo as tempomod
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+ESSENTIA_PROFILES = ("edma", "temperley", "krumhansl", "bgate")
+FLAT_TO_SHARP = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
+
+
+# -- scoring ---------------------------------------------------------------------------------
+def tempo_hits(estimate: float, truth: float) -> tuple[bool, bool]:
+    """(Acc1, Acc2) of one estimate: within 4 %; or within 4 % of x2, x3, /2, /3 of it."""
+    def hit(f):
+        return bool(mir_eval.tempo.detection(np.array([truth, truth]), 1.0,
+                                             np.array([estimate * f, estimate * f]), tol=0.04)[1])
+    if not np.isfinite(estimate) or estimate <= 0:
+        return False, False
+    return hit(1.0), any(hit(f) for f in (1.0, 2.0, 3.0, 0.5, 1 / 3))
+
+
+def key_weighted(estimate: str, truth: str) -> float:
+    tonic, mode = estimate.split()
+    return float(mir_eval.key.weighted_score(truth, f"{FLAT_TO_SHARP.get(tonic, tonic)} {mode}"))
+
+
+def split_of(name: str) -> str:
+    """'tune' or 'test', from the file name's hash (stable across machines)."""
+    return "tune" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+# -- analysis of one clip (cached) -----------------------------------------------------------
+def analyze_clip(path: Path, *, with_essentia: bool = True) -> dict:
+    """Everything the estimators need from one file: today's labels, per-frame columns, refs."""
+    from aural_core.audio import load_audio
+    from aural_core.config import FeatureConfig, LabelConfig, SectionConfig
+    from aural_core.descriptors import describe_frames
+    from aural_core.embedders import build_embedder, build_tagger
+    from aural_core.features import analyze_file
+    from aural_core.sections import FrameArrays, label_sections
+    from aural_core.spectral import SpectralAnalysis
+    from aural_core.styles import load_style_table
+
+    cfg = FeatureConfig()
+    out: dict = {"cost_s": {}}
+    t0 = time.perf_counter()
+    feats = analyze_file(path, config=cfg, embedder=build_embedder("dsp"), tagger=build_tagger("rules"))
+    out["cost_s"]["today_analyze_file"] = time.perf_counter() - t0
+    frames = FrameArrays(
+        x=feats.vectors(), start_s=feats.start_s, end_s=feats.end_s, energy=feats.energy,
+        beat_strength=feats.beat_strength, tempo_bpm=feats.tempo_bpm, chroma=feats.chroma,
+        top_tags=feats.top_tags)
+    secs = label_sections(frames, labels=LabelConfig(), sections=SectionConfig(), styles=load_style_table())
+    out["sections"] = []
+    for s in secs:
+        idx = np.flatnonzero(np.any([(feats.start_s >= a - 1e-6) & (feats.end_s <= b + 1e-6)
+                                     for a, b in s.spans], axis=0))
+        out["sections"].append({"section": s.section, "frames": idx, "bpm": s.bpm, "key_full": s.key_full})
+
+    # New per-frame columns, from one SpectralAnalysis (the shared STFT) of the same signal.
+    y = load_audio(path, sr=cfg.sample_rate)
+    sr = cfg.sample_rate
+    out["seconds"] = len(y) / sr
+    a = SpectralAnalysis(y, sr, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels)
+    bounds = np.stack([np.round(feats.start_s * sr), np.round(feats.end_s * sr)], axis=1).astype(int)
+    hs = [a.hop_slice(s, e) for s, e in bounds]
+    t0 = time.perf_counter()
+    _ = a.magnitude, a.mel_db, a.onset_envelope, a.onset_autocorrelation, a.beats
+    out["cost_s"]["shared_stft_onsets_beats"] = time.perf_counter() - t0
+    desc = describe_frames(a, bounds)
+    cols = {k: np.asarray(v) for k, v in {
+        "start_s": feats.start_s, "end_s": feats.end_s, "energy": feats.energy,
+        "beat_strength": feats.beat_strength, "tempo_bpm": feats.tempo_bpm, "chroma": feats.chroma,
+        "onset_rate": desc["onset_rate"]}.items()}
+
+    t0 = time.perf_counter()
+    tuning = float(librosa.estimate_tuning(S=a.magnitude, sr=sr, n_fft=cfg.n_fft))
+    out["cost_s"]["tuning"] = time.perf_counter() - t0
+    out["tuning"] = tuning
+    t0 = time.perf_counter()
+    harm, _ = keymod.harmonic_chroma(S=a.magnitude, sr=sr, n_fft=cfg.n_fft, tuning=tuning)
+    out["cost_s"]["harmonic_chroma"] = time.perf_counter() - t0
+    cols["chroma_harm"] = keymod.frame_chroma(harm, hs)
+    t0 = time.perf_counter()
+    bass, _ = keymod.harmonic_chroma(S=a.magnitude, sr=sr, n_fft=cfg.n_fft, tuning=tuning,
+                                     fmin=40.0, fmax=260.0)
+    out["cost_s"]["bass_chroma"] = time.perf_counter() - t0
+    cols["chroma_bass"] = keymod.frame_chroma(bass, hs)
+    t0 = time.perf_counter()
+    tuned, _ = keymod.harmonic_chroma(S=a.magnitude, sr=sr, n_fft=cfg.n_fft, tuning=tuning,
+                                      fmin=0.0, fmax=sr / 2, kernel_size=1)
+    out["cost_s"]["tuned_chroma"] = time.perf_counter() - t0
+    cols["chroma_tuned"] = keymod.frame_chroma(tuned, hs)
+    t0 = time.perf_counter()
+    cqt_hop = 2048
+    cqt = keymod.cqt_chroma(y=y, sr=sr, tuning=tuning, hop_length=cqt_hop)
+    out["cost_s"]["cqt_chroma_hop2048"] = time.perf_counter() - t0
+    cqt_hs = [slice(s // cqt_hop, max(e // cqt_hop, s // cqt_hop + 1)) for s, e in bounds]
+    cols["chroma_cqt"] = keymod.frame_chroma(cqt, cqt_hs)
+    t0 = time.perf_counter()
+    share = tempomod.percussive_share(librosa.db_to_power(a.mel_db), kernel_size=17)
+    out["cost_s"]["percussive_share_mel_hpss"] = time.perf_counter() - t0
+    cols["percussive_share"] = np.array([share[h].mean() for h in hs])
+    t0 = time.perf_counter()
+    tg = a.onset_autocorrelation
+    cols["tempo_acf_fine"] = np.stack([tempomod.tempo_profile(tg[:, h].mean(axis=1), sr=sr,
+                                                              hop_length=cfg.hop_length) for h in hs])
+    out["cost_s"]["tempo_acf_fine"] = time.perf_counter() - t0
+    out["frames"] = cols
+
+    # References: librosa's plain beat tracker and Krumhansl on plain chroma.
+    t0 = time.perf_counter()
+    bt, _ = librosa.beat.beat_track(y=y, sr=sr)
+    out["librosa_bpm"] = float(np.atleast_1d(bt)[0])
+    ch = librosa.feature.chroma_stft(y=y, sr=sr).mean(axis=1)
+    out["librosa_key"] = keymod.estimate_key(ch, profile="krumhansl").name
+    out["cost_s"]["librosa_plain"] = time.perf_counter() - t0
+    if with_essentia:
+        try:
+            import essentia
+            import essentia.standard as es
+            essentia.log.infoActive = False
+            essentia.log.warningActive = False
+        except ImportError:
+            out["essentia"] = None
+        else:
+            # Our loader, not es.MonoLoader: the wheel's decoder crashes (SIGSEGV) on Opus files.
+            y44 = load_audio(path, sr=44100).astype(np.float32)
+            t0 = time.perf_counter()
+            bpm, *_ = es.RhythmExtractor2013(method="multifeature")(y44)
+            out["cost_s"]["essentia_rhythm"] = time.perf_counter() - t0
+            ess = {"bpm": float(bpm)}
+            t0 = time.perf_counter()
+            for p in ESSENTIA_PROFILES:
+                k, scale, _strength = es.KeyExtractor(profileType=p, sampleRate=44100)(y44)
+                ess[f"key_{p}"] = f"{FLAT_TO_SHARP.get(k, k)} {scale}"
+            out["cost_s"]["essentia_keys"] = time.perf_counter() - t0
+            out["essentia"] = ess
+    return out
+
+
+def load_or_analyze(path: Path, cache: Path, **kw) -> dict:
+    cache.mkdir(parents=True, exist_ok=True)
+    f = cache / (hashlib.sha256(path.read_bytes()).hexdigest()[:16] + ".pkl")
+    if f.exists():
+        return pickle.loads(f.read_bytes())
+    res = analyze_clip(path, **kw)
+    f.write_bytes(pickle.dumps(res))
+    return res
+
+
+# -- new estimators on per-frame columns -----------------------------------------------------
+KEY_VARIANTS = {  # name -> how a section's histogram columns are formed
+    "stft": ("chroma", 0.0),
+    "tuned": ("chroma_tuned", 0.0),
+    "harm": ("chroma_harm", 0.0),
+    "harm+bass": ("chroma_harm", 0.5),
+    "cqt": ("chroma_cqt", 0.0),
+    "cqt+bass": ("chroma_cqt", 0.5),
+}
+
+
+def new_key(frames: dict, idx: np.ndarray, *, variant: str, profile: str, context_weight: float = 1.0):
+    col, bass_w = KEY_VARIANTS[variant]
+    chroma = frames[col] + bass_w * frames["chroma_bass"]
+    w = frames["energy"] + 1e-3
+    ctx = (chroma * w[:, None]).sum(axis=0)
+    return keymod.estimate_key(chroma[idx], weights=w[idx], context=ctx, context_weight=context_weight,
+                               profile=profile)
+
+
+def new_tempo(frames: dict, idx: np.ndarray, **params):
+    return tempomod.estimate_tempo(
+        tempo_bpm=frames["tempo_bpm"][idx], beat_strength=frames["beat_strength"][idx],
+        acf=frames["tempo_acf_fine"][idx], onset_rate=frames["onset_rate"][idx],
+        percussive_share=frames["percussive_share"][idx], weights=frames["energy"][idx] + 1e-3, **params)
+
+
+def score_rows(rows: list[dict]) -> dict:
+    """Mean Acc1 / Acc2 / key weighted of rows {'split', 'drums', 'acc1', 'acc2', 'key'}, per group."""
+    def agg(rs):
+        if not rs:
+            return None
+        out = {"n": len(rs)}
+        for k in ("acc1", "acc2", "key"):
+            vals = [r[k] for r in rs if r.get(k) is not None]
+            if vals:
+                out[k] = round(float(np.mean(vals)), 3)
+        return out
+
+    groups = {"all": rows}
+    for s in ("tune", "test"):
+        groups[s] = [r for r in rows if r["split"] == s]
+    for d in (True, False):
+        groups["drums" if d else "no_drums"] = [r for r in rows if r["drums"] == d]
+        for s in ("tune", "test"):
+            groups[f"{s}_{'drums' if d else 'no_drums'}"] = [r for r in rows if r["drums"] == d and r["split"] == s]
+    return {g: agg(rs) for g, rs in groups.items()}
+
+
+def units(results: dict, truth: dict, per: str):
+    """(name, truth, result, frame index) per clip ('clip') or per today's section ('section')."""
+    for name, t in truth.items():
+        r = results[name]
+        if per == "clip":
+            yield name, t, r, np.arange(len(r["frames"]["energy"])), None
+        else:
+            for s in r["sections"]:
+                yield name, t, r, s["frames"], s
+
+
+def evaluate(results: dict, truth: dict, key_choice=None, tempo_choice=None) -> dict:
+    rows: dict[str, list] = {}
+
+    def add(est, name, t, acc=None, key=None):
+        a1, a2 = acc if acc is not None else (None, None)
+        rows.setdefault(est, []).append({"split": split_of(name), "drums": bool(t.get("drums", False)),
+                                         "acc1": a1, "acc2": a2,
+                                         "key": key_weighted(key, t["key"]) if key else None})
+
+    for name, t, r, idx, sec in units(results, truth, "section"):
+        add("ours_today/section", name, t, tempo_hits(sec["bpm"], t["bpm"]), sec["key_full"])
+        if tempo_choice is not None:
+            add("new/section", name, t, tempo_hits(new_tempo(r["frames"], idx, **tempo_choice).bpm, t["bpm"]),
+                new_key(r["frames"], idx, **key_choice).name)
+    for name, t, r, idx, _ in units(results, truth, "clip"):
+        add("librosa_plain/clip", name, t, tempo_hits(r["librosa_bpm"], t["bpm"]), r["librosa_key"])
+        if r.get("essentia"):
+            add("essentia_rhythm2013/clip", name, t, tempo_hits(r["essentia"]["bpm"], t["bpm"]))
+            for p in ESSENTIA_PROFILES:
+                add(f"essentia_key_{p}/clip", name, t, key=r["essentia"][f"key_{p}"])
+        if tempo_choice is not None:
+            add("new/clip", name, t, tempo_hits(new_tempo(r["frames"], idx, **tempo_choice).bpm, t["bpm"]),
+                new_key(r["frames"], idx, **key_choice).name)
+            add("tracker_unfolded/clip", name, t, tempo_hits(
+                new_tempo(r["frames"], idx, ratios=(1.0,)).tracker_bpm, t["bpm"]))
+    return {est: score_rows(rs) for est, rs in rows.items()}
+
+
+def _mean_over(results, truth, split, fn, per="section"):
+    vals = [fn(r, idx, t) for name, t, r, idx, _ in units(results, truth, per) if split_of(name) == split]
+    return float(np.mean(vals))
+
+
+def choose_key(results, truth) -> tuple[dict, dict]:
+    """Grid of (variant, profile, context weight), scored per section on the tune half."""
+    table = {}
+    for variant, profile, cw in itertools.product(KEY_VARIANTS, keymod.PROFILES, (0.0, 1.0)):
+        params = {"variant": variant, "profile": profile, "context_weight": cw}
+        table[f"{variant}|{profile}|ctx{cw}"] = {
+            s: round(_mean_over(results, truth, s, lambda r, idx, t, params=params: key_weighted(
+                new_key(r["frames"], idx, **params).name, t["key"])), 3) for s in ("tune", "test")}
+    best = max(table, key=lambda k: (table[k]["tune"], k))
+    v, p, c = best.split("|")
+    return {"variant": v, "profile": p, "context_weight": float(c[3:])}, table
+
+
+def choose_tempo(results, truth) -> tuple[dict, dict]:
+    table = {}
+    grid = itertools.product((90.0, 100.0, 110.0, 120.0), (0.5, 0.75, 1.0), (0.0, 0.5, 1.0, 2.0),
+                             (0.0, 0.5, 1.0), (0.0, 1.0, 2.0), (0.0, 0.5, 1.0))
+    for mu, sigma, wa, wd, wp, wt in grid:
+        params = {"prior_mu": mu, "prior_sigma": sigma,
+                  "score_weights": {"acf": wa, "prior": 1.0, "density": wd, "perc": wp, "tracker": wt}}
+        key = f"mu{mu:g}|sigma{sigma:g}|acf{wa:g}|density{wd:g}|perc{wp:g}|tracker{wt:g}"
+        table[key] = {s: round(_mean_over(results, truth, s, lambda r, idx, t, params=params: float(tempo_hits(
+            new_tempo(r["frames"], idx, **params).bpm, t["bpm"])[0])), 3) for s in ("tune", "test")}
+    best = max(table, key=lambda k: (table[k]["tune"], k))
+    mu, sigma, wa, wd, wp, wt = (float(x.lstrip("musigacfdenytrkp")) for x in best.split("|"))
+    return ({"prior_mu": mu, "prior_sigma": sigma,
+             "score_weights": {"acf": wa, "prior": 1.0, "density": wd, "perc": wp, "tracker": wt}}, table)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", type=Path, default=Path("/tmp/realcomp"))
+    ap.add_argument("--real", type=Path, default=None)
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/realcomp-cache"))
+    ap.add_argument("--out", type=Path, default=RESULTS / "labels_realcomp.json")
+    args = ap.parse_args()
+
+    truth = json.loads((args.set / "truth.json").read_text())["clips"]
+    results = {}
+    for i, name in enumerate(sorted(truth)):
+        results[name] = load_or_analyze(args.set / name, args.cache)
+        print(f"[{i + 1}/{len(truth)}] {name}", flush=True)
+    key_choice, key_table = choose_key(results, truth)
+    tempo_choice, tempo_table = choose_tempo(results, truth)
+    scores = evaluate(results, truth, key_choice, tempo_choice)
+
+    seconds = sum(r["seconds"] for r in results.values())
+    cost = {k: sum(r["cost_s"].get(k, 0.0) for r in results.values()) for k in results[next(iter(results))]["cost_s"]}
+    cost_x = {k: round(seconds / v, 1) for k, v in cost.items() if v > 0}
+    out = {
+        "set": {"n_clips": len(truth), "minutes": round(seconds / 60, 2),
+                "n_tune": sum(split_of(n) == "tune" for n in truth),
+                "n_drums": sum(t["drums"] for t in truth.values()),
+                "keys": sorted({t["key"] for t in truth.values()}),
+                "bpm_range": [min(t["bpm"] for t in truth.values()), max(t["bpm"] for t in truth.values())]},
+        "targets": {"tempo_acc1": 0.9, "key_weighted": 0.85},
+        "chosen": {"key": key_choice, "tempo": tempo_choice},
+        "scores": scores,
+        "key_grid": key_table,
+        "tempo_grid_top": dict(sorted(tempo_table.items(), key=lambda kv: -kv[1]["tune"])[:15]),
+        "cost_x_realtime_one_core": cost_x,
+        "per_clip": {n: {"truth_bpm": truth[n]["bpm"], "truth_key": truth[n]["key"], "drums": truth[n]["drums"],
+                         "split": split_of(n), "librosa_bpm": round(r["librosa_bpm"], 1),
+                         "tracker_bpm": round(float(np.nanmedian(r["frames"]["tempo_bpm"])), 1)
+                         if np.any(np.isfinite(r["frames"]["tempo_bpm"])) else None,
+                         "new_bpm": new_tempo(r["frames"], np.arange(len(r["frames"]["energy"])), **tempo_choice).bpm,
+                         "new_key": new_key(r["frames"], np.arange(len(r["frames"]["energy"])), **key_choice).name,
+                         "librosa_key": r["librosa_key"],
+                         "today": [(s["bpm"], s["key_full"]) for s in r["sections"]],
+                         "essentia": r.get("essentia")} for n, r in results.items()},
+    }
+    if args.real is not None:
+        out["real_recordings"] = real_agreement(args.real, args.cache, key_choice, tempo_choice)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, default=float) + "\n")
+    print(json.dumps({"chosen": out["chosen"], "scores": {k: v["all"] for k, v in scores.items()},
+                      "cost_x": cost_x}, indent=2))
+
+
+def real_agreement(folder: Path, cache: Path, key_choice: dict, tempo_choice: dict) -> dict:
+    """On real recordings: agreement with essentia (and with the BPM in wz2100 file names)."""
+    import re
+
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".ogg", ".flac", ".wav", ".mp3", ".opus"))
+    rows = []
+    for p in files:
+        try:
+            r = load_or_analyze(p, cache)
+        except Exception as exc:  # noqa: BLE001 - a file the loader refuses is reported, not fatal
+            rows.append({"file": p.name, "error": str(exc)[:200]})
+            continue
+        idx = np.arange(len(r["frames"]["energy"]))
+        nt, nk = new_tempo(r["frames"], idx, **tempo_choice), new_key(r["frames"], idx, **key_choice)
+        today_bpm = r["sections"][0]["bpm"] if r["sections"] else None
+        row = {"file": p.name, "seconds": round(r["seconds"], 1), "new_bpm": nt.bpm,
+               "new_conf": round(nt.confidence, 3), "new_key": nk.name, "librosa_bpm": round(r["librosa_bpm"], 1),
+               "librosa_key": r["librosa_key"], "today": [(s["bpm"], s["key_full"]) for s in r["sections"]],
+               "essentia": r.get("essentia")}
+        m = re.search(r"_(\d+)bpm", p.name)
+        if m:
+            row["name_bpm"] = float(m.group(1))
+        rows.append(row)
+        del today_bpm
+    ok = [r for r in rows if "error" not in r and r.get("essentia")]
+    agree = {}
+    if ok:
+        ess_key = "key_edma"
+        for est, bpm_of, key_of in (
+            ("new", lambda r: r["new_bpm"], lambda r: r["new_key"]),
+            ("librosa_plain", lambda r: r["librosa_bpm"], lambda r: r["librosa_key"]),
+            ("ours_today_first_section", lambda r: r["today"][0][0] if r["today"] else 90.0,
+             lambda r: r["today"][0][1] if r["today"] else "C major"),
+        ):
+            hits = [tempo_hits(bpm_of(r), r["essentia"]["bpm"]) for r in ok]
+            agree[est] = {"n": len(ok), "tempo_acc1_vs_essentia": round(float(np.mean([h[0] for h in hits])), 3),
+                          "tempo_acc2_vs_essentia": round(float(np.mean([h[1] for h in hits])), 3),
+                          "key_weighted_vs_essentia_edma": round(float(np.mean(
+                              [key_weighted(key_of(r), r["essentia"][ess_key]) for r in ok])), 3)}
+        named = [r for r in rows if "name_bpm" in r and "error" not in r]
+        for est, bpm_of in (("new", lambda r: r["new_bpm"]), ("librosa_plain", lambda r: r["librosa_bpm"]),
+                            ("essentia", lambda r: r["essentia"]["bpm"] if r.get("essentia") else float("nan")),
+                            ("ours_today_first_section", lambda r: r["today"][0][0] if r["today"] else 90.0)):
+            hits = [tempo_hits(bpm_of(r), r["name_bpm"]) for r in named]
+            if hits:
+                agree[f"{est}_vs_filename_bpm"] = {"n": len(hits), "acc1": round(float(np.mean([h[0] for h in hits])), 3),
+                                                   "acc2": round(float(np.mean([h[1] for h in hits])), 3)}
+    return {"n_files": len(files), "agreement": agree, "files": rows}
+
+
+if __name__ == "__main__":
+    main()
