@@ -55,7 +55,8 @@ PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"
 QUARTETS = [f"mozart/k80/movement{i}" for i in range(1, 5)] + \
     [f"mozart/k155/movement{i}" for i in range(1, 4)] + [f"mozart/k156/movement{i}" for i in range(1, 5)] + \
     [f"mozart/k458/movement{i}" for i in range(1, 5)] + [f"haydn/opus1no1/movement{i}" for i in range(1, 6)] + \
-    [f"haydn/opus74no1/movement{i}" for i in range(1, 5)] + [f"beethoven/opus18no1/movement{i}.mxl" for i in range(1, 5)]
+    [f"haydn/opus74no1/movement{i}" for i in range(1, 5)] + \
+    [f"beethoven/opus18no1/movement{i}.mxl" for i in range(1, 5)]
 MISC = ["joplin/maple_leaf_rag", "liliuokalani/aloha_oe", "leadSheet/fosterBrownHair",
         "chopin/mazurka06-2.krn", "beethoven/opus18no1/movement2.krn"]
 FOLK_OPUSES = ["essenFolksong/altdeu10"]
@@ -144,7 +145,8 @@ def _extract(score, source: str, group: str, max_q: float) -> Piece | None:
     for pi, p in enumerate(parts):
         for n in p.flatten().stripTies().notes:
             for pitch in getattr(n, "pitches", ()):
-                notes_all.append((float(n.getOffsetInHierarchy(p)), float(n.duration.quarterLength), int(pitch.midi), pi))
+                notes_all.append((float(n.getOffsetInHierarchy(p)), float(n.duration.quarterLength),
+                                  int(pitch.midi), pi))
     notes_all = [n for n in notes_all if n[1] > 0]
     if len(notes_all) < 16:
         return None

@@ -406,7 +406,8 @@ def real_agreement(folder: Path, cache: Path, key_choice: dict, tempo_choice: di
                             ("ours_today_first_section", lambda r: r["today"][0][0] if r["today"] else 90.0)):
             hits = [tempo_hits(bpm_of(r), r["name_bpm"]) for r in named]
             if hits:
-                agree[f"{est}_vs_filename_bpm"] = {"n": len(hits), "acc1": round(float(np.mean([h[0] for h in hits])), 3),
+                agree[f"{est}_vs_filename_bpm"] = {"n": len(hits),
+                                                   "acc1": round(float(np.mean([h[0] for h in hits])), 3),
                                                    "acc2": round(float(np.mean([h[1] for h in hits])), 3)}
     return {"n_files": len(files), "agreement": agree, "files": rows}
 
