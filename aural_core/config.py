@@ -51,13 +51,17 @@ class FeatureConfig(_Frozen):
 class LabelConfig(_Frozen):
     """Weak labels (seed section 4b)."""
 
-    bpm_min: float = 60.0
-    bpm_max: float = 160.0
+    # Tempo labels keep their octave (tempo.estimate_tempo decides it); only tempi outside this
+    # range are folded by octaves. The adapter's BPM head is clamped to it too.
+    bpm_min: float = 40.0
+    bpm_max: float = 250.0
     bpm_default: float = 90.0
     min_beat_strength: float = 0.05
     min_key_confidence: float = 0.2
     # Weight of the whole file's pitch-class histogram added to a section's (see labels.py).
     key_context_weight: float = 1.0
+    # Key profile set (aural_core/key.py PROFILES), chosen on the labelled real-composition set.
+    key_profile: Literal["krumhansl", "temperley", "albrecht", "edma"] = "temperley"
     styles_path: str | None = None
     # Section energy (0..1) at or above this is the "high" energy style variant.
     high_energy_threshold: float = 0.55

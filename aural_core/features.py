@@ -31,7 +31,7 @@ from .vocab import EMOTIONS, TAG_EMOTION, TAG_NAMES
 
 # Bump when the meaning of any feature changes: it is part of every analysis cache key, together
 # with ``extractor_fingerprint`` (which follows the dsp reference, weights and tag rules by itself).
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: label columns (CQT chroma, fine periodicity, percussive share)
 SCALAR_FEATURES = ("f0_median", "f0_iqr", "energy", "beat_strength")
 FEATURE_DIM = EMBED_DIM + len(SCALAR_FEATURES) + len(EMOTIONS)  # 521
 # Column of each scalar feature in x_t (after the 512 embedding dims).
@@ -60,6 +60,11 @@ class FrameFeatures:
     tempo_bpm: np.ndarray
     chroma: np.ndarray          # (n, 12), sums to 1 (0 for silence)
     tempo_acf: np.ndarray       # (n, 16) onset periodicity on descriptors.TEMPO_GRID_BPM
+    # label columns (None when analysed without them, e.g. renders being scored)
+    chroma_cqt: np.ndarray | None = None        # (n, 12) tuning-corrected CQT chroma, sums to 1
+    tempo_acf_fine: np.ndarray | None = None    # (n, 97) onset periodicity on tempo.TEMPO_FINE_BPM
+    percussive_share: np.ndarray | None = None  # (n,) share of percussive power
+    onset_rate: np.ndarray | None = None        # (n,) onsets per second
 
     def __len__(self) -> int:
         return len(self.start_s)
@@ -78,10 +83,13 @@ def feature_vectors(clap, f0_median, f0_iqr, energy, beat_strength, tags) -> np.
 
 def analyze_signal(
     y: np.ndarray, *, sr: int, config: FeatureConfig, embedder: Embedder, tagger: Tagger,
+    label_columns: bool = True,
 ) -> FrameFeatures:
     """Frame features of a mono signal at the analysis rate ``sr``.
 
     Expensive analyses (STFT, onsets, beats, f0) run once on the whole signal; frames slice them.
+    ``label_columns`` adds what the tempo and key labels need (CQT chroma, fine periodicity,
+    percussive share, onset rate); scoring a render does not need them.
     """
     valid_audio(y)
     bounds = frame_bounds(
@@ -115,7 +123,23 @@ def analyze_signal(
         f0_median_hz=f0_med_hz, f0_iqr_semitones=f0_iqr_st, voiced_fraction=voiced,
         rms_db=desc["level_db"], tempo_bpm=np.where(silent, np.nan, desc["tempo_bpm"]),
         chroma=desc["chroma"], tempo_acf=desc["tempo_acf"],
+        **(_label_columns(analysis, bounds, desc, silent) if label_columns else {}),
     )
+
+
+def _label_columns(analysis: SpectralAnalysis, bounds: np.ndarray, desc: dict, silent: np.ndarray) -> dict:
+    """Per-frame inputs of ``tempo.estimate_tempo`` and ``key.estimate_key``."""
+    from .key import frame_chroma
+    from .tempo import tempo_profile
+
+    hop_slices = [analysis.hop_slice(s, e) for s, e in bounds]
+    tempogram = analysis.onset_autocorrelation
+    acf = np.stack([tempo_profile(tempogram[:, hs].mean(axis=1), sr=analysis.sr, hop_length=analysis.hop_length)
+                    for hs in hop_slices])
+    share = np.array([float(np.mean(analysis.percussive_share[hs])) for hs in hop_slices])
+    chroma = frame_chroma(analysis.chroma_cqt, [analysis.cqt_slice(s, e) for s, e in bounds])
+    return {"chroma_cqt": np.where(silent[:, None], 0.0, chroma), "tempo_acf_fine": acf,
+            "percussive_share": np.where(silent, 0.0, share), "onset_rate": desc["onset_rate"]}
 
 
 def _f0_stats(analysis: SpectralAnalysis, bounds: np.ndarray):

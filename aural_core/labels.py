@@ -3,12 +3,15 @@
 - emotion: rank-weighted votes of the frames' top tags, each tag voting for its emotion bin
   (``vocab.TAG_EMOTION``, the keyword -> bin rule table); ties go to the earlier bin in
   ``EMOTIONS``; a section with no tags (silence) is "calm".
-- bpm: the beat tracker's local tempo of frames with a confident beat, median over the
-  section, folded into [bpm_min, bpm_max] by octaves; ``bpm_default`` without one.
-- key: energy-weighted pitch-class histogram (chroma) of the section plus ``key_context_weight``
-  times the whole file's histogram (sections of a piece rarely modulate; a short section alone
-  confuses a key with its fifth or relative), correlated with the 24 Krumhansl-Kessler key
-  profiles -> ``key_full``; folded to the seed's 14 classes by ``vocab.fold_key_14``;
+- bpm: the beat tracker's tempo with its octave decided by ``tempo.estimate_tempo`` (candidates
+  at 1/2, 2/3, 1, 3/2 and 2 times the tracker's tempo, scored by the onset periodicity at each,
+  the percussive share and a log-normal prior; chosen on the labelled real-composition set);
+  folded only outside [bpm_min, bpm_max]; ``bpm_default`` without beats.
+- key: energy-weighted tuning-corrected CQT pitch-class histogram of the section plus
+  ``key_context_weight`` times the whole file's (sections of a piece rarely modulate; a short
+  section alone confuses a key with its fifth or relative), correlated with the 24 key profiles
+  of ``key_profile`` (Temperley by default: best on the labelled set) -> ``key_full``;
+  folded to the seed's 14 classes by ``vocab.fold_key_14``;
   below ``min_key_confidence`` it falls back to C major (or A minor when the best key is minor).
 - style: (emotion, energy level) -> id in the style table; level "high" when the section's
   mean energy >= ``high_energy_threshold``.
@@ -23,7 +26,9 @@ import numpy as np
 from .config import LabelConfig
 from .descriptors import key_correlations
 from .errors import ParameterError
+from .key import estimate_key
 from .styles import StyleTable
+from .tempo import estimate_tempo
 from .vocab import EMOTIONS, KEYS_14, TAG_EMOTION, fold_key_14, key_full_name
 
 RANK_WEIGHTS = (5.0, 4.0, 3.0, 2.0, 1.0)
@@ -59,12 +64,26 @@ def fold_bpm(bpm: float, *, lo: float = _DEFAULTS.bpm_min, hi: float = _DEFAULTS
 
 
 def bpm_label(tempo_bpm: np.ndarray, beat_strength: np.ndarray, config: LabelConfig) -> float:
-    """Section tempo from per-frame beat-tracker tempi (see module docstring)."""
+    """Tempo our beat tracker reads (median over confident frames, folded into the label range):
+    what TempoCorr compares, as the seed defines it. Labels use :func:`tempo_label`."""
     tempo_bpm, beat_strength = np.asarray(tempo_bpm, float), np.asarray(beat_strength, float)
     ok = np.isfinite(tempo_bpm) & (tempo_bpm > 0) & (beat_strength >= config.min_beat_strength)
     if not ok.any():
         return float(config.bpm_default)
     return round(fold_bpm(float(np.median(tempo_bpm[ok])), lo=config.bpm_min, hi=config.bpm_max), 2)
+
+
+def tempo_label(*, tempo_bpm, beat_strength, acf, percussive_share, onset_rate, weights,
+                config: LabelConfig) -> tuple[float, float]:
+    """Section tempo with its octave decided by :func:`aural_core.tempo.estimate_tempo` (beat
+    tracker, periodicity at each candidate, percussive share and a log-normal prior), and its
+    confidence; ``bpm_default`` without beats or periodicity."""
+    result = estimate_tempo(tempo_bpm=tempo_bpm, beat_strength=beat_strength, acf=acf,
+                            percussive_share=percussive_share, onset_rate=onset_rate, weights=weights,
+                            min_beat_strength=config.min_beat_strength)
+    if not np.isfinite(result.tracker_bpm):
+        return float(config.bpm_default), 0.0
+    return round(fold_bpm(result.bpm, lo=config.bpm_min, hi=config.bpm_max), 2), round(result.confidence, 4)
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,19 @@ def pitch_class_histogram(chroma: np.ndarray, weights: np.ndarray | None = None)
     w = np.ones(len(chroma)) if weights is None else np.asarray(weights, float)
     hist = (chroma * w[:, None]).sum(axis=0)
     return hist / hist.sum() if hist.sum() > 0 else hist
+
+
+def key_label_frames(chroma: np.ndarray, weights: np.ndarray, context: np.ndarray, config: LabelConfig) -> KeyEstimate:
+    """Key of a section from its frames' CQT chroma plus the file's (``key.estimate_key`` with
+    ``config.key_profile``); below ``min_key_confidence`` it falls back as :func:`key_label` does."""
+    result = estimate_key(chroma, weights=weights, context=context, context_weight=config.key_context_weight,
+                          profile=config.key_profile)
+    tonic, minor = result.tonic, result.minor
+    fallback = result.correlation < config.min_key_confidence
+    if fallback:
+        tonic = 9 if minor else 0  # A minor / C major
+    key_id = fold_key_14(tonic, minor)
+    return KeyEstimate(key_full_name(tonic, minor), KEYS_14[key_id], key_id, result.correlation, fallback)
 
 
 def key_label(histogram: np.ndarray, config: LabelConfig, context: np.ndarray | None = None) -> KeyEstimate:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import SectionConfig
 from .errors import ParameterError
-from .labels import bpm_label, emotion_label, key_label, pitch_class_histogram, style_label
+from .labels import emotion_label, key_label_frames, pitch_class_histogram, style_label, tempo_label
 from .vocab import EMOTIONS
 
 SECTION_NAMES = ("intro", "build", "release")
@@ -111,6 +111,10 @@ class FrameArrays:
     tempo_bpm: np.ndarray
     chroma: np.ndarray          # (n, 12)
     top_tags: list[list[str]]
+    chroma_cqt: np.ndarray      # (n, 12) the key estimator's pitch classes
+    tempo_acf_fine: np.ndarray  # (n, 97) the tempo estimator's periodicity profile
+    percussive_share: np.ndarray
+    onset_rate: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -139,14 +143,17 @@ class LabelledSection:
 def label_sections(frames: FrameArrays, *, labels, sections, styles) -> list[LabelledSection]:
     """Sections of one file with their weak labels (``labels``/``sections`` are config parts)."""
     weights = frames.energy + 1e-3  # louder frames say more about the key; silence still counts
-    file_histogram = pitch_class_histogram(frames.chroma, weights)
+    file_histogram = pitch_class_histogram(frames.chroma_cqt, weights)
     out = []
     for sec in section_frames(frames.energy, start_s=frames.start_s, end_s=frames.end_s,
                               n_sections=sections.n_sections, min_section_seconds=sections.min_section_seconds):
         i = sec.frames
         emotion = emotion_label([frames.top_tags[j] for j in i])
         energy = float(frames.energy[i].mean())
-        key = key_label(pitch_class_histogram(frames.chroma[i], weights[i]), labels, file_histogram)
+        key = key_label_frames(frames.chroma_cqt[i], weights[i], file_histogram, labels)
+        bpm, _ = tempo_label(tempo_bpm=frames.tempo_bpm[i], beat_strength=frames.beat_strength[i],
+                             acf=frames.tempo_acf_fine[i], percussive_share=frames.percussive_share[i],
+                             onset_rate=frames.onset_rate[i], weights=weights[i], config=labels)
         style_id = style_label(emotion, energy, styles, labels)
         out.append(LabelledSection(
             section=sec.name, start_s=float(frames.start_s[i].min()), end_s=float(frames.end_s[i].max()),
@@ -154,7 +161,7 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles) -> list[Lab
             n_frames=len(i), x=frames.x[i].mean(axis=0).astype(np.float32), energy=energy,
             beat_strength=float(frames.beat_strength[i].mean()),
             emotion=emotion, emotion_id=EMOTIONS.index(emotion),
-            bpm=bpm_label(frames.tempo_bpm[i], frames.beat_strength[i], labels),
+            bpm=bpm,
             key=key.key, key_id=key.key_id, key_full=key.key_full, key_confidence=key.confidence,
             style_id=style_id, style_prompt=styles[style_id].prompt,
         ))

@@ -6,6 +6,7 @@ grid, so a file's expensive analyses run once and frames only take slices (seed 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -18,6 +19,8 @@ from .config import FeatureConfig
 
 _EPS = 1e-10
 _DEFAULTS = FeatureConfig()  # the defaults live in config.py
+# 2048 samples (93 ms at 22.05 kHz): keys need no finer grid and the CQT costs a quarter.
+CQT_HOP = 2048
 
 
 @dataclass
@@ -146,6 +149,36 @@ class SpectralAnalysis:
         return librosa.feature.tempogram(
             onset_envelope=self.onset_envelope, sr=self.sr, hop_length=self.hop_length
         )
+
+    # -- label analyses (tempo octave and key; see aural_core/tempo.py and key.py) ------------
+    @cached_property
+    def tuning(self) -> float:
+        """Deviation from A440 in fractions of a semitone, from the shared STFT magnitude."""
+        if not np.any(self.magnitude > 0):
+            return 0.0
+        with warnings.catch_warnings():  # a signal without clear pitches: librosa warns, we take 0
+            warnings.simplefilter("ignore", UserWarning)
+            return float(librosa.estimate_tuning(S=self.magnitude, sr=self.sr, n_fft=self.n_fft))
+
+    @cached_property
+    def chroma_cqt(self) -> np.ndarray:
+        """Tuning-corrected CQT chroma, shape (12, n), on its own coarse grid of ``CQT_HOP`` samples."""
+        from .key import cqt_chroma
+
+        return cqt_chroma(y=self.y, sr=self.sr, tuning=self.tuning, hop_length=CQT_HOP)
+
+    def cqt_slice(self, start: int, end: int) -> slice:
+        """CQT-grid hop indices whose centres fall in samples ``[start, end)``; never empty."""
+        n = self.chroma_cqt.shape[1]
+        first = min(int(np.ceil(start / CQT_HOP)), n - 1)
+        return slice(first, max(int(np.ceil(end / CQT_HOP)), first + 1))
+
+    @cached_property
+    def percussive_share(self) -> np.ndarray:
+        """Per-hop share of the mel power in the percussive HPSS component (0..1)."""
+        from .tempo import percussive_share
+
+        return percussive_share(librosa.db_to_power(self.mel_db))
 
     # -- pitch -----------------------------------------------------------------------------
     @cached_property

@@ -13,12 +13,14 @@ import pyarrow.parquet as pq
 
 from aural_core.embedders.base import EMBED_DIM
 from aural_core.features import FrameFeatures, feature_vectors
+from aural_core.tempo import TEMPO_FINE_BPM
 from aural_core.vocab import EMOTIONS
 
 from .atomic import write_parquet_atomic
 
-FRAMES_SCHEMA_VERSION = "1"
+FRAMES_SCHEMA_VERSION = "2"  # 2: label columns for the tempo and key estimators
 N_CHROMA, N_TEMPO_ACF = 12, 16
+N_TEMPO_FINE = len(TEMPO_FINE_BPM)
 
 FRAMES_SCHEMA = pa.schema([
     ("file_id", pa.string()),
@@ -41,6 +43,11 @@ FRAMES_SCHEMA = pa.schema([
     ("tempo_bpm", pa.float32()),
     ("chroma", pa.list_(pa.float32(), N_CHROMA)),
     ("tempo_acf", pa.list_(pa.float32(), N_TEMPO_ACF)),
+    # label columns: what aural_core.tempo.estimate_tempo and key.estimate_key read
+    ("chroma_cqt", pa.list_(pa.float32(), N_CHROMA)),
+    ("tempo_acf_fine", pa.list_(pa.float32(), N_TEMPO_FINE)),
+    ("percussive_share", pa.float32()),
+    ("onset_rate", pa.float32()),
 ])
 
 
@@ -63,9 +70,11 @@ def frames_table(features: FrameFeatures, *, file_id: str, source: str, metadata
         "top_tags": pa.array(features.top_tags, pa.list_(pa.string())),
         "chroma": _fixed(features.chroma, N_CHROMA),
         "tempo_acf": _fixed(features.tempo_acf, N_TEMPO_ACF),
+        "chroma_cqt": _fixed(features.chroma_cqt, N_CHROMA),
+        "tempo_acf_fine": _fixed(features.tempo_acf_fine, N_TEMPO_FINE),
     }
     for name in ("f0_median", "f0_iqr", "energy", "beat_strength", "f0_median_hz",
-                 "f0_iqr_semitones", "voiced_fraction", "rms_db", "tempo_bpm"):
+                 "f0_iqr_semitones", "voiced_fraction", "rms_db", "tempo_bpm", "percussive_share", "onset_rate"):
         columns[name] = pa.array(np.asarray(getattr(features, name), dtype=np.float32), pa.float32())
     meta = {"aural.frames_schema": FRAMES_SCHEMA_VERSION, **metadata}
     schema = FRAMES_SCHEMA.with_metadata({k: str(v) for k, v in meta.items()})
@@ -113,4 +122,7 @@ def frame_arrays(table: pa.Table):
         beat_strength=col("beat_strength"), tempo_bpm=col("tempo_bpm"),
         chroma=fixed_column(table, "chroma").astype(np.float64),
         top_tags=table.column("top_tags").to_pylist(),
+        chroma_cqt=fixed_column(table, "chroma_cqt").astype(np.float64),
+        tempo_acf_fine=fixed_column(table, "tempo_acf_fine").astype(np.float64),
+        percussive_share=col("percussive_share"), onset_rate=col("onset_rate"),
     )

@@ -140,7 +140,7 @@ def score_render(path: str, source_embedding: list[float], source_estimate: dict
     y = load_audio(path, sr=features.sample_rate)
     f = analyze_signal(y, sr=features.sample_rate, config=features,
                        embedder=embedder_for(features.embedder, features.clap_model),
-                       tagger=tagger_for(features.tagger, features.clap_model))
+                       tagger=tagger_for(features.tagger, features.clap_model), label_columns=False)
     heard = estimate_attributes(y, sr=features.sample_rate)
     tempo = tempo_agreement(source_estimate["bpm"], heard.bpm)
     return {"path": path, "match": cosine(f.clap.astype(np.float64).mean(axis=0), source_embedding),
