@@ -5,8 +5,16 @@ import pytest
 
 from aural_core.config import LabelConfig
 from aural_core.errors import ParameterError
-from aural_core.labels import (bpm_label, emotion_label, fold_bpm, key_label, key_label_frames, pitch_class_histogram,
-                               style_label, tempo_label)
+from aural_core.labels import (
+    bpm_label,
+    emotion_label,
+    fold_bpm,
+    key_label,
+    key_label_frames,
+    pitch_class_histogram,
+    style_label,
+    tempo_label,
+)
 from aural_core.styles import load_style_table
 from aural_core.vocab import KEYS_14, fold_key_14, parse_key
 
