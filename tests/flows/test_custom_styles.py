@@ -36,7 +36,7 @@ def test_render_task_plays_the_eleventh_style(custom_styles, tmp_path):
     styles = load_style_table(custom_styles)
     controls = Controls(emotion="calm", bpm=96.0, key="D minor", style_id=10, style_prompt=styles[10].prompt)
     config = RenderConfig(seconds=3.0)
-    [path] = render_items.fn([{"controls": controls.to_dict(), "seed": 7}], config, styles, 3.0,
+    [path] = render_items.fn([{"controls": controls.to_dict(), "seed": 7, "seconds": 3.0}], config, styles,
                              str(tmp_path / "renders"), "t")
     heard, sr = sf.read(path)
     direct = SynthRenderer(styles=styles).render(controls, seconds=3.0, seed=7)
@@ -58,7 +58,7 @@ def test_calm_quiet_style_renders_quieter_than_busy_loud_after_the_whole_chain(t
     pred = {"emotion": np.array([1, 4]), "style": np.array([calm.id, busy.id]), "key": np.array([0, 0]),
             "bpm": np.array([100.0, 100.0])}
     controls = predicted_controls(pred, styles, [{"energy": 0.5, "beat_strength": 0.5}] * 2)
-    paths = render_items.fn([{"controls": c.to_dict(), "seed": 3} for c in controls], RenderConfig(), styles, 6.0,
-                            str(tmp_path / "renders"), "levels")
+    paths = render_items.fn([{"controls": c.to_dict(), "seed": 3, "seconds": 6.0} for c in controls], RenderConfig(),
+                            styles, str(tmp_path / "renders"), "levels")
     rms_db = [20 * np.log10(np.sqrt(np.mean(sf.read(p)[0] ** 2))) for p in paths]
     assert rms_db[0] < rms_db[1] - 3.0, rms_db  # dynamics 0.2 vs 0.85: about 5 dB apart
