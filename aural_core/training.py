@@ -85,6 +85,10 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
            on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
     """Train the four heads jointly on sections (``X``, ``y_*``, ``file_id`` arrays).
 
+    Whole files are held out (``split_files``). Rows marked by an optional ``augmented`` array
+    (transformed copies, carrying their original file's id) train with their file and are
+    dropped when that file validates: validation sees original sections only.
+
     AdamW (lr, weight decay from ``config``), shuffled mini-batches, up to ``epochs`` epochs.
     Early stopping (``config.early_stopping``):
 
@@ -101,6 +105,9 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
         raise ParameterError(f"training arrays lack {missing}")
     seed_everything(config.seed)
     train_mask, val_mask = split_files(arrays["file_id"], val_fraction=config.val_fraction, seed=config.seed)
+    augmented = np.asarray(arrays.get("augmented", np.zeros(len(train_mask), dtype=bool)), dtype=bool)
+    n_dropped = int((val_mask & augmented).sum())
+    val_mask = val_mask & ~augmented  # copies of a validation file never validate (nor train)
     train, val = _tensors(arrays, train_mask), _tensors(arrays, val_mask)
 
     model = Adapter(AdapterConfig(n_styles=n_styles, hidden=config.hidden,
@@ -111,7 +118,9 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
     result = TrainResult(model=model, split={
         "train_files": sorted(set(arrays["file_id"][train_mask].tolist())),
         "val_files": sorted(set(arrays["file_id"][val_mask].tolist())),
-        "n_train_sections": int(train_mask.sum()), "n_val_sections": int(val_mask.sum())})
+        "n_train_sections": int(train_mask.sum()), "n_val_sections": int(val_mask.sum()),
+        **({"n_augmented_train_sections": int((train_mask & augmented).sum()),
+            "n_augmented_dropped": n_dropped} if augmented.any() else {})})
     per_head = config.early_stopping == "per_head"
     tracked = HEADS if per_head else ("total",)
     best = {h: (float("inf"), None, 0) for h in tracked}  # (loss, state, epoch)

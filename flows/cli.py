@@ -53,9 +53,11 @@ def cmd_analyze(args) -> int:
 def _print_train(result: dict) -> None:
     from tasks.progress import console
 
+    augmented = result["dataset"].get("n_augmented_sections", 0)
     console.print(f"adapter {result['adapter']} ({result['ref'][:19]}...), {result['dataset']['n_sections']} "
-                  f"sections from {result['dataset']['n_files']} files, best epoch {result['best_epoch']}"
-                  f"/{result['epochs_run']}")
+                  f"sections from {result['dataset']['n_files']} files"
+                  + (f" (+{augmented} augmented)" if augmented else "")
+                  + f", best epoch {result['best_epoch']}/{result['epochs_run']}")
     for split, metrics in result["metrics"].items():
         console.print(f"  {split:10s} " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
 

@@ -6,12 +6,15 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from storage.layout import CacheLayout, ModelsLayout
 from storage.manifest import read_manifest, resolve_manifest
 from storage.models import publish_adapter
+from tasks.augment import augment_files
+from tasks.common import one_blas_thread
 from tasks.train import build_training_set, label_files, train_task
 
 from .settings import resolve_settings
@@ -27,11 +30,15 @@ def training_files(cache: CacheLayout, manifest: str) -> list[dict]:
     return files
 
 
-@flow(name="train")
+@flow(name="train", task_runner=ThreadPoolTaskRunner(max_workers=2))
 def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt",
                config_path: str | None = None, manifest: str | None = None,
                show_progress: bool = True, config: AuralConfig | None = None) -> dict:
     """Label and section every analysed training file, then train and publish the adapter.
+
+    With ``config.augment`` on, the files on the training side of the split also get
+    transposed / time-stretched copies, each one cached task run (see tasks/augment.py),
+    whose sections join the training set; validation sees original sections only.
 
     Args:
         cache_dir: analysis cache written by the analyze flow. Relative paths resolve against
@@ -53,9 +60,12 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     if len(files) < 2:
         raise InputsMissingError(f"need at least 2 analysed training files in {cache.root}, found {len(files)}")
     summary = label_files(cache, files, config, styles)
-    section_files = [o.result["sections"] for o in summary.outcomes if o.result and o.result["n_sections"]]
+    labelled = [o.result for o in summary.outcomes if o.result and o.result["n_sections"]]
+    section_files = [r["sections"] for r in labelled]
+    with one_blas_thread():
+        augment, copies = augment_files(cache, name, labelled, config)
 
-    dataset = build_training_set(section_files, str(cache.root))
+    dataset = build_training_set(section_files, str(cache.root), copies, config.labels)
     result = train_task(dataset["npz"], config, styles, dataset, str(models.store), show_progress)
     meta = result["metadata"]
     publish_adapter(models, result["ref"], meta)
@@ -63,8 +73,10 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     create_table_artifact(key="adapter-metrics", table=[{"split": k, **v} for k, v in meta["metrics"].items()],
                           description=f"Adapter {result['ref'][:19]} trained on {dataset['n_sections']} sections")
     create_markdown_artifact(key="train-summary", markdown=(
-        f"# train\n{summary.one_line()}\n\n{dataset['n_sections']} sections from {dataset['n_files']} files; "
+        f"# train\n{summary.one_line()}\n\n{augment.one_line()}\n\n{dataset['n_sections']} sections from "
+        f"{dataset['n_files']} files (+{dataset['n_augmented_sections']} augmented); "
         f"best epoch {meta['best_epoch']}; validation: " + ", ".join(f"{k} {v:.3f}" for k, v in val.items())))
     return {"adapter": str(models.adapter), "ref": result["ref"], "metadata": str(models.metadata),
-            "labels": summary.to_dict(), "dataset": dataset, "metrics": meta["metrics"],
+            "labels": summary.to_dict(), "augment": augment.to_dict(), "dataset": dataset,
+            "metrics": meta["metrics"],
             "best_epoch": meta["best_epoch"], "epochs_run": len(meta["history"])}

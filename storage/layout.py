@@ -8,6 +8,7 @@
       cache/                   CacheLayout     (``--cache``)
         frames/<file_id>.parquet
         sections/<file_id>.parquet
+        augmented/<file_id>/<transform>.parquet   frames of a transformed copy (training only)
         sections.npz
         manifests/<folder name>.json
         renders/
@@ -47,6 +48,10 @@ class CacheLayout:
 
     def sections(self, file_id: str) -> Path:
         return self.root / "sections" / f"{file_id}.parquet"
+
+    def augmented_frames(self, file_id: str, transform: str) -> Path:
+        """Frames of a transposed/stretched copy of a training file (``Transform.slug``)."""
+        return self.root / "augmented" / file_id / f"{transform}.parquet"
 
     @property
     def sections_npz(self) -> Path:

@@ -80,3 +80,20 @@ def resolve_manifest(cache: CacheLayout, manifest: str | None) -> str:
                                 f"--out {cache.root}` first")
     raise InputsMissingError(f"{cache.root} holds analyses of {len(candidates)} folders ({', '.join(candidates)}): "
                             "name the one to train on with --manifest")
+
+
+def source_path(manifest: dict, source: str) -> Path:
+    """Where the analysed file ``source`` (a file name of ``manifest["files"]``) lives now:
+    ``input_dir/source``, else the one file of that name under ``input_dir`` (folders are
+    listed recursively). Callers check its content id against the manifest's.
+    """
+    folder = Path(manifest["input_dir"])
+    direct = folder / source
+    if direct.is_file():
+        return direct
+    matches = sorted(p for p in folder.rglob("*") if p.name == source and p.is_file()) if folder.is_dir() else []
+    if len(matches) != 1:
+        found = "no file" if not matches else f"{len(matches)} files"
+        raise InputsMissingError(f"{folder}: {found} named {source!r} (it was analysed there; "
+                                 "re-run `aural analyze` if the folder moved)")
+    return matches[0]

@@ -52,7 +52,12 @@ def training_metadata(*, config, styles, styles_hash: str, dataset: dict, report
         # The corpus-prior reference of the evaluation: the training labels' modes and median BPM.
         "prior": dataset.get("prior"),
         "config_hash": config.config_hash(),
-        "config_hashes": {k: getattr(config, k).config_hash() for k in ("features", "labels", "sections", "train")},
+        "config_hashes": {k: getattr(config, k).config_hash()
+                          for k in ("features", "labels", "sections", "train", "augment")},
+        # Training-time augmentation: its settings and the copies each training file got.
+        "augment": {**config.augment.model_dump(mode="json"), "enabled": config.augment.enabled,
+                    "n_augmented_sections": dataset.get("n_augmented_sections", 0),
+                    "copies": dataset.get("augmented_copies", {})},
         "styles": styles.to_json(), "styles_hash": styles_hash,
         **report,
         "curves": [{k: r[k] for k in ("epoch", "train_loss", "val_loss")} for r in report.get("history", [])],

@@ -4,6 +4,7 @@ section) and ``sections.npz`` (``CacheLayout.sections_npz``: X and the y_* array
 from __future__ import annotations
 
 import io
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,20 @@ def read_sections(paths: list[str | Path]) -> pa.Table:
     """All sections of several files in one table (in the given order)."""
     tables = [pq.read_table(p) for p in paths]
     return pa.concat_tables(tables) if tables else SECTIONS_SCHEMA.empty_table()
+
+
+def read_labelled_sections(path: str | Path) -> list[LabelledSection]:
+    """The rows of one sections Parquet back as ``LabelledSection`` objects (in file order)."""
+    table = pq.read_table(path)
+    x = fixed_column(table, "x").astype(np.float32)
+    names = [f.name for f in fields(LabelledSection) if f.name != "x"]
+    columns = {name: table.column(name).to_pylist() for name in names}
+    rows = []
+    for i in range(table.num_rows):
+        values = {name: columns[name][i] for name in names}
+        values["spans"] = [tuple(s) for s in values["spans"]]
+        rows.append(LabelledSection(x=x[i], **values))
+    return rows
 
 
 def training_arrays(table: pa.Table) -> dict[str, np.ndarray]:

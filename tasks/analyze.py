@@ -16,6 +16,13 @@ from storage.layout import CacheLayout
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
 
 
+def frames_metadata(config: FeatureConfig) -> dict[str, str]:
+    """What a frames Parquet records about the analysis that made it."""
+    return {"aural.feature_config_hash": config.config_hash(), "aural.embedder": config.embedder,
+            "aural.tagger": config.tagger, "aural.extractor_version": extractor_fingerprint(),
+            "aural.feature_config": config.model_dump_json()}
+
+
 def frames_cache_key(context, parameters) -> str:
     """Key = (file content, feature config, extractor version, output location)."""
     out = CacheLayout(Path(parameters["cache_dir"])).frames(parameters["file_id"])
@@ -41,11 +48,8 @@ def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config:
         embedder=embedder_for(config.embedder, config.clap_model),
         tagger=tagger_for(config.tagger, config.clap_model),
     )
-    meta = {"aural.feature_config_hash": config.config_hash(), "aural.embedder": config.embedder,
-            "aural.tagger": config.tagger, "aural.extractor_version": extractor_fingerprint(),
-            "aural.feature_config": config.model_dump_json()}
     out = write_frames(CacheLayout(Path(cache_dir)).frames(file_id),
-                       frames_table(features, file_id=file_id, source=source, metadata=meta))
+                       frames_table(features, file_id=file_id, source=source, metadata=frames_metadata(config)))
     seconds = float(features.end_s[-1]) if len(features) else 0.0
     return {"file_id": file_id, "source": source, "frames": str(Path(out)),
             "n_frames": len(features), "seconds": seconds,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import numpy as np
 from prefect import get_run_logger, task
 from prefect.cache_policies import CacheKeyFnPolicy
 from prefect.futures import wait
@@ -20,6 +21,7 @@ from storage.layout import CacheLayout
 from storage.models import save_adapter, training_metadata
 from storage.sections import read_sections, sections_table, training_arrays, write_npz, write_sections
 
+from .augment import augmented_arrays
 from .common import short_hash, submit_cached
 from .outcomes import FileOutcome, RunSummary
 
@@ -51,22 +53,38 @@ def label_file(frames_file: str, file_id: str, source: str, cache_dir: str,
 
 
 @task(name="build-training-set")
-def build_training_set(section_files: list[str], cache_dir: str) -> dict:
-    """All sections -> ``<cache>/sections.npz`` (X, y_*, file ids); returns its path and hash."""
+def build_training_set(section_files: list[str], cache_dir: str, augmented: list[dict] | None = None,
+                       labels: LabelConfig | None = None) -> dict:
+    """All sections -> ``<cache>/sections.npz`` (X, y_*, file ids); returns its path and hash.
+
+    ``augmented``: ready copies of training files (see ``tasks.augment.augment_files``); their
+    sections follow the originals, under the original file id, marked by the ``augmented``
+    (bool) and ``transform`` (str, "" for an original) arrays, which exist only when copies do.
+    The corpus prior and ``n_sections`` count the original sections only.
+    """
     arrays = training_arrays(read_sections(section_files))
-    path = write_npz(CacheLayout(Path(cache_dir)).sections_npz, arrays)
     prior = CorpusPrior.from_labels(emotion_ids=arrays["y_emotion"], bpm=arrays["y_bpm"], key_ids=arrays["y_key"],
                                     style_ids=arrays["y_style"])
-    return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": int(len(arrays["X"])),
-            "n_files": int(len(set(arrays["file_id"].tolist()))), "prior": prior.to_dict()}
+    n_original = int(len(arrays["X"]))
+    extra = augmented_arrays(augmented or [], labels or LabelConfig())
+    if extra is not None:
+        arrays["augmented"] = np.zeros(n_original, dtype=bool)
+        arrays["transform"] = np.array([""] * n_original)
+        extra["augmented"] = np.ones(len(extra["X"]), dtype=bool)
+        arrays = {k: np.concatenate([arrays[k], extra[k]]) for k in arrays}
+    path = write_npz(CacheLayout(Path(cache_dir)).sections_npz, arrays)
+    copies = {}
+    for c in augmented or []:
+        copies.setdefault(c["file_id"], []).append(c["transform"])
+    return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": n_original,
+            "n_files": int(len(set(arrays["file_id"].tolist()))), "prior": prior.to_dict(),
+            "n_augmented_sections": int(len(arrays["X"]) - n_original), "augmented_copies": copies}
 
 
 @task(name="train-adapter")
 def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict, store_dir: str,
                show_progress: bool = False) -> dict:
     """Train the adapter on ``sections.npz``; store it; return its artifact ref and metadata."""
-    import numpy as np
-
     logger = get_run_logger()
     with np.load(npz) as data:
         arrays = {k: data[k] for k in data.files}

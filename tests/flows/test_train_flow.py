@@ -42,10 +42,14 @@ def test_train_flow_end_to_end(analysed):
     assert table.schema.remove_metadata() == SECTIONS_SCHEMA
     assert set(table.column("section").to_pylist()) <= {"intro", "build", "release"}
     npz = np.load(cache / "sections.npz")
-    assert npz["X"].shape == (result["dataset"]["n_sections"], 521)
+    dataset = result["dataset"]
+    # augmentation is on by default: transformed copies of the training files follow the originals
+    assert dataset["n_augmented_sections"] > 0
+    assert npz["X"].shape == (dataset["n_sections"] + dataset["n_augmented_sections"], 521)
+    original = ~npz["augmented"]
     all_rows = pq.read_table(cache / "sections").sort_by([("file_id", "ascending")])
     assert set(npz["y_emotion"]) <= set(range(len(EMOTIONS))) and set(npz["y_key"]) <= set(range(len(KEYS_14)))
-    assert sorted(npz["y_bpm"].tolist()) == pytest.approx(sorted(all_rows.column("bpm").to_pylist()))
+    assert sorted(npz["y_bpm"][original].tolist()) == pytest.approx(sorted(all_rows.column("bpm").to_pylist()))
 
     model, info = load_adapter(out)
     meta = json.loads((root / "models" / "metadata.json").read_text())
@@ -56,4 +60,5 @@ def test_train_flow_end_to_end(analysed):
 
     again = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False)
     assert sorted(again["labels"]["cached"]) == sorted(result["labels"]["computed"])
+    assert sorted(again["augment"]["cached"]) == sorted(result["augment"]["computed"])
     assert again["ref"] == result["ref"]  # same data and seed -> identical weights
