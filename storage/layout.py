@@ -6,8 +6,9 @@
       inputs/                  training audio
       eval/                    held-out audio
       cache/                   CacheLayout     (``--cache``)
-        frames/<file_id>.parquet
-        sections/<file_id>.parquet
+        frames/<file_id>-<frames key>.parquet       (keys: storage/keys.py)
+        sections/<file_id>-<sections key>.parquet
+        (each with a hidden checksum record .<name>.sha256 beside it: storage/integrity.py)
         sections.npz
         manifests/<folder name>.json
         renders/
@@ -42,11 +43,14 @@ class CacheLayout:
 
     root: Path
 
-    def frames(self, file_id: str) -> Path:
-        return self.root / "frames" / f"{file_id}.parquet"
+    def frames(self, file_id: str, key: str) -> Path:
+        """Frames of one input, named by its content id and ``keys.frames_key`` (the settings
+        they were computed with), so that two configs never share a file."""
+        return self.root / "frames" / f"{file_id}-{key}.parquet"
 
-    def sections(self, file_id: str) -> Path:
-        return self.root / "sections" / f"{file_id}.parquet"
+    def sections(self, file_id: str, key: str) -> Path:
+        """Sections of one input, named by its content id and ``keys.sections_key``."""
+        return self.root / "sections" / f"{file_id}-{key}.parquet"
 
     @property
     def sections_npz(self) -> Path:
@@ -75,6 +79,13 @@ class CacheLayout:
     def prefect_results(self) -> Path:
         """Prefect's result/cache records live beside the data they describe."""
         return self.root / ".prefect-results"
+
+
+def checksum_record(output: str | Path) -> Path:
+    """Where the checksum of a cached output is recorded: a hidden ``.<name>.sha256`` beside it
+    (hidden, so that Parquet dataset readers of the folder skip it)."""
+    output = Path(output)
+    return output.with_name(f".{output.name}.sha256")
 
 
 @dataclass(frozen=True)
