@@ -6,6 +6,7 @@ key their caches on file content instead.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,12 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3")
 _DEFAULTS = FeatureConfig()  # the defaults live in config.py
 
 
-def load_audio(path: str | Path, *, sr: int = _DEFAULTS.sample_rate) -> np.ndarray:
+def load_audio(path: str | Path, *, sr: int = _DEFAULTS.sample_rate, data: bytes | None = None) -> np.ndarray:
     """Decode a WAV, FLAC, OGG or MP3 file to mono float32 at ``sr``.
 
-    Channels are averaged; any input rate is resampled with soxr (high quality).
+    Channels are averaged; any input rate is resampled with soxr (high quality). With ``data``
+    (the file's bytes, already read by the caller, e.g. to hash exactly what is decoded) those
+    bytes are decoded and ``path`` only names the file in messages.
 
     Raises
     ------
@@ -31,27 +34,32 @@ def load_audio(path: str | Path, *, sr: int = _DEFAULTS.sample_rate) -> np.ndarr
         The message names the file and the reason.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError as exc:
-        raise AudioError(path, "file not found (it may have been moved or deleted)") from exc
-    if size == 0:
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise AudioError(path, "file not found (it may have been moved or deleted)") from exc
+    if len(data) == 0:
         raise AudioError(path, "empty file (0 bytes)")
     try:
-        data, native_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        # Decoded from memory: also works for names that are not valid UTF-8, which
+        # libsndfile's path API cannot open.
+        samples, native_sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         # libsndfile says "File does not exist or is not a regular file (possibly a pipe?)" for
         # any bytes it cannot parse; the file exists (checked above), so say what it means.
         detail = getattr(exc, "error_string", None) or str(exc)
-        if "does not exist" in detail or "not a regular file" in detail or "unknown format" in detail.lower():
+        lowered = detail.lower()
+        if ("does not exist" in detail or "not a regular file" in detail or "unknown format" in lowered
+                or "format not recognised" in lowered):
             detail = "not a recognised audio format"
         raise AudioError(path, f"cannot decode audio: {detail}") from exc
-    if data.shape[0] == 0:
+    if samples.shape[0] == 0:
         raise AudioError(path, "no audio samples")
-    bad = int(np.count_nonzero(~np.isfinite(data)))
+    bad = int(np.count_nonzero(~np.isfinite(samples)))
     if bad:
         raise AudioError(path, f"{bad} non-finite samples (NaN/inf): the file is corrupt")
-    y = data.mean(axis=1, dtype=np.float32)
+    y = samples.mean(axis=1, dtype=np.float32)
     if native_sr != sr:
         y = soxr.resample(y, native_sr, sr, quality="HQ").astype(np.float32)
     return y

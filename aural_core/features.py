@@ -160,12 +160,14 @@ def _f0_stats(analysis: SpectralAnalysis, bounds: np.ndarray):
     return np.array(med), np.array(iqr), np.array(frac)
 
 
-def analyze_file(path, *, config: FeatureConfig, embedder: Embedder, tagger: Tagger) -> FrameFeatures:
+def analyze_file(path, *, config: FeatureConfig, embedder: Embedder, tagger: Tagger,
+                 data: bytes | None = None) -> FrameFeatures:
     """Load an audio file at the analysis rate and compute its frame features.
 
+    ``data``: the file's bytes when the caller already read them (see ``load_audio``).
     Raises ``AudioError`` naming the file for anything that makes the file unusable.
     """
-    y = load_audio(path, sr=config.sample_rate)
+    y = load_audio(path, sr=config.sample_rate, data=data)
     try:
         return analyze_signal(y, sr=config.sample_rate, config=config, embedder=embedder, tagger=tagger)
     except ParameterError as exc:

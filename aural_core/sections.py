@@ -21,6 +21,8 @@ from .labels import emotion_label, key_label_frames, pitch_class_histogram, styl
 from .vocab import EMOTIONS
 
 SECTION_NAMES = ("intro", "build", "release")
+# Bump when labelling or sectioning changes its output: part of every sections cache key.
+LABELS_VERSION = "2"  # 2: sections carry beat_strength
 _DEFAULTS = SectionConfig()  # the defaults live in config.py
 
 

@@ -73,12 +73,20 @@ def run_pipeline(folder: Path, work: Path, env: dict) -> tuple[Path, float]:
 def score_set(cache: Path, folder: Path, truth: dict, *, references: bool) -> dict:
     import pyarrow.parquet as pq
 
+    from aural_core.config import AuralConfig
+    from aural_core.styles import load_style_table
+    from storage.keys import sections_file
+    from storage.layout import CacheLayout
     from storage.manifest import file_id
+
+    config = AuralConfig()  # the benchmark runs `aural analyze/train` with the defaults
+    styles = load_style_table(config.labels.styles_path)
 
     rows, clips = [], []
     for name, t in sorted(truth.items()):
         path = folder / name
-        table = pq.read_table(cache / "sections" / f"{file_id(path)}.parquet")
+        table = pq.read_table(sections_file(CacheLayout(cache), file_id(path), config.features, config.labels,
+                                            config.sections, styles))
         for sec in table.to_pylist():
             rows.append({"clip": name, "section": sec["section"], "bpm": round(sec["bpm"], 2), "true_bpm": t["bpm"],
                          "key_full": sec["key_full"], "true_key": t["key"], "drums": t.get("drums"),

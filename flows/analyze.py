@@ -11,6 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
+from storage.keys import frames_key
 from storage.layout import CacheLayout, manifest_name
 from storage.manifest import list_inputs, write_manifest
 from tasks.analyze import submit_extract
@@ -60,8 +61,8 @@ def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
     summary = RunSummary(stage=f"analyze {manifest_name(folder)}")
     with one_blas_thread():
         _run_tasks(files, cache, config, summary, show_progress)
-    write_manifest(cache, folder, [
-        {"source": o.source, "file_id": o.file_id, "status": o.status} for o in summary.outcomes])
+    paths = {item.name: item.path.relative_to(folder).as_posix() for item in files}
+    write_manifest(cache, folder, [_manifest_row(o, paths[o.source], cache, config) for o in summary.outcomes])
     for outcome in summary.failed:
         logger.error("failed: %s", outcome.error)
     summary.publish(artifact_key("analyze", manifest_name(folder)), f"Analysis of {folder}")
@@ -69,20 +70,31 @@ def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
     return finish(summary.to_dict(), [o.source for o in summary.failed], f"analysis of {folder}")
 
 
+def _manifest_row(outcome: FileOutcome, path: str, cache: CacheLayout, config) -> dict:
+    """One manifest row; an analysed file names its frames (the key its config gives)."""
+    row = {"source": outcome.source, "path": path, "file_id": outcome.file_id, "status": outcome.status}
+    if outcome.status != "failed":
+        key = frames_key(outcome.file_id, config)
+        row.update(frames=cache.frames(outcome.file_id, key).relative_to(cache.root).as_posix(), frames_key=key)
+    return row
+
+
 def _run_tasks(files, cache: CacheLayout, config, summary: RunSummary, show_progress: bool) -> None:
     """Submit one extraction per file; record each outcome as it finishes."""
-    futures = {}
+    futures, notes = {}, {}
     for item in files:
         if item.file_id is None:
-            summary.add(FileOutcome(item.name, "failed", error=f"{item.path}: {item.error}"))
+            summary.add(FileOutcome(item.name, "failed", error=f"{item.name}: {item.error}"))
             continue
+        notes[item.name] = []
         fut = submit_extract(path=str(item.path), source=item.name, file_id=item.file_id, cache=cache,
-                             config=config)
+                             config=config, notes=notes[item.name])
         futures[fut] = item
     durations = {item.name: _duration(item.path) for item in futures.values()}
     with FileProgress("analyze", sum(durations.values()), len(futures), show_progress) as bar:
         for fut in as_completed(list(futures)):
             item = futures[fut]
             fut.wait()  # sets the in-memory final state (``state`` alone asks the API, which may lag)
-            summary.add(FileOutcome.from_state(item.name, fut.state, item.file_id))
+            summary.add(FileOutcome.from_state(item.name, fut.state, item.file_id,
+                                               note="; ".join(notes[item.name]) or None))
             bar.advance(durations[item.name])

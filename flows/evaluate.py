@@ -13,6 +13,7 @@ from aural_core.errors import InputsMissingError
 from aural_core.evaluation import CorpusPrior, predicted_controls, reference_controls, section_descriptors, section_seed
 from aural_core.scoring import score
 from storage.frames import read_frames
+from storage.keys import frames_file
 from storage.layout import CacheLayout, ReportsLayout, manifest_name
 from storage.manifest import read_manifest
 from storage.models import load_adapter, trained_file_ids
@@ -81,7 +82,7 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
         paths = render_all([{"controls": kind_controls[i].to_dict(), "seed": seeds[i], "seconds": lengths[i]}
                             for i in todo], config.render, styles, cache, kind)
         renders[kind] = dict(zip(todo, paths))
-    sources = {f["file_id"]: str(folder / f["source"]) for f in files}
+    sources = {f["file_id"]: str(folder / f.get("path", f["source"])) for f in files}
     with one_blas_thread():
         estimates = estimate_sources([{"path": sources[r["file_id"]], "file_id": r["file_id"], "start_s": r["start_s"],
                                        "seconds": lengths[i], "label": f"{r['source']}-{r['section']}"}
@@ -103,7 +104,7 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
                             prediction={"emotion_prob": float(pred["emotion_prob"][i].max()),
                                         "key_prob": float(pred["key_prob"][i].max())})
                 for i, r in enumerate(rows)]
-    energy = {f["file_id"]: read_frames(cache.frames(f["file_id"])).select(
+    energy = {f["file_id"]: read_frames(frames_file(cache, f["file_id"], config.features)).select(
         ["start_s", "end_s", "energy"]).to_pylist() for f in files}
     result = write_report(str(reports.eval_json), sections=sections, scores=scores,
                           baseline=controls["fixed"][0], prior=prior, energy=energy, inputs=sources,

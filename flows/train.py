@@ -10,6 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
+from storage.keys import frames_file
 from storage.layout import CacheLayout, ModelsLayout
 from storage.manifest import read_manifest, resolve_manifest
 from storage.models import publish_adapter
@@ -20,10 +21,11 @@ from tasks.train import build_training_set, label_files, train_task
 from .settings import resolve_settings
 
 
-def training_files(cache: CacheLayout, manifest: str) -> list[dict]:
-    """Files of the analysed folder ``manifest`` whose frames exist, minus any held-out eval file."""
+def training_files(cache: CacheLayout, manifest: str, config: AuralConfig) -> list[dict]:
+    """Files of the analysed folder ``manifest`` whose frames exist for this config's feature
+    settings (``storage.keys``), minus any held-out eval file."""
     files = [f for f in read_manifest(cache, manifest)["files"]
-             if f["status"] != "failed" and cache.frames(f["file_id"]).is_file()]
+             if f["status"] != "failed" and frames_file(cache, f["file_id"], config.features).is_file()]
     if manifest != "eval" and cache.manifest("eval").is_file():
         held_out = {f["file_id"] for f in read_manifest(cache, "eval")["files"]}
         files = [f for f in files if f["file_id"] not in held_out]
@@ -56,9 +58,11 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     config, styles = resolve_settings(config, config_path)
     name = resolve_manifest(cache, manifest)
     logger.info("train: folder %r analysed in %s -> %s", name, cache.root, models.adapter)
-    files = training_files(cache, name)
+    files = training_files(cache, name, config)
     if len(files) < 2:
-        raise InputsMissingError(f"need at least 2 analysed training files in {cache.root}, found {len(files)}")
+        raise InputsMissingError(f"need at least 2 analysed training files in {cache.root}, found {len(files)} "
+                                 f"with feature config {config.features.config_hash()}: run `aural analyze` "
+                                 "with this config first")
     summary = label_files(cache, files, config, styles)
     labelled = [o.result for o in summary.outcomes if o.result and o.result["n_sections"]]
     section_files = [r["sections"] for r in labelled]

@@ -6,9 +6,10 @@
       inputs/                  training audio
       eval/                    held-out audio
       cache/                   CacheLayout     (``--cache``)
-        frames/<file_id>.parquet
-        sections/<file_id>.parquet
-        augmented/<file_id>/<transform>.parquet   frames of a transformed copy (training only)
+        frames/<file_id>-<frames key>.parquet       (keys: storage/keys.py)
+        sections/<file_id>-<sections key>.parquet
+        (each with a hidden checksum record .<name>.sha256 beside it: storage/integrity.py)
+        augmented/<file_id>/<transform>-<frames key>.parquet   a transformed copy (training only)
         sections.npz
         manifests/<folder name>.json
         renders/
@@ -43,15 +44,19 @@ class CacheLayout:
 
     root: Path
 
-    def frames(self, file_id: str) -> Path:
-        return self.root / "frames" / f"{file_id}.parquet"
+    def frames(self, file_id: str, key: str) -> Path:
+        """Frames of one input, named by its content id and ``keys.frames_key`` (the settings
+        they were computed with), so that two configs never share a file."""
+        return self.root / "frames" / f"{file_id}-{key}.parquet"
 
-    def sections(self, file_id: str) -> Path:
-        return self.root / "sections" / f"{file_id}.parquet"
+    def sections(self, file_id: str, key: str) -> Path:
+        """Sections of one input, named by its content id and ``keys.sections_key``."""
+        return self.root / "sections" / f"{file_id}-{key}.parquet"
 
-    def augmented_frames(self, file_id: str, transform: str) -> Path:
-        """Frames of a transposed/stretched copy of a training file (``Transform.slug``)."""
-        return self.root / "augmented" / file_id / f"{transform}.parquet"
+    def augmented_frames(self, file_id: str, transform: str, key: str) -> Path:
+        """Frames of a transposed/stretched copy of a training file (``Transform.slug``), named
+        like its frames by the settings they were computed with (``keys.frames_key``)."""
+        return self.root / "augmented" / file_id / f"{transform}-{key}.parquet"
 
     @property
     def sections_npz(self) -> Path:
@@ -80,6 +85,13 @@ class CacheLayout:
     def prefect_results(self) -> Path:
         """Prefect's result/cache records live beside the data they describe."""
         return self.root / ".prefect-results"
+
+
+def checksum_record(output: str | Path) -> Path:
+    """Where the checksum of a cached output is recorded: a hidden ``.<name>.sha256`` beside it
+    (hidden, so that Parquet dataset readers of the folder skip it)."""
+    output = Path(output)
+    return output.with_name(f".{output.name}.sha256")
 
 
 @dataclass(frozen=True)

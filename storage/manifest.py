@@ -1,9 +1,17 @@
-"""Input manifests: which audio files a folder holds, their content ids and how each analysed."""
+"""Input manifests: which audio files a folder holds, their content ids and how each analysed.
+
+File names that are not valid UTF-8 (Python hands them over with surrogate escapes, e.g.
+``os.fsdecode(b"bad\xff.wav") == "bad\udcff.wav"``) are shown and stored as ``display_name``
+gives them (``bad\xff.wav``, a literal backslash): in Parquet ``source`` columns, manifests,
+summaries, artifacts and Prefect run names, none of which accept lone surrogates. The
+manifest's ``path`` keeps the real name (JSON escapes it as ``\udcff``), so it can be opened.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +21,8 @@ from aural_core.errors import InputsMissingError
 from .atomic import write_text_atomic
 from .layout import CacheLayout, manifest_name
 
+ID_CHARS = 16
+
 
 def file_id(path: str | Path) -> str:
     """First 16 hex chars of the SHA-256 of the file's bytes (the contract's ``file_id``)."""
@@ -20,7 +30,13 @@ def file_id(path: str | Path) -> str:
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()[:ID_CHARS]
+
+
+def display_name(name: str) -> str:
+    """``name`` (a file name, a path or a message quoting one) safe to store and show: bytes
+    that are not UTF-8 become ``\\xNN``; valid text is unchanged."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -31,7 +47,8 @@ class InputFile:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The file name as stored and shown (``display_name``)."""
+        return display_name(self.path.name)
 
 
 def list_inputs(folder: str | Path) -> list[InputFile]:
@@ -53,7 +70,9 @@ def list_inputs(folder: str | Path) -> list[InputFile]:
 
 
 def write_manifest(cache: CacheLayout, input_dir: str | Path, files: list[dict]) -> Path:
-    """Record the analysed files of ``input_dir`` (source, file_id, status), atomically."""
+    """Record the analysed files of ``input_dir`` atomically: per file its ``source`` (display
+    name), ``path`` (relative to the folder, the real name), ``file_id``, ``status`` and, when
+    analysed, ``frames`` (path relative to the cache) and ``frames_key``."""
     # Sorted: tasks finish in any order, and every later stage follows this list's order.
     body = {"input_dir": str(Path(input_dir).resolve()), "files": sorted(files, key=lambda f: f["source"])}
     return write_text_atomic(cache.manifest_for(input_dir), json.dumps(body, indent=2))

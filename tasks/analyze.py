@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -9,9 +10,13 @@ from prefect import task
 from prefect.cache_policies import CacheKeyFnPolicy
 
 from aural_core.config import FeatureConfig
+from aural_core.errors import AudioError
 from aural_core.features import analyze_file, extractor_fingerprint
 from storage.frames import frames_table, write_frames
+from storage.integrity import record_checksum
+from storage.keys import frames_file, frames_key
 from storage.layout import CacheLayout
+from storage.manifest import ID_CHARS, display_name
 
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
 
@@ -24,11 +29,24 @@ def frames_metadata(config: FeatureConfig) -> dict[str, str]:
 
 
 def frames_cache_key(context, parameters) -> str:
-    """Key = (file content, feature config, extractor version, output location)."""
-    out = CacheLayout(Path(parameters["cache_dir"])).frames(parameters["file_id"])
-    config: FeatureConfig = parameters["config"]
-    return "frames-" + short_hash(parameters["file_id"], config.config_hash(),
-                                  extractor_fingerprint(), out.resolve())
+    """Key = the output file (named by file content, feature config and extractor version)."""
+    out = frames_file(CacheLayout(Path(parameters["cache_dir"])), parameters["file_id"], parameters["config"])
+    return "frames-" + short_hash(out.resolve())
+
+
+def read_listed(path: str, file_id: str) -> bytes:
+    """The bytes of ``path``, checked against the content id it was listed with.
+
+    The id is the hash of the bytes that are decoded, never of an earlier read: a file replaced
+    between listing and analysis fails instead of caching the new audio under the old id.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise AudioError(display_name(path), "file not found (it may have been moved or deleted)") from exc
+    if hashlib.sha256(data).hexdigest()[:ID_CHARS] != file_id:
+        raise AudioError(display_name(path), "changed while being analysed; run again")
+    return data
 
 
 @task(
@@ -41,22 +59,26 @@ def frames_cache_key(context, parameters) -> str:
     retry_condition_fn=retry_transient,
 )
 def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config: FeatureConfig) -> dict:
-    """Compute one file's frame features and write its frames Parquet."""
+    """Compute one file's frame features and write its frames Parquet (and its checksum)."""
     started = time.perf_counter()
-    features = analyze_file(
-        path, config=config,
+    features = analyze_file(  # messages name the file as shown (see manifest.display_name)
+        display_name(path), config=config, data=read_listed(path, file_id),
         embedder=embedder_for(config.embedder, config.clap_model),
         tagger=tagger_for(config.tagger, config.clap_model),
     )
-    out = write_frames(CacheLayout(Path(cache_dir)).frames(file_id),
-                       frames_table(features, file_id=file_id, source=source, metadata=frames_metadata(config)))
+    key = frames_key(file_id, config)
+    out = write_frames(CacheLayout(Path(cache_dir)).frames(file_id, key),
+                       frames_table(features, file_id=file_id, source=source,
+                                    metadata={**frames_metadata(config), "aural.frames_key": key}))
+    record_checksum(out)
     seconds = float(features.end_s[-1]) if len(features) else 0.0
-    return {"file_id": file_id, "source": source, "frames": str(Path(out)),
+    return {"file_id": file_id, "source": source, "frames": str(Path(out)), "frames_key": key,
             "n_frames": len(features), "seconds": seconds,
             "compute_seconds": round(time.perf_counter() - started, 3)}
 
 
-def submit_extract(*, path: str, source: str, file_id: str, cache: CacheLayout, config: FeatureConfig):
+def submit_extract(*, path: str, source: str, file_id: str, cache: CacheLayout, config: FeatureConfig,
+                   notes: list[str] | None = None):
     """Submit ``extract_frames`` (see ``submit_cached``)."""
-    return submit_cached(extract_frames, output=cache.frames(file_id), cache=cache,
+    return submit_cached(extract_frames, output=frames_file(cache, file_id, config), cache=cache, notes=notes,
                          path=path, source=source, file_id=file_id, cache_dir=str(cache.root), config=config)

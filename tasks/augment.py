@@ -17,6 +17,8 @@ from aural_core.errors import AudioError, InputsMissingError, ParameterError
 from aural_core.features import analyze_signal, extractor_fingerprint
 from aural_core.training import split_files
 from storage.frames import frame_arrays, frames_table, read_frames, write_frames
+from storage.integrity import record_checksum
+from storage.keys import frames_key
 from storage.layout import CacheLayout
 from storage.manifest import file_id as content_id
 from storage.manifest import read_manifest, source_path
@@ -33,7 +35,8 @@ AUGMENT_VERSION = "1"
 def augment_cache_key(context, p) -> str:
     """Key = (file content, transform, feature config, extractor version, output location)."""
     t: Transform = p["transform"]
-    out = CacheLayout(Path(p["cache_dir"])).augmented_frames(p["file_id"], t.slug)
+    out = CacheLayout(Path(p["cache_dir"])).augmented_frames(p["file_id"], t.slug,
+                                                             frames_key(p["file_id"], p["config"]))
     return "augment-" + short_hash(p["file_id"], t.semitones, repr(float(t.rate)), p["config"].config_hash(),
                                    extractor_fingerprint(), AUGMENT_VERSION, out.resolve())
 
@@ -64,8 +67,10 @@ def augment_frames(path: str, source: str, file_id: str, transform: Transform, c
     meta = {**frames_metadata(config), "aural.augment_transform": transform.slug,
             "aural.augment_semitones": transform.semitones, "aural.augment_rate": transform.rate,
             "aural.augment_version": AUGMENT_VERSION}
-    out = write_frames(CacheLayout(Path(cache_dir)).augmented_frames(file_id, transform.slug),
+    out = write_frames(CacheLayout(Path(cache_dir)).augmented_frames(file_id, transform.slug,
+                                                                     frames_key(file_id, config)),
                        frames_table(features, file_id=file_id, source=source, metadata=meta))
+    record_checksum(out)
     return {"file_id": file_id, "source": source, "transform": transform.slug, "semitones": transform.semitones,
             "rate": transform.rate, "frames": str(Path(out)), "n_frames": len(features),
             "compute_seconds": round(time.perf_counter() - started, 3)}
@@ -93,7 +98,8 @@ def augment_files(cache: CacheLayout, manifest: str, files: list[dict], config: 
             summary.add(FileOutcome(f["source"], "failed", f["file_id"], error=str(exc)))
             continue
         for t in plan_transforms(f["file_id"], config.augment):
-            fut = submit_cached(augment_frames, output=cache.augmented_frames(f["file_id"], t.slug), cache=cache,
+            out = cache.augmented_frames(f["file_id"], t.slug, frames_key(f["file_id"], config.features))
+            fut = submit_cached(augment_frames, output=out, cache=cache,
                                 path=path, source=f["source"], file_id=f["file_id"], transform=t,
                                 cache_dir=str(cache.root), config=config.features)
             futures[fut] = (f, t)

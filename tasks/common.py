@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from aural_core.errors import AuralError
+from storage.integrity import problem
 from storage.layout import CacheLayout
 
 RETRY_DELAYS = [1, 3]
@@ -37,15 +39,40 @@ def tagger_for(name: str, model: str):
     return build_tagger(name) if name == "rules" else build_tagger(name, model=model)
 
 
-def submit_cached(task, *, output: Path, cache: CacheLayout, **parameters):
-    """Submit a task whose cached result is the path ``output``, with results beside the data.
+def submit_cached(task, *, output: Path | Sequence[Path], cache: CacheLayout,
+                  notes: list[str] | None = None, **parameters):
+    """Submit a task whose cached result is the file ``output`` (or files), with results beside
+    the data.
 
-    When ``output`` is gone the cache entry is refreshed (recomputed and re-recorded), so a
-    cached result never points at a missing file.
+    A cached result is reused only while every output is intact: present and hashing to the
+    checksum recorded when it was written (``storage.integrity``). Otherwise the cache entry is
+    refreshed (recomputed, rewritten and re-recorded); a file that is there but fails the check
+    is logged ("cache entry for X failed verification (...): recomputed") and the message is
+    appended to ``notes`` for the run summary.
     """
-    configured = task.with_options(result_storage=cache.prefect_results,
-                                   refresh_cache=not Path(output).is_file())
+    outputs = [Path(output)] if isinstance(output, (str, Path)) else [Path(p) for p in output]
+    problems = {p: problem(p) for p in outputs}
+    refresh = any(problems.values())
+    for path, reason in problems.items():
+        if reason and reason != "missing":
+            message = f"cache entry for {path.name} failed verification ({reason}): recomputed"
+            _log_warning(message)
+            if notes is not None:
+                notes.append(message)
+    configured = task.with_options(result_storage=cache.prefect_results, refresh_cache=refresh)
     return configured.submit(**parameters)
+
+
+def _log_warning(message: str) -> None:
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        get_run_logger().warning(message)
+    except MissingContextError:  # submitted outside a flow run (only in tests)
+        import logging
+
+        logging.getLogger("aural").warning(message)
 
 
 def one_blas_thread():

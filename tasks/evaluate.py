@@ -28,6 +28,7 @@ from aural_core.render import build_renderer
 from aural_core.similarity import cosine
 from aural_core.styles import StyleTable, style_table_hash
 from storage.atomic import atomic_path
+from storage.integrity import record_checksum
 from storage.layout import CacheLayout
 from storage.reports import write_reports
 
@@ -83,6 +84,7 @@ def render_items(items: list[dict], config: RenderConfig, styles: StyleTable, ou
         for i, r in zip(idx, rendered):
             with atomic_path(paths[i]) as tmp:
                 sf.write(tmp, r.mix, r.sr, format="FLAC", subtype="PCM_16")
+            record_checksum(paths[i])
     return [str(p) for p in paths]
 
 
@@ -93,8 +95,8 @@ def render_all(items: list[dict], config: RenderConfig, styles: StyleTable, cach
     size = max(1, config.batch_size)
     for start in range(0, len(items), size):
         batch = items[start:start + size]
-        last = render_paths(cache.renders, batch, config, styles)[-1]
-        futures.append(submit_cached(render_items, output=last, cache=cache, items=batch, config=config,
+        outputs = render_paths(cache.renders, batch, config, styles)
+        futures.append(submit_cached(render_items, output=outputs, cache=cache, items=batch, config=config,
                                      styles=styles, out_dir=str(cache.renders), label=f"{tag}-{start // size}"))
     return [p for fut in futures for p in fut.result()]
 

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from storage.manifest import display_name
 from storage.report_pages import markdown_escape
 
 
@@ -16,16 +17,17 @@ class FileOutcome:
     file_id: str | None = None
     result: dict | None = None
     error: str | None = None
+    note: str | None = None     # e.g. a cache entry that failed verification and was recomputed
 
     @classmethod
-    def from_state(cls, source: str, state, file_id: str | None = None) -> FileOutcome:
+    def from_state(cls, source: str, state, file_id: str | None = None, note: str | None = None) -> FileOutcome:
         """Classify a finished Prefect task state ("Cached" is Prefect's cache-hit state)."""
         if state.is_completed():
             status = "cached" if state.name == "Cached" else "computed"
-            return cls(source, status, file_id, result=state.result())
+            return cls(source, status, file_id, result=state.result(), note=note)
         exc = state.result(raise_on_failure=False)
         message = str(exc) if isinstance(exc, BaseException) else (state.message or state.name)
-        return cls(source, "failed", file_id, error=message)
+        return cls(source, "failed", file_id, error=display_name(message), note=note)
 
     @property
     def seconds(self) -> float:
@@ -60,20 +62,26 @@ class RunSummary:
     def failed(self) -> list[FileOutcome]:
         return self._with("failed")
 
+    @property
+    def repaired(self) -> list[FileOutcome]:
+        """Files whose cache entry failed verification and was recomputed."""
+        return [o for o in self.outcomes if o.note]
+
     def one_line(self) -> str:
-        return (f"{self.stage}: {len(self.computed)} computed, {len(self.cached)} cached, "
+        repaired = f" ({len(self.repaired)} failed verification: recomputed)" if self.repaired else ""
+        return (f"{self.stage}: {len(self.computed)} computed{repaired}, {len(self.cached)} cached, "
                 f"{len(self.failed)} failed")
 
     def rows(self) -> list[dict]:
         """One row per file for a table artifact: file, status, reason, seconds."""
-        return [{"file": o.source, "status": o.status, "reason": o.error or "", "seconds": round(o.seconds, 2)}
-                for o in self.outcomes]
+        return [{"file": o.source, "status": o.status, "reason": o.error or o.note or "",
+                 "seconds": round(o.seconds, 2)} for o in self.outcomes]
 
     def markdown(self) -> str:
         rows = [f"# {self.stage}\n", self.one_line() + "\n", "| file | status | detail |",
                 "|---|---|---|"]
         for o in self.outcomes:
-            detail = o.error or (f"{o.result.get('n_frames', '')} frames" if o.result else "")
+            detail = o.error or o.note or (f"{o.result.get('n_frames', '')} frames" if o.result else "")
             rows.append(f"| {markdown_escape(o.source)} | {o.status} | {markdown_escape(str(detail))} |")
         return "\n".join(rows)
 
@@ -81,6 +89,7 @@ class RunSummary:
         return {"stage": self.stage, "computed": [o.source for o in self.computed],
                 "cached": [o.source for o in self.cached],
                 "failed": [{"source": o.source, "error": o.error} for o in self.failed],
+                "repaired": [{"source": o.source, "note": o.note} for o in self.repaired],
                 "files": [asdict(o) for o in self.outcomes]}
 
     def publish(self, key: str, description: str) -> None:

@@ -12,11 +12,13 @@ from prefect.futures import wait
 
 from aural_core.config import AuralConfig, LabelConfig, SectionConfig
 from aural_core.evaluation import CorpusPrior
-from aural_core.sections import label_sections
+from aural_core.sections import LABELS_VERSION, label_sections
 from aural_core.styles import StyleTable, style_table_hash
 from aural_core.training import train_adapter
 from storage.artifacts import ArtifactStore, sha256_file
 from storage.frames import frame_arrays, read_frames
+from storage.integrity import record_checksum, recorded_checksum
+from storage.keys import frames_file, sections_file
 from storage.layout import CacheLayout
 from storage.models import save_adapter, training_metadata
 from storage.sections import read_sections, sections_table, training_arrays, write_npz, write_sections
@@ -25,30 +27,29 @@ from .augment import augmented_arrays
 from .common import short_hash, submit_cached
 from .outcomes import FileOutcome, RunSummary
 
-LABELS_VERSION = "2"  # 2: sections carry beat_strength
-
 
 def sections_cache_key(context, p) -> str:
-    """Key = (frames file content, label + section config, style table, version, output)."""
-    return "sections-" + short_hash(sha256_file(p["frames_file"]), p["labels"].config_hash(),
-                                    p["sections"].config_hash(), style_table_hash(p["styles"]),
-                                    LABELS_VERSION, CacheLayout(Path(p["cache_dir"])).sections(p["file_id"]).resolve())
+    """Key = the output file (named by frames key, label + section config, style table, versions)
+    and the frames file's recorded checksum (a recomputed frames file re-labels)."""
+    frames = p["frames_file"]
+    return "sections-" + short_hash(Path(p["out_path"]).resolve(), recorded_checksum(frames) or sha256_file(frames))
 
 
 @task(name="label-sections", task_run_name="sections-{source}",
       cache_policy=CacheKeyFnPolicy(cache_key_fn=sections_cache_key), persist_result=True)
-def label_file(frames_file: str, file_id: str, source: str, cache_dir: str,
+def label_file(frames_file: str, file_id: str, source: str, out_path: str,
                labels: LabelConfig, sections: SectionConfig, styles: StyleTable) -> dict:
-    """Weak labels and k-means sections of one file -> its sections Parquet."""
+    """Weak labels and k-means sections of one file -> its sections Parquet at ``out_path``
+    (``storage.keys.sections_file``)."""
     rows = label_sections(frame_arrays(read_frames(frames_file)), labels=labels, sections=sections,
                           styles=styles)
     if len(rows) < sections.n_sections:
         get_run_logger().warning("%s: only %d frame(s) -> %d section(s) instead of %d",
                                  source, len(rows), len(rows), sections.n_sections)
-    meta = {"aural.labels_config_hash": labels.config_hash(),
+    meta = {"aural.labels_config_hash": labels.config_hash(), "aural.styles_hash": style_table_hash(styles),
             "aural.sections_config_hash": sections.config_hash(), "aural.labels_version": LABELS_VERSION}
-    out = write_sections(CacheLayout(Path(cache_dir)).sections(file_id),
-                         sections_table(rows, file_id=file_id, source=source, metadata=meta))
+    out = write_sections(out_path, sections_table(rows, file_id=file_id, source=source, metadata=meta))
+    record_checksum(out)
     return {"file_id": file_id, "source": source, "sections": str(out), "n_sections": len(rows)}
 
 
@@ -112,14 +113,20 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict,
 
 def label_files(cache: CacheLayout, files: list[dict], config, styles) -> RunSummary:
     """Run the cached label-sections task over analysed files; outcomes per file."""
-    futures = {submit_cached(label_file, output=cache.sections(f["file_id"]), cache=cache,
-                             frames_file=str(cache.frames(f["file_id"])), file_id=f["file_id"],
-                             source=f["source"], cache_dir=str(cache.root), labels=config.labels,
-                             sections=config.sections, styles=styles): f for f in files}
+    futures, notes = {}, {}
+    for f in files:
+        out = sections_file(cache, f["file_id"], config.features, config.labels, config.sections, styles)
+        notes[f["source"]] = []
+        fut = submit_cached(label_file, output=out, cache=cache, notes=notes[f["source"]],
+                            frames_file=str(frames_file(cache, f["file_id"], config.features)),
+                            file_id=f["file_id"], source=f["source"], out_path=str(out), labels=config.labels,
+                            sections=config.sections, styles=styles)
+        futures[fut] = f
     wait(list(futures))
     summary = RunSummary(stage="label")
     for fut, f in futures.items():
         fut.wait()
-        summary.add(FileOutcome.from_state(f["source"], fut.state, f["file_id"]))
+        summary.add(FileOutcome.from_state(f["source"], fut.state, f["file_id"],
+                                           note="; ".join(notes[f["source"]]) or None))
     get_run_logger().info(summary.one_line())
     return summary

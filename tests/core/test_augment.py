@@ -41,8 +41,9 @@ def test_shift_key_moves_the_tonic_and_keeps_the_mode(key, n, full, folded):
 
 @pytest.mark.parametrize("bpm,rate,expected", [
     (100.0, 1.15, 115.0), (100.0, 0.87, 87.0),
-    (150.0, 1.15, 86.25),   # 172.5 folds down an octave, as labels.fold_bpm does
-    (60.0, 0.87, 104.4),    # 52.2 folds up
+    (150.0, 1.15, 172.5),   # inside the label range (40-250): kept
+    (240.0, 1.15, 138.0),   # 276 folds down an octave, as labels.fold_bpm does
+    (45.0, 0.87, 78.3),     # 39.15 folds up
 ])
 def test_stretch_bpm_scales_and_folds(bpm, rate, expected):
     assert stretch_bpm(bpm, rate) == pytest.approx(expected)
@@ -65,7 +66,9 @@ def _frames(n: int, *, frame_s: float = 2.0, dim: int = 521) -> FrameArrays:
     x[:, 0] = np.arange(n)  # each frame's index in dim 0: the mean names the frames taken
     return FrameArrays(x=x, start_s=start, end_s=start + frame_s, energy=np.full(n, 0.5),
                        beat_strength=np.full(n, 0.6), tempo_bpm=np.full(n, 100.0),
-                       chroma=np.full((n, 12), 1 / 12), top_tags=[[] for _ in range(n)])
+                       chroma=np.full((n, 12), 1 / 12), top_tags=[[] for _ in range(n)],
+                       chroma_cqt=np.full((n, 12), 1 / 12), tempo_acf_fine=np.zeros((n, 97)),
+                       percussive_share=np.zeros(n), onset_rate=np.zeros(n))
 
 
 def _section(name, a, b, *, bpm=100.0, key_full="E minor", confidence=0.8, beat=0.6):

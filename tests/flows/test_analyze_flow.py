@@ -8,16 +8,23 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from aural_core.config import FeatureConfig
 from aural_core.errors import FilesFailedError
 from demo_corpus import plan_corpus, synthesize_clip
 from flows.analyze import analyze_flow
 from storage.frames import read_frames
+from storage.keys import frames_file
 from storage.layout import CacheLayout
 from storage.manifest import file_id
 
 from ..badinput import write_bad_inputs
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def frames_of(cache, path):
+    """The frames file of ``path`` analysed with the default feature config."""
+    return frames_file(CacheLayout(cache), file_id(path), FeatureConfig())
 
 
 def run(inputs, cache, config=None):
@@ -53,10 +60,10 @@ def test_caching_behaviours(corpus, tmp_path):
     assert one["computed"] == [names[0]] and sorted(one["cached"]) == names[1:]
 
     victim = inputs / names[1]                       # a deleted Parquet recomputes that file
-    CacheLayout(cache).frames(file_id(victim)).unlink()
+    frames_of(cache, victim).unlink()
     healed = run(inputs, cache)
     assert healed["computed"] == [names[1]]
-    assert CacheLayout(cache).frames(file_id(victim)).is_file()
+    assert frames_of(cache, victim).is_file()
 
     config = tmp_path / "aural.toml"                 # a config change recomputes all
     config.write_text("[features]\nenergy_floor_db = -70.0\n")
@@ -82,15 +89,14 @@ def test_bad_files_fail_alone(corpus, tmp_path):
         assert name in error  # the message names the file and the reason
     for path in inputs.iterdir():
         if path.name not in failed:
-            table = read_frames(CacheLayout(cache).frames(file_id(path)))
+            table = read_frames(frames_of(cache, path))
             assert table.num_rows >= 1, path.name
-    silence = read_frames(CacheLayout(cache).frames(file_id(inputs / "silence.wav")))
+    silence = read_frames(frames_of(cache, inputs / "silence.wav"))
     assert np.all(silence.column("energy").to_numpy() == 0)
     assert np.all(silence.column("beat_strength").to_numpy() == 0)
 
 
 def test_vanished_file_fails_its_task(corpus, tmp_path):
-    from aural_core.config import FeatureConfig
     from aural_core.errors import AudioError
     from tasks.analyze import extract_frames
 
@@ -101,7 +107,7 @@ def test_vanished_file_fails_its_task(corpus, tmp_path):
     with pytest.raises(AudioError, match="gone.wav: file not found"):
         extract_frames.fn(path=str(victim), source="gone.wav", file_id=fid,
                           cache_dir=str(tmp_path / "cache"), config=FeatureConfig())
-    assert not CacheLayout(tmp_path / "cache").frames(fid).exists()
+    assert not frames_file(CacheLayout(tmp_path / "cache"), fid, FeatureConfig()).exists()
 
 
 def test_artifacts_are_keyed_by_stage_and_folder(corpus, tmp_path):

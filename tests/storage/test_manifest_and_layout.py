@@ -60,7 +60,7 @@ def test_layout_resolves_every_path_from_three_folders(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     layout = DataLayout.resolve("d", "m", "r")
     assert layout.inputs == tmp_path / "d" / "inputs" and layout.eval == tmp_path / "d" / "eval"
-    assert layout.cache.frames("ab") == tmp_path / "d" / "cache" / "frames" / "ab.parquet"
+    assert layout.cache.frames("ab", "k1") == tmp_path / "d" / "cache" / "frames" / "ab-k1.parquet"
     assert layout.cache.prefect_results == tmp_path / "d" / "cache" / ".prefect-results"
     assert layout.models.adapter == tmp_path / "m" / "adapter.pt" == ModelsLayout.of_adapter("m/adapter.pt").adapter
     assert layout.reports.index_html == ReportsLayout.of_report("r/eval.json").index_html
