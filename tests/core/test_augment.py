@@ -91,7 +91,7 @@ def test_augment_sections_moves_spans_and_labels():
     assert intro.n_frames == build.n_frames == 8
     assert intro.x[0] == pytest.approx(np.mean(np.arange(8))) and build.x[0] == pytest.approx(np.mean(np.arange(8, 16)))
     assert (intro.key_full, intro.key) == ("F# minor", "F minor")
-    assert intro.bpm == pytest.approx(125.0) and build.bpm == pytest.approx(93.75)  # 187.5 folded
+    assert intro.bpm == pytest.approx(125.0) and build.bpm == pytest.approx(187.5)  # inside 40-250: kept
     for a, b in zip(rows, out):  # mood and style are the original's
         assert (b.emotion, b.emotion_id, b.style_id, b.style_prompt, b.section) == (
             a.emotion, a.emotion_id, a.style_id, a.style_prompt, a.section)
