@@ -44,8 +44,9 @@ def label_file(frames_file: str, file_id: str, source: str, out_path: str,
     rows = label_sections(frame_arrays(read_frames(frames_file)), labels=labels, sections=sections,
                           styles=styles)
     if len(rows) < sections.n_sections:
-        get_run_logger().warning("%s: only %d frame(s) -> %d section(s) instead of %d",
-                                 source, len(rows), len(rows), sections.n_sections)
+        get_run_logger().info("%s: %.0f s of audio -> %d section(s) of at least %g s (at most %d)",
+                              source, rows[-1].end_s if rows else 0.0, len(rows), sections.min_section_seconds,
+                              sections.n_sections)
     meta = {"aural.labels_config_hash": labels.config_hash(), "aural.styles_hash": style_table_hash(styles),
             "aural.sections_config_hash": sections.config_hash(), "aural.labels_version": LABELS_VERSION}
     out = write_sections(out_path, sections_table(rows, file_id=file_id, source=source, metadata=meta))

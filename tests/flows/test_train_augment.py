@@ -8,15 +8,23 @@ import pytest
 import soundfile as sf
 
 from aural_core.augment import shift_key, stretch_bpm
-from aural_core.config import AugmentConfig, AuralConfig, LabelConfig
+from aural_core.config import AugmentConfig, AuralConfig, FeatureConfig, LabelConfig, SectionConfig
+from aural_core.styles import load_style_table
 from demo_corpus import plan_corpus, synthesize_clip
 from flows.analyze import analyze_flow
 from flows.train import train_flow
+from storage.keys import frames_key, sections_file
+from storage.layout import CacheLayout
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 SLUG = "shift+2_rate1.15"
 
+
+
+def copy_path(cache, fid):
+    """Where the augmented copy of ``fid`` lies (named by transform and frames key)."""
+    return CacheLayout(cache).augmented_frames(fid, SLUG, frames_key(fid, FeatureConfig()))
 
 def augmenting(shift: int = 2) -> AuralConfig:
     return AuralConfig(augment=AugmentConfig(copies_per_file=1, pitch_shifts=(shift,), time_stretches=(1.15,)))
@@ -48,7 +56,7 @@ def test_augmented_copies_train_only_and_are_cached(analysed):
     aug = result["augment"]
     assert len(aug["computed"]) == 4 and not aug["cached"] and not aug["failed"]
     for fid in train_files:
-        assert (cache / "augmented" / fid / f"{SLUG}.parquet").is_file()
+        assert copy_path(cache, fid).is_file()
     assert not any((cache / "augmented" / fid).exists() for fid in val_files)
 
     # sections.npz: originals first, then the copies under their original file id
@@ -67,7 +75,8 @@ def test_augmented_copies_train_only_and_are_cached(analysed):
     # each copy's labels are its original section's labels, transformed
     labels = LabelConfig()
     for fid in train_files:
-        original = pq.read_table(cache / "sections" / f"{fid}.parquet").to_pylist()
+        original = pq.read_table(sections_file(CacheLayout(cache), fid, FeatureConfig(), LabelConfig(), SectionConfig(),
+                                               load_style_table())).to_pylist()
         copy = marked & (npz["file_id"] == fid)
         want_key = [shift_key(r["key_full"], 2)[2] if r["key_confidence"] >= labels.min_key_confidence
                     else r["key_id"] for r in original]
@@ -85,7 +94,7 @@ def test_augmented_copies_train_only_and_are_cached(analysed):
 
     # a copy whose frames file is gone is made again; the others stay cached
     gone = sorted(train_files)[0]
-    (cache / "augmented" / gone / f"{SLUG}.parquet").unlink()
+    copy_path(cache, gone).unlink()
     refreshed, _ = _train(root, cache, augmenting())
     assert len(refreshed["augment"]["computed"]) == 1 and len(refreshed["augment"]["cached"]) == 3
     assert refreshed["dataset"]["data_hash"] == result["dataset"]["data_hash"]
