@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -27,7 +28,10 @@ def _prefect_defaults() -> None:
 
 
 def printable(text: str) -> str:
-    """``text`` safe to print anywhere: a non-UTF-8 file name (surrogate escapes) shows as U+FFFD."""
+    """``text`` safe to print anywhere: a non-UTF-8 file name (surrogate escapes) shows as U+FFFD.
+
+    (Same as storage.report_pages.printable, which would import Jinja2 before the preflight.)
+    """
     return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -395,7 +399,9 @@ class _NoTraceback(logging.Formatter):
 def _quiet_tracebacks() -> None:
     """Prefect's terminal log lines keep their messages but not their tracebacks (the API logs
     keep them): the command reports the error itself, in one line."""
-    import prefect.logging  # noqa: F401  (configures Prefect's handlers)
+    from prefect.logging.configuration import ensure_logging_setup
+
+    ensure_logging_setup()  # Prefect's handlers exist from here on (later set-ups are incremental)
 
     loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
                                        if isinstance(lg, logging.Logger)]
@@ -405,12 +411,20 @@ def _quiet_tracebacks() -> None:
                 handler.setFormatter(_NoTraceback(handler.formatter))
 
 
+FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": "evaluate", "run": "pipeline"}
+
+
 @contextlib.contextmanager
-def prefect_api():
-    """A Prefect API for the command: the configured one, or a temporary server of its own."""
+def prefect_api(prepare=None):
+    """A Prefect API for the command: the configured one, or a temporary server of its own.
+
+    ``prepare`` (e.g. importing the flow's modules) runs while that server starts.
+    """
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
     if PREFECT_API_URL.value():
+        if prepare:
+            prepare()
         yield None
         return
     from .local_server import LocalServer, ServerStartError
@@ -422,13 +436,31 @@ def prefect_api():
     timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"))
     server = LocalServer(home, timeout=timeout)
     try:
-        server.start()
+        server.spawn()
+        if prepare:
+            prepare()
+        server.wait_ready()
         os.environ["PREFECT_API_URL"] = server.api_url
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            yield server
+            try:
+                yield server
+            finally:
+                _drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Send the logs and events still queued before the server goes away."""
+    with contextlib.suppress(Exception):
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=5)
+    with contextlib.suppress(Exception):
+        from prefect.events.worker import EventsWorker
+
+        EventsWorker.drain_all(timeout=5)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,7 +482,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if not debug:
             _quiet_tracebacks()
-        with prefect_api():
+        module = FLOW_MODULES.get(args.command)
+        with prefect_api(prepare=lambda: importlib.import_module(f"{__package__ or 'flows'}.{module}")):
             return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

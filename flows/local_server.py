@@ -66,6 +66,11 @@ class LocalServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> LocalServer:
+        """Spawn the server and wait until it answers."""
+        return self.spawn().wait_ready()
+
+    def spawn(self) -> LocalServer:
+        """Start the server process (returns at once: it takes seconds to answer)."""
         self.home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
         env.update(PREFECT_HOME=str(self.home), **SERVER_ENV)
@@ -77,6 +82,10 @@ class LocalServer:
                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 close_fds=True, process_group=0, preexec_fn=lambda: _die_with_parent(parent))
         atexit.register(self.stop)
+        return self
+
+    def wait_ready(self) -> LocalServer:
+        """Wait for ``/api/health``; stop the server and raise if it does not answer in time."""
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
