@@ -148,12 +148,12 @@ def cmd_models_list(args) -> int:
     if not rows:
         print(f"no stored versions in {_models_layout(args).store}")
         return 0
-    print(f"{'':2}{'version':19}  {'stored':25}  {'data hash':16}  {'val loss':>8}")
+    print(f"{'':2}{'version':19}  {'stored (UTC)':19}  {'data hash':16}  {'val loss':>8}")
     for row in rows:
         mark = "*" if row["published"] else " "
         loss = f"{row['val_loss']:.4f}" if row["val_loss"] is not None else "-"
         note = "" if row["ok"] else "  CORRUPT (run `aural models verify`)"
-        print(f"{mark} {row['ref'][:19]}  {row['stored_at'] or '-':25}  {row['data_hash'] or '-':16}  "
+        print(f"{mark} {row['ref'][:19]}  {(row['stored_at'] or '-')[:19]:19}  {row['data_hash'] or '-':16}  "
               f"{loss:>8}{note}")
     print("* published as adapter.pt" if any(r["published"] for r in rows) else "(none of them is published)")
     return 0

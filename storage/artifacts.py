@@ -61,7 +61,7 @@ def copy_durably(source: str | Path, target: str | Path) -> Path:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")  # orders puts within one second
 
 
 class ArtifactStore:
@@ -148,7 +148,7 @@ class ArtifactStore:
         except (OSError, ValueError):
             path = self._object(digest)
             stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
-            return {"ref": ref, "stored_at": stamp.isoformat(timespec="seconds") if stamp else None}
+            return {"ref": ref, "stored_at": stamp.isoformat(timespec="microseconds") if stamp else None}
 
     def verify(self) -> list[str]:
         """Re-hash every object; one line per problem (an empty list: the store is intact)."""

@@ -13,6 +13,9 @@ and pruned by ``list_versions``, ``verify_models``, ``promote`` and ``gc`` (``au
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import io
 import json
 import math
@@ -25,16 +28,20 @@ import zipfile
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from aural_core.adapter import Adapter, AdapterConfig
 from aural_core.errors import UnsafeCheckpointError
 
-from .artifacts import ArtifactIntegrityError, ArtifactStore, copy_durably, sha256_file
+from .artifacts import ArtifactIntegrityError, ArtifactStore, copy_durably
 from .atomic import write_bytes_atomic
 from .layout import ModelsLayout
 from .locking import folder_lock
+
+if TYPE_CHECKING:
+    from aural_core.adapter import Adapter
+
+# torch (and the adapter built on it) is imported where a weights file is read or written:
+# publishing, listing records and the lock need none of it.
 
 ADAPTER_FORMAT = "aural-adapter/1"
 # No trained weight or standardisation statistic comes near this; a flipped exponent bit does.
@@ -81,15 +88,20 @@ def save_adapter(path: str | Path, model: Adapter, *, metadata: dict | None = No
                "metadata": json.dumps(metadata or {}, sort_keys=True)}
     # Serialise to memory: torch.save names the archive after the file, and the atomic temp
     # name is random, which would make identical weights hash differently.
+    import torch
+
     buf = io.BytesIO()
     torch.save(payload, buf)
     return write_bytes_atomic(path, buf.getvalue())
 
 
-def _read_payload(path: Path) -> dict:
-    """The adapter file's payload, loaded without pickle; refuses anything else."""
+def _read_payload(path: Path, data: bytes | None = None) -> dict:
+    """The adapter file's payload (or that of its bytes ``data``), loaded without pickle;
+    refuses anything else."""
+    import torch
+
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(io.BytesIO(data) if data is not None else path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, AttributeError, TypeError) as exc:
         raise UnsafeCheckpointError(
             f"{path}: refused, it is not a plain weights file (loading it would need pickle): {_first_line(exc)}"
@@ -111,7 +123,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def load_adapter(path: str | Path) -> tuple[Adapter, dict]:
+def load_adapter(path: str | Path, *, data: bytes | None = None) -> tuple[Adapter, dict]:
     """Rebuild an adapter from its file alone; returns it and the metadata stored inside.
 
     Refuses any file that needs pickle to load, a truncated or wrong-shape file, and weights
@@ -121,6 +133,8 @@ def load_adapter(path: str | Path) -> tuple[Adapter, dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: adapter file not found (train one with `aural train`)")
+    from aural_core.adapter import Adapter, AdapterConfig
+
     payload = _read_payload(path)
     try:
         model = Adapter(AdapterConfig(**payload["config"]))
@@ -215,6 +229,39 @@ def recorded_digest(models: ModelsLayout) -> str | None:
     return digest or None
 
 
+@contextlib.contextmanager
+def _reading(models: ModelsLayout):
+    """Hold the models folder's lock while the published pair is read (a publish in progress
+    renames the adapter and its metadata one after the other); a folder this user cannot lock
+    (read-only) is read without it."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(folder_lock(models.lock))
+        except OSError as exc:
+            if not isinstance(exc, PermissionError) and exc.errno != errno.EROFS:
+                raise
+        yield
+
+
+def _published_bytes(source: ModelsLayout | str | Path) -> tuple[Path, bytes]:
+    """The adapter's bytes, checked against the SHA-256 in metadata.json (read under the lock)."""
+    models, adapter = _models_of(source)
+    if not adapter.is_file():
+        raise FileNotFoundError(f"{adapter}: adapter file not found (train one with `aural train`)")
+    ours = adapter.resolve() == models.adapter.resolve()
+    with _reading(models) if ours else contextlib.nullcontext():
+        expected = recorded_digest(models) if ours else None
+        data = adapter.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if expected is not None and actual != expected:
+        store = model_store(models)
+        hint = (f"sha256:{expected[:12]}" if f"sha256:{expected}" in store.refs() else "<ref>")
+        raise AdapterMismatchError(
+            f"{adapter} does not match {models.metadata.name} (sha256 {actual[:12]}, recorded {expected[:12]}): "
+            f"re-publish with `aural models promote {hint}` or retrain")
+    return adapter, data
+
+
 def verify_published(source: ModelsLayout | str | Path) -> str | None:
     """Check the published adapter against the SHA-256 in metadata.json; returns that hash.
 
@@ -223,26 +270,17 @@ def verify_published(source: ModelsLayout | str | Path) -> str | None:
     Raises ``AdapterMismatchError`` with a one-line message on any disagreement.
     """
     models, adapter = _models_of(source)
-    if not adapter.is_file():
-        raise FileNotFoundError(f"{adapter}: adapter file not found (train one with `aural train`)")
-    expected = recorded_digest(models) if adapter.resolve() == models.adapter.resolve() else None
-    if expected is None:
-        return None
-    actual = sha256_file(adapter)
-    if actual != expected:
-        store = model_store(models)
-        hint = (f"sha256:{expected[:12]}" if f"sha256:{expected}" in store.refs() else "<ref>")
-        raise AdapterMismatchError(
-            f"{adapter} does not match {models.metadata.name} (sha256 {actual[:12]}, recorded {expected[:12]}): "
-            f"re-publish with `aural models promote {hint}` or retrain")
-    return actual
+    if adapter.is_file() and adapter.resolve() == models.adapter.resolve() and models.metadata.is_file():
+        return hashlib.sha256(_published_bytes(source)[1]).hexdigest()
+    _published_bytes(source)  # missing file: FileNotFoundError
+    return None
 
 
 def load_published(source: ModelsLayout | str | Path) -> tuple[Adapter, dict]:
-    """``load_adapter`` of a published adapter after ``verify_published``."""
-    _, adapter = _models_of(source)
-    verify_published(source)
-    return load_adapter(adapter)
+    """``load_adapter`` of a published adapter, from the very bytes checked against the
+    SHA-256 in metadata.json (so a publish running meanwhile cannot swap them)."""
+    adapter, data = _published_bytes(source)
+    return load_adapter(adapter, data=data)
 
 
 def stored_metadata(path: str | Path) -> dict:

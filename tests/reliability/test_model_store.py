@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import errno
 import json
-import multiprocessing
 import os
-import uuid
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,30 +179,55 @@ def test_crash_between_adapter_and_metadata_is_reported(published, monkeypatch):
     assert verify_models(models) == []
 
 
-def race(root: str, writer: str, rounds: int) -> None:
-    """stage -> put -> publish, ``rounds`` times, as train_task and the train flow do it."""
-    models = ModelsLayout(Path(root))
-    store = model_store(models)
-    for i in range(rounds):
-        staging = models.store / f".staging-{uuid.uuid4().hex}.pt"
-        staging.write_bytes(f"weights {i % 5}".encode() * 20000)  # few contents: the racers collide
+RACER = """
+import sys, uuid
+from pathlib import Path
+from storage.layout import ModelsLayout
+from storage.models import model_store, publish_adapter
+models = ModelsLayout(Path(sys.argv[1]))
+store = model_store(models)
+for i in range(int(sys.argv[3])):  # stage -> put -> publish, as train_task and the train flow do
+    staging = models.store / f".staging-{uuid.uuid4().hex}.pt"
+    staging.write_bytes(f"weights {i % 5}".encode() * 200000)  # few contents: the racers collide
+    try:
+        ref = store.put(staging, name="adapter", meta={"data_hash": str(i % 5)})
+    finally:
+        staging.unlink()
+    publish_adapter(models, ref, {"writer": sys.argv[2], "i": i})
+"""
+
+READER = """
+import sys
+from pathlib import Path
+from storage.layout import ModelsLayout
+from storage.models import AdapterMismatchError, verify_published
+models, stop = ModelsLayout(Path(sys.argv[1])), Path(sys.argv[2])
+checks = mismatches = 0
+while not stop.exists():
+    if models.metadata.is_file():
+        checks += 1
         try:
-            ref = store.put(staging, name="adapter", meta={"data_hash": str(i % 5)})
-        finally:
-            staging.unlink()
-        publish_adapter(models, ref, {"writer": writer, "i": i})
+            verify_published(models)
+        except AdapterMismatchError:
+            mismatches += 1
+print(checks, mismatches)
+"""
 
 
 def test_two_processes_racing_stage_put_publish(tmp_path):
     models = ModelsLayout(tmp_path / "models")
     models.store.mkdir(parents=True)
-    fork = multiprocessing.get_context("fork")  # the children inherit the imports: no start-up cost
-    procs = [fork.Process(target=race, args=(str(models.root), name, 50)) for name in ("a", "b")]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(models.root), str(stop)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(models.root), name, "50"], env=env,
+                              stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
     for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(120)
-        assert proc.exitcode == 0
+        assert proc.wait(120) == 0, proc.stderr.read()
+    stop.touch()
+    checks, mismatches = map(int, reader.communicate(timeout=60)[0].split())
+    assert mismatches == 0 and checks > 0  # a reader never sees a half-published pair
     store = ArtifactStore(models.store)
     assert len(store.refs()) == 5
     assert store.verify() == []  # every object's content matches its name

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -55,10 +56,25 @@ def wait_for(predicate, timeout: float, step: float = 0.1):
     return predicate()
 
 
+def answers(port: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def prefect_home(tmp_path_factory):
+    """One PREFECT_HOME for both kills: its database is created (migrated) once."""
+    return tmp_path_factory.mktemp("prefect-home")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_command_takes_its_server_along(tmp_path, sig):
-    inputs = write_wavs(tmp_path / "in", n=2, seconds=1.0)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(tmp_path / "prefect")}
+def test_killed_command_takes_its_server_along(tmp_path, sig, prefect_home):
+    """Killed mid-run (its server up and serving the flow), the command takes the server along."""
+    inputs = write_wavs(tmp_path / "in", n=2, seconds=30.0)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(prefect_home)}
     env.pop("PREFECT_API_URL", None)
     # `aural analyze ... | cat`: the pipe must close once the command is gone.
     cli = subprocess.Popen([sys.executable, "-m", "flows.cli", "analyze", "--in", str(inputs),
@@ -72,7 +88,11 @@ def test_killed_command_takes_its_server_along(tmp_path, sig):
         server = server[0]
         assert "prefect" in cmdline(server) and "--host 127.0.0.1" in cmdline(server)
         assert os.getpgid(server) == server  # its own process group
-        time.sleep(1.0)  # let it get going
+        args = cmdline(server).split()
+        port = args[args.index("--port") + 1]
+        assert wait_for(lambda: answers(port), timeout=120, step=0.5), "the server never answered"
+        time.sleep(0.5)  # the flow run starts
+        assert cli.poll() is None, "the command finished before it could be killed"
         cli.send_signal(sig)
         assert cli.wait(30) != 0
         assert wait_for(lambda: not alive(server), timeout=10), f"server {server} outlived the command"
@@ -81,4 +101,4 @@ def test_killed_command_takes_its_server_along(tmp_path, sig):
         for proc in (cli, cat):
             if proc.poll() is None:
                 proc.kill()
-    assert list((tmp_path / "prefect").glob("aural-server-*.log"))  # its output went to a log, not the pipe
+    assert (prefect_home / f"aural-server-{port}.log").is_file()  # its output went to a log, not the pipe
