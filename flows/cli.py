@@ -293,41 +293,51 @@ def _check_paths(args) -> str | None:
     return None
 
 
+def _cache_folders(root: str | Path) -> list[Path]:
+    from storage.layout import CacheLayout
+
+    cache = CacheLayout(Path(root))
+    return [cache.root, *(IfPresent(p) for p in (cache.frames("x").parent, cache.sections("x").parent, cache.manifests,
+                                          cache.renders, cache.prefect_results))]
+
+
+class IfPresent(type(Path())):
+    """A sub-folder to check only when it exists (its parent is created and checked)."""
+
+
 def _output_folders(args) -> list[Path]:
-    """The folders a command writes (created when missing by the preflight)."""
+    """The folders a command writes into (created when missing by the preflight); input
+    folders are never among them (they may be read-only mounts)."""
     from storage.layout import CACHE, DATA_DIR
 
     if args.command == "demo":
         return [Path(args.out)]
     if args.command == "analyze":
-        return [Path(args.out)]
+        return _cache_folders(args.out)
     if args.command == "train":
-        out = Path(args.out).resolve().parent
-        return [Path(args.cache), out, out / "store"]
+        models = Path(args.out).resolve().parent
+        return [*_cache_folders(args.cache), models, IfPresent(models / "store")]
     if args.command == "eval":
         reports = Path(args.report).resolve().parent
-        return [Path(args.cache), reports, reports / "audio"]
+        return [*_cache_folders(args.cache), reports, IfPresent(reports / "audio")]
     if args.command == "run":
-        data = Path(args.data or DATA_DIR)
-        return [data, data / CACHE, Path(args.models), Path(args.models) / "store", Path(args.reports)]
+        data, models, reports = Path(args.data or DATA_DIR), Path(args.models), Path(args.reports)
+        return [data, *_cache_folders(data / CACHE), models, IfPresent(models / "store"), reports,
+                IfPresent(reports / "audio")]
     return []
 
 
 def check_writable(folder: Path) -> str | None:
-    """None when ``folder`` exists (created if missing) and a file can be created in it, and its
-    existing sub-folders too; else "cannot write to <folder> (<reason>)"."""
+    """None when a file can be created in ``folder`` (created if missing); else
+    "cannot write to <folder> (<reason>)"."""
     folder = Path(folder).resolve()
-    targets = [folder]
-    if folder.is_dir():
-        targets += sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".aural"))
-    for target in targets:
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".aural-write-check-", dir=target)
-            os.close(fd)
-            os.unlink(tmp)
-        except OSError as exc:
-            return f"cannot write to {printable(str(target))} ({exc.strerror or exc})"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".aural-write-check-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        return f"cannot write to {printable(str(folder))} ({exc.strerror or exc})"
     return None
 
 
@@ -346,6 +356,8 @@ def _preflight(args) -> str | None:
         except (AuralError, OSError, ValueError) as exc:
             return one_line(exc)
     for folder in _output_folders(args):
+        if isinstance(folder, IfPresent) and not folder.is_dir():
+            continue
         problem = check_writable(folder)
         if problem:
             return problem

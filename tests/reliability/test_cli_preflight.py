@@ -136,11 +136,15 @@ def test_read_only_output_folder_as_a_non_root_user(tmp_path, no_server):
         read_only = base / "ro"
         read_only.mkdir()
         os.chmod(read_only, 0o555)
-        for out in (read_only, read_only / "cache"):
+        cache = base / "cache"  # writable, but its frames/ is not
+        (cache / "frames").mkdir(parents=True)
+        os.chmod(cache, 0o777)
+        os.chmod(cache / "frames", 0o555)
+        for out, bad in ((read_only, read_only), (read_only / "cache", read_only / "cache"), (cache, cache / "frames")):
             code, err = _run_as(user, ["analyze", "--in", str(inputs), "--out", str(out), "--quiet"])
             assert code == 2, err
-            assert single_line(err) == f"aural analyze: cannot write to {out} (Permission denied)"
-        assert list(read_only.iterdir()) == []
+            assert single_line(err) == f"aural analyze: cannot write to {bad} (Permission denied)"
+        assert list(read_only.iterdir()) == [] and list((cache / "frames").iterdir()) == []
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
         subprocess.run(["rm", "-rf", str(base)], check=False)
