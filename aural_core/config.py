@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ParameterError
 
@@ -30,22 +30,28 @@ class FeatureConfig(_Frozen):
     """Analysis (seed section 1)."""
 
     sample_rate: int = Field(22050, ge=8000)
-    frame_seconds: float = Field(2.0, gt=0)
+    frame_seconds: float = Field(2.0, ge=0.25)
     # The last partial frame is kept when at least this long; a clip shorter than one frame
     # gives a single short frame when at least ``min_clip_seconds`` long.
     min_last_frame_seconds: float = Field(1.0, ge=0)
     min_clip_seconds: float = Field(0.25, gt=0)
-    n_fft: int = 2048
-    hop_length: int = 512
-    n_mels: int = 64
-    f0_fmin: float = 65.0
-    f0_fmax: float = 1047.0
+    n_fft: int = Field(2048, ge=64)
+    hop_length: int = Field(512, ge=1)
+    n_mels: int = Field(64, ge=1)
+    f0_fmin: float = Field(65.0, gt=0)
+    f0_fmax: float = Field(1047.0, gt=0)
     # Energy is RMS on an absolute dBFS scale: floor_db -> 0, 0 dBFS -> 1.
-    energy_floor_db: float = -60.0
+    energy_floor_db: float = Field(-60.0, lt=0)
     embedder: Literal["dsp", "clap"] = "dsp"
     tagger: Literal["rules", "clap"] = "rules"
     clap_model: str = "laion/larger_clap_music"
     n_tags: int = 5
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.f0_fmax <= self.f0_fmin:
+            raise ValueError(f"f0_fmax={self.f0_fmax} must be above f0_fmin={self.f0_fmin}")
+        return self
 
 
 class LabelConfig(_Frozen):
@@ -53,18 +59,24 @@ class LabelConfig(_Frozen):
 
     # Tempo labels keep their octave (tempo.estimate_tempo decides it); only tempi outside this
     # range are folded by octaves. The adapter's BPM head is clamped to it too.
-    bpm_min: float = 40.0
-    bpm_max: float = 250.0
-    bpm_default: float = 90.0
-    min_beat_strength: float = 0.05
-    min_key_confidence: float = 0.2
+    bpm_min: float = Field(40.0, gt=0)
+    bpm_max: float = Field(250.0, gt=0)
+    bpm_default: float = Field(90.0, gt=0)
+    min_beat_strength: float = Field(0.05, ge=0)
+    min_key_confidence: float = Field(0.2, ge=0, le=1)
     # Weight of the whole file's pitch-class histogram added to a section's (see labels.py).
-    key_context_weight: float = 1.0
+    key_context_weight: float = Field(1.0, ge=0)
     # Key profile set (aural_core/key.py PROFILES), chosen on the labelled real-composition set.
     key_profile: Literal["krumhansl", "temperley", "albrecht", "edma"] = "temperley"
     styles_path: str | None = None
     # Section energy (0..1) at or above this is the "high" energy style variant.
-    high_energy_threshold: float = 0.55
+    high_energy_threshold: float = Field(0.55, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.bpm_max <= self.bpm_min:
+            raise ValueError(f"bpm_max={self.bpm_max} must be above bpm_min={self.bpm_min}")
+        return self
 
 
 class SectionConfig(_Frozen):
@@ -78,19 +90,19 @@ class SectionConfig(_Frozen):
 class TrainConfig(_Frozen):
     """Adapter training (seed sections 3, 5, 7)."""
 
-    hidden: int = 128
-    lr: float = 3e-4
-    weight_decay: float = 1e-3
-    epochs: int = 30
-    patience: int = 5
+    hidden: int = Field(128, ge=1)
+    lr: float = Field(3e-4, gt=0)
+    weight_decay: float = Field(1e-3, ge=0)
+    epochs: int = Field(30, ge=1)
+    patience: int = Field(5, ge=1)
     # "per_head": each head keeps its best validation epoch (see training.py); "total": seed rule.
     early_stopping: Literal["per_head", "total"] = "per_head"
-    batch_size: int = 16
-    val_fraction: float = 0.2
+    batch_size: int = Field(16, ge=1)
+    val_fraction: float = Field(0.2, gt=0, lt=1)
     seed: int = 0
     # BPM is regressed as (bpm - 110) / 50 so that its L1 term is about as large as a CE term.
     bpm_center: float = 110.0
-    bpm_scale: float = 50.0
+    bpm_scale: float = Field(50.0, gt=0)
 
 
 class AugmentConfig(_Frozen):
@@ -141,12 +153,12 @@ class RenderConfig(_Frozen):
     """Rendering (seed section 6)."""
 
     renderer: Literal["synth", "musicgen"] = "synth"
-    seconds: float = 15.0
+    seconds: float = Field(15.0, gt=0)
     seed: int = 0
     musicgen_model: str = "facebook/musicgen-small"
-    guidance_scale: float = 3.0
+    guidance_scale: float = Field(3.0, ge=0)
     do_sample: bool = True
-    temperature: float = 1.0
+    temperature: float = Field(1.0, gt=0)
     # Segments rendered per task (MusicGen batches its prompts in one generate call).
     batch_size: int = Field(8, ge=1)
 
@@ -162,7 +174,7 @@ class ControlsConfig(_Frozen):
 class EvalConfig(_Frozen):
     """Targets of seed section 6, the references and the statistics of the evaluation."""
 
-    match_margin: float = 0.1
+    match_margin: float = Field(0.1, ge=0)
     min_tempo_corr: float = 0.3
     # File-level bootstrap of every adapter - reference difference.
     bootstrap_resamples: int = Field(2000, ge=100)
@@ -185,8 +197,22 @@ class AuralConfig(_Frozen):
     eval: EvalConfig = EvalConfig()
 
 
+def describe_validation_error(exc: ValidationError) -> str:
+    """A pydantic error as one line: ``section.field: reason (got value)`` for each problem."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ())) or "config"
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+        parts.append(f"{where}: {msg}{got}")
+    return "; ".join(parts)
+
+
 def load_config(path: str | Path | None = None) -> AuralConfig:
-    """Load a TOML or JSON config; ``None`` gives the defaults. Errors name the file."""
+    """Load a TOML or JSON config; ``None`` gives the defaults.
+
+    Errors name the file and every out-of-range value, in one line.
+    """
     if path is None:
         return AuralConfig()
     path = Path(path)
@@ -194,5 +220,8 @@ def load_config(path: str | Path | None = None) -> AuralConfig:
         text = path.read_text()
         raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
         return AuralConfig.model_validate(raw)
-    except (OSError, ValueError, tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise ParameterError(f"{path}: invalid config ({exc})") from exc
+    except ValidationError as exc:
+        raise ParameterError(f"{path}: invalid config: {describe_validation_error(exc)}") from exc
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+        reason = " ".join(str(exc).split())
+        raise ParameterError(f"{path}: invalid config ({reason})") from exc

@@ -1,10 +1,23 @@
-"""The ``aural`` command line: each command runs a Prefect flow and prints a summary."""
+"""The ``aural`` command line: each command runs a Prefect flow and prints a summary.
+
+Before any server starts or file is read, a command checks its paths, its config (value
+ranges) and that its output folders are writable; every failure is one line on stderr with
+exit status 2 (1 when only some files failed), or a full traceback with ``--debug``. Without
+``PREFECT_API_URL`` the command runs its own temporary Prefect server as a child that dies with
+it (flows/local_server.py). ``aural models`` manages the model store without any server.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import logging
 import os
+import signal
 import sys
+import tempfile
+from pathlib import Path
 
 
 def _prefect_defaults() -> None:
@@ -12,6 +25,14 @@ def _prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print anywhere: a non-UTF-8 file name (surrogate escapes) shows as U+FFFD.
+
+    (Same as storage.report_pages.printable, which would import Jinja2 before the preflight.)
+    """
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _print_files_table(summary: dict) -> None:
@@ -25,8 +46,8 @@ def _print_files_table(summary: dict) -> None:
     for row in sorted(summary["files"], key=lambda r: r["source"]):
         res = row.get("result") or {}
         style = {"failed": "red", "cached": "cyan", "computed": "green"}[row["status"]]
-        table.add_row(row["source"], f"[{style}]{row['status']}", str(res.get("n_frames", "")),
-                      f"{res.get('seconds', 0):.1f}" if res else "", row.get("error") or "")
+        table.add_row(printable(row["source"]), f"[{style}]{row['status']}", str(res.get("n_frames", "")),
+                      f"{res.get('seconds', 0):.1f}" if res else "", printable(row.get("error") or ""))
     console.print(table)
     console.print(f"computed {len(summary['computed'])} | cached {len(summary['cached'])} | "
                   f"failed {len(summary['failed'])}")
@@ -112,17 +133,80 @@ def cmd_run(args) -> int:
     _print_train(result["train"])
     _print_headline(result["eval"])
     if failed:
-        print(f"aural run: {failed}", file=sys.stderr)
+        print(f"aural run: {printable(failed)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _models_layout(args):
+    from storage.layout import ModelsLayout
+
+    return ModelsLayout(Path(args.models).resolve())
+
+
+def cmd_models_list(args) -> int:
+    from storage.models import list_versions
+
+    rows = list_versions(_models_layout(args))
+    if not rows:
+        print(f"no stored versions in {_models_layout(args).store}")
+        return 0
+    print(f"{'':2}{'version':19}  {'stored (UTC)':19}  {'data hash':16}  {'val loss':>8}")
+    for row in rows:
+        mark = "*" if row["published"] else " "
+        loss = f"{row['val_loss']:.4f}" if row["val_loss"] is not None else "-"
+        note = "" if row["ok"] else "  CORRUPT (run `aural models verify`)"
+        print(f"{mark} {row['ref'][:19]}  {(row['stored_at'] or '-')[:19]:19}  {row['data_hash'] or '-':16}  "
+              f"{loss:>8}{note}")
+    print("* published as adapter.pt" if any(r["published"] for r in rows) else "(none of them is published)")
+    return 0
+
+
+def cmd_models_verify(args) -> int:
+    from storage.models import model_store, verify_models
+
+    models = _models_layout(args)
+    problems = verify_models(models)
+    for problem in problems:
+        print(f"aural models verify: {printable(problem)}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"{models.root}: {len(model_store(models).refs())} stored version(s) intact; "
+          + ("published adapter matches metadata.json" if models.adapter.is_file() else "nothing published"))
+    return 0
+
+
+def cmd_models_promote(args) -> int:
+    from storage.models import promote
+
+    models = _models_layout(args)
+    ref = promote(models, args.ref)
+    print(f"published {ref[:19]} as {models.adapter}")
+    return 0
+
+
+def cmd_models_gc(args) -> int:
+    from storage.models import gc
+
+    deleted = gc(_models_layout(args), args.keep)
+    print(f"deleted {len(deleted)} version(s)" + "".join(f"\n  {ref[:19]}" for ref in deleted))
+    return 0
+
+
+def _debug_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="print the full traceback of an error instead of one line")
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _debug_option(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aural", description=__doc__)
+    parser = argparse.ArgumentParser(prog="aural", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="print full tracebacks instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="write the deterministic demo corpus with ground truth")
@@ -130,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-inputs", type=int, default=24, help="training clips (default: %(default)s)")
     p.add_argument("--n-eval", type=int, default=6, help="held-out clips (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="corpus seed (default: %(default)s)")
+    _debug_option(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("analyze", help="per-frame features of every audio file into Parquet")
@@ -162,6 +247,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports", help="(default: %(default)s)")
     _common_options(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("models", help="list, verify, promote (roll back) and prune stored adapter versions")
+    msub = p.add_subparsers(dest="models_command", required=True)
+    for name, func, text in (("list", cmd_models_list, "stored versions, the published one marked"),
+                             ("verify", cmd_models_verify, "re-hash every stored version and check the published pair"),
+                             ("promote", cmd_models_promote, "publish a stored version as adapter.pt (rollback)"),
+                             ("gc", cmd_models_gc, "delete all but the N newest unpublished versions")):
+        m = msub.add_parser(name, help=text)
+        m.add_argument("--models", default="models", help="models folder (default: %(default)s)")
+        if name == "promote":
+            m.add_argument("ref", help="version: sha256:<hex> or a unique hex prefix (see `aural models list`)")
+        if name == "gc":
+            m.add_argument("--keep", type=int, required=True, help="unpublished versions to keep (newest first)")
+        _debug_option(m)
+        m.set_defaults(func=func, server=False)
     return parser
 
 
@@ -195,24 +295,226 @@ def _check_paths(args) -> str | None:
     return None
 
 
+def _cache_folders(root: str | Path) -> list[Path]:
+    from storage.layout import CacheLayout
+
+    cache = CacheLayout(Path(root))
+    return [cache.root, *(IfPresent(p) for p in (cache.frames("x").parent, cache.sections("x").parent, cache.manifests,
+                                          cache.renders, cache.prefect_results))]
+
+
+class IfPresent(type(Path())):
+    """A sub-folder to check only when it exists (its parent is created and checked)."""
+
+
+def _output_folders(args) -> list[Path]:
+    """The folders a command writes into (created when missing by the preflight); input
+    folders are never among them (they may be read-only mounts)."""
+    from storage.layout import CACHE, DATA_DIR
+
+    if args.command == "demo":
+        return [Path(args.out)]
+    if args.command == "analyze":
+        return _cache_folders(args.out)
+    if args.command == "train":
+        models = Path(args.out).resolve().parent
+        return [*_cache_folders(args.cache), models, IfPresent(models / "store")]
+    if args.command == "eval":
+        reports = Path(args.report).resolve().parent
+        return [*_cache_folders(args.cache), reports, IfPresent(reports / "audio")]
+    if args.command == "run":
+        data, models, reports = Path(args.data or DATA_DIR), Path(args.models), Path(args.reports)
+        return [data, *_cache_folders(data / CACHE), models, IfPresent(models / "store"), reports,
+                IfPresent(reports / "audio")]
+    return []
+
+
+def check_writable(folder: Path) -> str | None:
+    """None when a file can be created in ``folder`` (created if missing); else
+    "cannot write to <folder> (<reason>)"."""
+    folder = Path(folder).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".aural-write-check-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        return f"cannot write to {printable(str(folder))} ({exc.strerror or exc})"
+    return None
+
+
+def _preflight(args) -> str | None:
+    """Config values and output folders, checked before any server starts or file is read."""
+    from aural_core.config import load_config
+    from aural_core.errors import AuralError
+
+    if hasattr(args, "config"):
+        try:
+            config = load_config(args.config)
+            if config.labels.styles_path:
+                from aural_core.styles import load_style_table
+
+                load_style_table(config.labels.styles_path)
+        except (AuralError, OSError, ValueError) as exc:
+            return one_line(exc)
+    for folder in _output_folders(args):
+        if isinstance(folder, IfPresent) and not folder.is_dir():
+            continue
+        problem = check_writable(folder)
+        if problem:
+            return problem
+    if args.command == "eval":
+        from storage.models import load_published
+
+        try:
+            load_published(args.adapter)
+        except (AuralError, OSError) as exc:
+            return one_line(exc)
+    return None
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line: "<path>: <reason>" for an OSError, else its message, lines joined."""
+    from aural_core.errors import AuralError
+
+    if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, AuralError):
+        where = exc.filename
+        return printable(f"{where}: {exc.strerror}" if where is not None else exc.strerror)
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    if not isinstance(exc, AuralError | FileNotFoundError | ValueError):
+        text = f"{type(exc).__name__}: {text}"
+    return printable(text if len(text) <= 500 else text[:497] + "...")
+
+
+class Terminated(BaseException):
+    """SIGTERM reached the command: unwind (stopping the server) and exit 128 + signal."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"terminated by signal {signum}")
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+class _NoTraceback(logging.Formatter):
+    """Formats a record as its own formatter would, without the exception's traceback."""
+
+    def __init__(self, inner: logging.Formatter | None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        clean = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None})
+        return self.inner.format(clean)
+
+
+def _quiet_tracebacks() -> None:
+    """Prefect's terminal log lines keep their messages but not their tracebacks (the API logs
+    keep them): the command reports the error itself, in one line."""
+    from prefect.logging.configuration import ensure_logging_setup
+
+    ensure_logging_setup()  # Prefect's handlers exist from here on (later set-ups are incremental)
+
+    loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(lg, logging.Logger)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, _NoTraceback):
+                handler.setFormatter(_NoTraceback(handler.formatter))
+
+
+FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": "evaluate", "run": "pipeline"}
+
+
+@contextlib.contextmanager
+def prefect_api(prepare=None):
+    """A Prefect API for the command: the configured one, or a temporary server of its own.
+
+    ``prepare`` (e.g. importing the flow's modules) runs while that server starts.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    if PREFECT_API_URL.value():
+        if prepare:
+            prepare()
+        yield None
+        return
+    from .local_server import LocalServer, ServerStartError
+
+    home = Path(PREFECT_HOME.value())
+    problem = check_writable(home)
+    if problem:
+        raise ServerStartError(f"PREFECT_HOME: {problem}")
+    timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"))
+    server = LocalServer(home, timeout=timeout)
+    try:
+        server.spawn()
+        if prepare:
+            prepare()
+        server.wait_ready()
+        os.environ["PREFECT_API_URL"] = server.api_url
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            try:
+                yield server
+            finally:
+                _drain_prefect_workers()
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Send the logs and events still queued before the server goes away."""
+    with contextlib.suppress(Exception):
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=5)
+    with contextlib.suppress(Exception):
+        from prefect.events.worker import EventsWorker
+
+        EventsWorker.drain_all(timeout=5)
+
+
 def main(argv: list[str] | None = None) -> int:
     _prefect_defaults()
     args = build_parser().parse_args(argv)
-    problem = _check_paths(args)
-    if problem:
-        print(f"aural {args.command}: {problem}", file=sys.stderr)
-        return 2
-    from aural_core.errors import AuralError
-
+    debug = getattr(args, "debug", False)
+    name = args.command if args.command != "models" else f"models {args.models_command}"
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM,)}
     try:
-        return args.func(args)
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (a test runner): no handler
+        previous = {}
+    try:
+        if args.command == "models":
+            return args.func(args)
+        problem = _check_paths(args) or _preflight(args)
+        if problem:
+            print(f"aural {name}: {problem}", file=sys.stderr)
+            return 2
+        if not debug:
+            _quiet_tracebacks()
+        module = FLOW_MODULES.get(args.command)
+        with prefect_api(prepare=lambda: importlib.import_module(f"{__package__ or 'flows'}.{module}")):
+            return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (AuralError, FileNotFoundError, ValueError) as exc:
-        # The flow run is marked failed in Prefect (with its traceback); here, one clear line.
-        print(f"aural {args.command}: {exc}", file=sys.stderr)
+    except Terminated as exc:
+        print(f"aural {name}: terminated", file=sys.stderr)
+        return 128 + exc.signum
+    except Exception as exc:  # every failure the user sees is one line (the trace with --debug)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"aural {name}: {one_line(exc)}", file=sys.stderr)
         return 2
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from storage.frames import read_frames
 from storage.keys import frames_file
 from storage.layout import CacheLayout, ReportsLayout, manifest_name
 from storage.manifest import read_manifest
-from storage.models import load_adapter, trained_file_ids
+from storage.models import load_published, trained_file_ids
 from storage.report_pages import markdown_escape
 from storage.reports import EvalSection
 from storage.sections import read_sections, training_arrays
@@ -52,7 +52,7 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     reports = ReportsLayout.of_report(report)
     logger.info("evaluate: %s with %s -> %s", folder, Path(adapter).resolve(), reports.root)
     config, styles = resolve_settings(config, config_path)
-    model, info = load_adapter(adapter)
+    model, info = load_published(adapter)  # checked against the hash in metadata.json
     analysis, _ = run_flow(analyze_flow, input_dir=str(folder), cache_dir=str(cache.root), config=config,
                            show_progress=show_progress)
     files = [f for f in read_manifest(cache, manifest_name(folder))["files"] if f["status"] != "failed"]

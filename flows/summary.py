@@ -42,8 +42,12 @@ def finish(result: dict, failures: list[str], what: str):
     """
     if not failures:
         return result
-    shown = ", ".join(failures[:5]) + (f" and {len(failures) - 5} more" if len(failures) > 5 else "")
-    error = FilesFailedError(f"{what}: {len(failures)} file(s) failed ({shown})", result=result)
+    from storage.report_pages import printable
+
+    # The state message travels to the API as JSON: a non-UTF-8 name would not encode.
+    shown = ", ".join(printable(f) for f in failures[:5])
+    shown += f" and {len(failures) - 5} more" if len(failures) > 5 else ""
+    error = FilesFailedError(printable(f"{what}: {len(failures)} file(s) failed ({shown})"), result=result)
     return Failed(message=str(error), data=error)
 
 

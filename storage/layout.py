@@ -15,7 +15,7 @@
         renders/
         .prefect-results/      Prefect's result and cache records
     models/                    ModelsLayout    (``--models``)
-      adapter.pt, metadata.json, store/
+      adapter.pt, metadata.json, store/, .lock
     reports/                   ReportsLayout   (``--reports``)
       eval.json, eval.md, index.html, audio/
 
@@ -109,6 +109,11 @@ class ModelsLayout:
     @property
     def store(self) -> Path:
         return self.root / "store"
+
+    @property
+    def lock(self) -> Path:
+        """Held (``fcntl.flock``) by whoever changes the store or publishes (storage/locking.py)."""
+        return self.root / ".lock"
 
     @classmethod
     def of_adapter(cls, adapter: str | Path) -> ModelsLayout:

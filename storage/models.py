@@ -2,28 +2,50 @@
 
 An adapter file is a state dict plus plain-type config, loadable with ``weights_only=True``;
 its training metadata travels inside it (JSON text) and beside it as ``metadata.json``.
+
+Publishing (``publish_adapter``) holds the models folder's lock and writes ``metadata.json``
+(which names the adapter's SHA-256) and ``adapter.pt`` under temporary names first, then
+renames the adapter, then the metadata: a crash leaves either the old pair, the new pair, or a
+new adapter beside the old metadata, which ``verify_published`` (and so ``load_published``)
+reports in one line instead of loading. The store's versions are listed, verified, re-published
+and pruned by ``list_versions``, ``verify_models``, ``promote`` and ``gc`` (``aural models``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import io
 import json
+import math
+import os
 import pickle
 import platform
+import tempfile
+import time
+import zipfile
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from aural_core.adapter import Adapter, AdapterConfig
 from aural_core.errors import UnsafeCheckpointError
 
-from .artifacts import ArtifactStore
-from .atomic import write_bytes_atomic, write_text_atomic
+from .artifacts import ArtifactIntegrityError, ArtifactStore, copy_durably
+from .atomic import write_bytes_atomic
 from .layout import ModelsLayout
+from .locking import folder_lock
+
+if TYPE_CHECKING:
+    from aural_core.adapter import Adapter
+
+# torch (and the adapter built on it) is imported where a weights file is read or written:
+# publishing, listing records and the lock need none of it.
 
 ADAPTER_FORMAT = "aural-adapter/1"
+# No trained weight or standardisation statistic comes near this; a flipped exponent bit does.
+MAX_ABS_WEIGHT = 1e6
 LIBRARIES = ("torch", "numpy", "scipy", "librosa", "scikit-learn", "pyarrow", "prefect", "soundfile")
 
 
@@ -71,31 +93,68 @@ def save_adapter(path: str | Path, model: Adapter, *, metadata: dict | None = No
                "metadata": json.dumps(metadata or {}, sort_keys=True)}
     # Serialise to memory: torch.save names the archive after the file, and the atomic temp
     # name is random, which would make identical weights hash differently.
+    import torch
+
     buf = io.BytesIO()
     torch.save(payload, buf)
     return write_bytes_atomic(path, buf.getvalue())
 
 
-def load_adapter(path: str | Path) -> tuple[Adapter, dict]:
+def _read_payload(path: Path, data: bytes | None = None) -> dict:
+    """The adapter file's payload (or that of its bytes ``data``), loaded without pickle;
+    refuses anything else."""
+    import torch
+
+    try:
+        payload = torch.load(io.BytesIO(data) if data is not None else path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, AttributeError, TypeError) as exc:
+        raise UnsafeCheckpointError(
+            f"{path}: refused, it is not a plain weights file (loading it would need pickle): {_first_line(exc)}"
+        ) from exc
+    except (EOFError, RuntimeError, ValueError, zipfile.BadZipFile, OSError) as exc:
+        if isinstance(exc, RuntimeError) and "pickle" in str(exc).lower():
+            raise UnsafeCheckpointError(
+                f"{path}: refused, it is not a plain weights file (loading it would need pickle): {_first_line(exc)}"
+            ) from exc
+        raise ArtifactIntegrityError(f"{path}: not a readable adapter file (empty, truncated or corrupt): "
+                                     f"{_first_line(exc)}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != ADAPTER_FORMAT:
+        raise UnsafeCheckpointError(f"{path}: not an {ADAPTER_FORMAT} file")
+    return payload
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_adapter(path: str | Path, *, data: bytes | None = None) -> tuple[Adapter, dict]:
     """Rebuild an adapter from its file alone; returns it and the metadata stored inside.
 
-    Refuses any file that needs pickle to load.
+    Refuses any file that needs pickle to load, a truncated or wrong-shape file, and weights
+    that are not finite or out of any trained range (a flipped exponent bit). Prefer
+    ``load_published`` for a published adapter: it also checks the hash in metadata.json.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: adapter file not found (train one with `aural train`)")
+    from aural_core.adapter import Adapter, AdapterConfig
+
+    payload = _read_payload(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as exc:
-        raise UnsafeCheckpointError(
-            f"{path}: refused, it is not a plain weights file (loading it would need pickle): {exc}"
-        ) from exc
-    if not isinstance(payload, dict) or payload.get("format") != ADAPTER_FORMAT:
-        raise UnsafeCheckpointError(f"{path}: not an {ADAPTER_FORMAT} file")
-    model = Adapter(AdapterConfig(**payload["config"]))
-    model.load_state_dict(payload["state_dict"])
+        model = Adapter(AdapterConfig(**payload["config"]))
+        model.load_state_dict(payload["state_dict"])
+        metadata = json.loads(payload.get("metadata") or "{}")
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise ArtifactIntegrityError(f"{path}: not a usable adapter ({_first_line(exc)})") from exc
+    for name, tensor in payload["state_dict"].items():
+        if tensor.is_floating_point() and tensor.numel():
+            worst = float(tensor.detach().abs().max())
+            if not math.isfinite(worst) or worst > MAX_ABS_WEIGHT:
+                raise ArtifactIntegrityError(
+                    f"{path}: corrupt weights ({name} holds {worst:.3g}): retrain or re-publish it")
     model.eval()
-    return model, {"config": payload["config"], **json.loads(payload.get("metadata") or "{}")}
+    return model, {"config": payload["config"], **metadata}
 
 
 def trained_file_ids(metadata: dict) -> set[str]:
@@ -104,13 +163,209 @@ def trained_file_ids(metadata: dict) -> set[str]:
     return set(split.get("train_files", [])) | set(split.get("val_files", []))
 
 
+class AdapterMismatchError(ArtifactIntegrityError):
+    """``adapter.pt`` is not the file its ``metadata.json`` describes."""
+
+
+def model_store(models: ModelsLayout) -> ArtifactStore:
+    """The models folder's content-addressed store, sharing the folder's lock."""
+    return ArtifactStore(models.store, lock=models.lock)
+
+
+def _write_temp(folder: Path, name: str, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
 def publish_adapter(models: ModelsLayout, ref: str, metadata: dict) -> Path:
-    """Publish the stored adapter ``ref`` as ``adapter.pt`` with its ``metadata.json``."""
-    ArtifactStore(models.store).publish(ref, models.adapter)
-    record = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), **metadata, "artifact": ref}
-    write_text_atomic(models.metadata, json.dumps(record, indent=2))
+    """Publish the stored adapter ``ref`` as ``adapter.pt`` with its ``metadata.json``.
+
+    Under the models folder's lock: the metadata (naming the adapter's SHA-256) and a copy of
+    the verified object are written under temporary names, then the adapter is renamed into
+    place, then the metadata. On any error (disk full) the temporary files are removed and the
+    published pair is left as it was.
+    """
+    store = model_store(models)
+    with folder_lock(models.lock):
+        source = store.get(ref)
+        digest = store.digest(ref)
+        record = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), **metadata,
+                  "artifact": ref, "adapter_sha256": digest}
+        models.root.mkdir(parents=True, exist_ok=True)
+        meta_tmp = _write_temp(models.root, models.metadata.name, json.dumps(record, indent=2).encode())
+        try:
+            copy_durably(source, models.adapter)
+            os.replace(meta_tmp, models.metadata)
+        finally:
+            meta_tmp.unlink(missing_ok=True)
     return models.adapter
 
 
 def read_metadata(models: ModelsLayout) -> dict:
     return json.loads(models.metadata.read_text())
+
+
+def _models_of(source: ModelsLayout | str | Path) -> tuple[ModelsLayout, Path]:
+    """A models folder and its adapter file, from the folder's layout or the adapter's path."""
+    if isinstance(source, ModelsLayout):
+        return source, source.adapter
+    return ModelsLayout.of_adapter(source), Path(source)
+
+
+def recorded_digest(models: ModelsLayout) -> str | None:
+    """The SHA-256 metadata.json records for the published adapter (None without metadata)."""
+    try:
+        meta = read_metadata(models)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ArtifactIntegrityError(f"{models.metadata}: unreadable ({_first_line(exc)}): "
+                                     "re-publish with `aural models promote <ref>` or retrain") from exc
+    digest = meta.get("adapter_sha256") or str(meta.get("artifact", "")).removeprefix("sha256:")
+    return digest or None
+
+
+@contextlib.contextmanager
+def _reading(models: ModelsLayout):
+    """Hold the models folder's lock while the published pair is read (a publish in progress
+    renames the adapter and its metadata one after the other); a folder this user cannot lock
+    (read-only) is read without it."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(folder_lock(models.lock))
+        except OSError as exc:
+            if not isinstance(exc, PermissionError) and exc.errno != errno.EROFS:
+                raise
+        yield
+
+
+def _published_bytes(source: ModelsLayout | str | Path) -> tuple[Path, bytes]:
+    """The adapter's bytes, checked against the SHA-256 in metadata.json (read under the lock)."""
+    models, adapter = _models_of(source)
+    if not adapter.is_file():
+        raise FileNotFoundError(f"{adapter}: adapter file not found (train one with `aural train`)")
+    ours = adapter.resolve() == models.adapter.resolve()
+    with _reading(models) if ours else contextlib.nullcontext():
+        expected = recorded_digest(models) if ours else None
+        data = adapter.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if expected is not None and actual != expected:
+        store = model_store(models)
+        hint = (f"sha256:{expected[:12]}" if f"sha256:{expected}" in store.refs() else "<ref>")
+        raise AdapterMismatchError(
+            f"{adapter} does not match {models.metadata.name} (sha256 {actual[:12]}, recorded {expected[:12]}): "
+            f"re-publish with `aural models promote {hint}` or retrain")
+    return adapter, data
+
+
+def verify_published(source: ModelsLayout | str | Path) -> str | None:
+    """Check the published adapter against the SHA-256 in metadata.json; returns that hash.
+
+    ``source`` is a models folder's layout or an adapter path (its metadata.json beside it).
+    Returns None for an adapter published without metadata (nothing to check against).
+    Raises ``AdapterMismatchError`` with a one-line message on any disagreement.
+    """
+    models, adapter = _models_of(source)
+    if adapter.is_file() and adapter.resolve() == models.adapter.resolve() and models.metadata.is_file():
+        return hashlib.sha256(_published_bytes(source)[1]).hexdigest()
+    _published_bytes(source)  # missing file: FileNotFoundError
+    return None
+
+
+def load_published(source: ModelsLayout | str | Path) -> tuple[Adapter, dict]:
+    """``load_adapter`` of a published adapter, from the very bytes checked against the
+    SHA-256 in metadata.json (so a publish running meanwhile cannot swap them)."""
+    adapter, data = _published_bytes(source)
+    return load_adapter(adapter, data=data)
+
+
+def stored_metadata(path: str | Path) -> dict:
+    """The training metadata embedded in an adapter file (without building the model)."""
+    return json.loads(_read_payload(Path(path)).get("metadata") or "{}")
+
+
+def _val_loss(meta: dict) -> float | None:
+    losses = [row.get("val_loss") for row in meta.get("history", []) if row.get("val_loss") is not None]
+    return min(losses) if losses else None
+
+
+def list_versions(models: ModelsLayout) -> list[dict]:
+    """Every stored version, newest first: ref, stored_at, data_hash, val_loss, published, ok."""
+    store = model_store(models)
+    try:
+        published = recorded_digest(models)
+    except ArtifactIntegrityError:
+        published = None
+    rows = []
+    for ref in store.refs():
+        record = store.record(ref)
+        row = {"ref": ref, "stored_at": record.get("stored_at"), "data_hash": record.get("data_hash"),
+               "val_loss": None, "published": ref[7:] == published, "ok": True}
+        try:
+            meta = stored_metadata(store.get(ref))
+            row["data_hash"] = row["data_hash"] or meta.get("data_hash")
+            row["val_loss"] = _val_loss(meta)
+        except (ArtifactIntegrityError, UnsafeCheckpointError, ValueError):
+            row["ok"] = False
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["stored_at"] or "", r["ref"]), reverse=True)
+
+
+def verify_models(models: ModelsLayout) -> list[str]:
+    """Every problem of a models folder, one line each: corrupt store objects, and a published
+    pair that disagrees (or whose version is not in the store)."""
+    store = model_store(models)
+    problems = store.verify()
+    has_adapter, has_meta = models.adapter.is_file(), models.metadata.is_file()
+    if has_adapter != has_meta:
+        missing = models.metadata if has_adapter else models.adapter
+        problems.append(f"{missing}: missing beside {models.adapter if has_meta else models.metadata}")
+    elif has_adapter:
+        try:
+            digest = verify_published(models)
+            if digest and f"sha256:{digest}" not in store.refs():
+                problems.append(f"{models.adapter}: its version sha256:{digest[:12]} is not in {store.root}")
+            load_adapter(models.adapter)
+        except (ArtifactIntegrityError, UnsafeCheckpointError) as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def promote(models: ModelsLayout, ref: str) -> str:
+    """Re-publish the stored version ``ref`` (full or a unique hex prefix): a rollback.
+
+    Its metadata.json is rebuilt from the training metadata embedded in the adapter file.
+    """
+    store = model_store(models)
+    full = store.expand(ref)
+    meta = stored_metadata(store.get(full))
+    publish_adapter(models, full, {**meta, "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")})
+    return full
+
+
+def gc(models: ModelsLayout, keep: int, *, stale_seconds: float = 3600.0) -> list[str]:
+    """Delete all but the ``keep`` newest unpublished versions (the published one always stays),
+    and temporary files of writes that died over ``stale_seconds`` ago; returns deleted refs."""
+    if keep < 0:
+        raise ValueError(f"keep={keep} must be >= 0")
+    store = model_store(models)
+    with folder_lock(models.lock):
+        unpublished = [row["ref"] for row in list_versions(models) if not row["published"]]
+        doomed = unpublished[keep:]
+        for ref in doomed:
+            store.delete(ref)
+        cutoff = time.time() - stale_seconds
+        for pattern in (".*.tmp", "*/.*.tmp", "*/*/.*.tmp", "*/*/*/.*.tmp", "store/.staging-*.pt"):
+            for tmp in models.root.glob(pattern):
+                if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                    tmp.unlink(missing_ok=True)
+    return doomed

@@ -24,6 +24,12 @@ _BAR_PX = 120  # width of a match bar at score 1
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 
 
+def printable(value) -> str:
+    """``value`` as text any encoder accepts: a non-UTF-8 file name (decoded by Python with
+    surrogate escapes) shows U+FFFD for its bad bytes instead of failing to encode."""
+    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def markdown_escape(value) -> str:
     """``value`` as Markdown text that renders literally, also inside a table cell.
 
@@ -34,12 +40,12 @@ def markdown_escape(value) -> str:
     >>> markdown_escape("a|b*_c_[x](y).wav")
     'a\\\\|b\\\\*\\\\_c\\\\_\\\\[x\\\\](y).wav'
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).splitlines()))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(value).splitlines()))
 
 
 def markdown_code(value) -> str:
     """``value`` as an inline code span, with a fence longer than any backtick run inside it."""
-    text = " ".join(str(value).splitlines())
+    text = " ".join(printable(value).splitlines())
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from storage.manifest import display_name
-from storage.report_pages import markdown_escape
+from storage.report_pages import markdown_escape, printable
 
 
 @dataclass
@@ -74,7 +74,7 @@ class RunSummary:
 
     def rows(self) -> list[dict]:
         """One row per file for a table artifact: file, status, reason, seconds."""
-        return [{"file": o.source, "status": o.status, "reason": o.error or o.note or "",
+        return [{"file": printable(o.source), "status": o.status, "reason": printable(o.error or o.note or ""),
                  "seconds": round(o.seconds, 2)} for o in self.outcomes]
 
     def markdown(self) -> str:
@@ -94,5 +94,6 @@ class RunSummary:
 
     def publish(self, key: str, description: str) -> None:
         """A markdown summary and a per-file table (file, status, reason, seconds) in the UI."""
+        description = printable(description)  # a folder's name need not be UTF-8
         create_markdown_artifact(key=key, markdown=self.markdown(), description=description)
         create_table_artifact(key=f"{key}-files", table=self.rows(), description=f"{description}: per file")

@@ -1,0 +1,51 @@
+"""Shared set-up of the fault suite: a models folder with a real published adapter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aural_core.adapter import Adapter, AdapterConfig
+from storage.layout import ModelsLayout
+from storage.models import model_store, publish_adapter, save_adapter
+
+
+def store_adapter(models: ModelsLayout, seed: int, *, data_hash: str = "d" * 16) -> str:
+    """Train-free stand-in of train_task: save an adapter, put it in the store; returns its ref."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = Adapter(AdapterConfig(n_styles=10))
+    model.set_standardization(np.random.default_rng(seed).normal(size=(20, 521)))
+    meta = {"data_hash": data_hash, "history": [{"epoch": 1, "train_loss": 1.0, "val_loss": 0.5 + seed / 100}]}
+    models.store.mkdir(parents=True, exist_ok=True)
+    staging = models.store / f".staging-{seed}.pt"
+    save_adapter(staging, model, metadata=meta)
+    try:
+        return model_store(models).put(staging, name="adapter", meta={"data_hash": data_hash})
+    finally:
+        staging.unlink()
+
+
+@pytest.fixture
+def published(tmp_path):
+    """A models folder holding two stored versions, the second one published."""
+    from storage.models import stored_metadata
+
+    models = ModelsLayout(tmp_path / "models")
+    refs = [store_adapter(models, seed) for seed in (1, 2)]
+    publish_adapter(models, refs[1], stored_metadata(model_store(models).get(refs[1])))
+    return models, refs
+
+
+def temp_files(root) -> list:
+    """Leftovers of unfinished writes under ``root``."""
+    return sorted(p for p in root.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".staging-"))
+
+
+def one_line(text: str) -> str:
+    """The single line ``text`` must be (it fails the test otherwise)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got {len(lines)}:\n{text}"
+    assert "Traceback" not in text
+    return lines[0]
