@@ -299,7 +299,7 @@ def _cache_folders(root: str | Path) -> list[Path]:
     from storage.layout import CacheLayout
 
     cache = CacheLayout(Path(root))
-    return [cache.root, *(IfPresent(p) for p in (cache.frames("x").parent, cache.sections("x").parent, cache.manifests,
+    return [cache.root, *(IfPresent(p) for p in (cache.frames_dir, cache.sections_dir, cache.manifests,
                                           cache.renders, cache.prefect_results))]
 
 

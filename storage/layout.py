@@ -44,14 +44,22 @@ class CacheLayout:
 
     root: Path
 
+    @property
+    def frames_dir(self) -> Path:
+        return self.root / "frames"
+
+    @property
+    def sections_dir(self) -> Path:
+        return self.root / "sections"
+
     def frames(self, file_id: str, key: str) -> Path:
         """Frames of one input, named by its content id and ``keys.frames_key`` (the settings
         they were computed with), so that two configs never share a file."""
-        return self.root / "frames" / f"{file_id}-{key}.parquet"
+        return self.frames_dir / f"{file_id}-{key}.parquet"
 
     def sections(self, file_id: str, key: str) -> Path:
         """Sections of one input, named by its content id and ``keys.sections_key``."""
-        return self.root / "sections" / f"{file_id}-{key}.parquet"
+        return self.sections_dir / f"{file_id}-{key}.parquet"
 
     def augmented_frames(self, file_id: str, transform: str, key: str) -> Path:
         """Frames of a transposed/stretched copy of a training file (``Transform.slug``), named
