@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/pip install -q '.[bench]'
+	$(BIN)/pip install -q -e '.[bench]'
 	command -v fluidsynth >/dev/null || apt-get install -y -qq fluidsynth fluid-soundfont-gm || \
 		echo "warning: fluidsynth missing: benchmarks/realcomp cannot be built"
 	$(BIN)/python benchmarks/bench_analyze.py
