@@ -299,8 +299,9 @@ def _cache_folders(root: str | Path) -> list[Path]:
     from storage.layout import CacheLayout
 
     cache = CacheLayout(Path(root))
-    return [cache.root, *(IfPresent(p) for p in (cache.frames("x").parent, cache.sections("x").parent, cache.manifests,
-                                          cache.renders, cache.prefect_results))]
+    folders = (cache.frames("x", "k").parent, cache.sections("x", "k").parent, cache.manifests, cache.renders,
+               cache.prefect_results)
+    return [cache.root, *(IfPresent(p) for p in folders)]
 
 
 class IfPresent(type(Path())):
