@@ -1,12 +1,13 @@
 """Soak: `aural analyze` on many short files against a real `prefect server start`
 -> benchmarks/results/soak.json (issue 13, item 7).
 
-Writes N deterministic 0.3-1 s WAVs, starts a server (tests/prefect_server.py), runs the CLI
-as a subprocess twice (cold, then cached) and reports seconds per file, the CLI's peak RSS
-(``wait4``), the size of the server's SQLite database and, from the API, every task run of
-the two flow runs counted by state: each file must have one task run per flow run, all in a
-terminal state. The counts are read right after the CLI exits and again once they stop
-changing (the server records task runs from events, asynchronously).
+Writes N deterministic 0.3-1 s WAVs (their content repeats every 600 files: 2,000 files are 600
+distinct contents, so 600 frames files; every file is still its own task run), starts a server
+(tests/prefect_server.py), runs the CLI as a subprocess twice (cold, then cached) and reports
+seconds per file, the CLI's peak RSS (``wait4``), the size of the server's SQLite database and,
+from the API, every task run of the two flow runs counted by state: each file must have one
+task run per flow run, all in a terminal state. The counts are read right after the CLI exits
+and again once they stop changing (the server records task runs from events, asynchronously).
 
 Usage: .venv/bin/python benchmarks/bench_soak.py [--n-files 2000] [--out benchmarks/results/soak.json]
 """
