@@ -5,6 +5,7 @@ the uninterrupted run's bytes. Every command talks to one shared Prefect server.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,9 @@ def test_killed_analysis_resumes_byte_identical(clips, reference, shared_server,
         # a frames file is finished once its checksum is recorded (written just after it)
         first = wait_for(lambda: (cache / "frames").is_dir() and finished(cache), timeout=90)
         assert first, f"no frames file was finished: {proc.poll()=}"
+        # Prefect records the task's cache entry just after the checksum: give the first file
+        # time to get one (a file killed in between is recomputed, to the same bytes)
+        time.sleep(0.2)
     finally:
         kill9(proc)
     assert proc.returncode == -9, "the analysis ended before the kill"
@@ -55,9 +59,11 @@ def test_killed_analysis_resumes_byte_identical(clips, reference, shared_server,
     assert rerun.returncode == 0, rerun.stderr
     rows = statuses(rerun.stderr)  # the summary table goes to stderr (tasks.progress.console)
     assert len(rows) == N_FILES, rerun.stderr
-    by_frames = {name.split("-")[0] for name in done_before}  # file ids of the finished files
     cached = [src for src, status in rows.items() if status == "cached"]
-    assert len(cached) >= len(by_frames), f"finished files were not reused: {rows}, finished {done_before}"
+    # every finished file is reused, except at most one per worker thread (2) killed between
+    # its checksum and Prefect's cache record
+    assert cached and len(cached) >= len(done_before) - 2, \
+        f"finished files were not reused: {rows}, finished {done_before}"
     assert frames_bytes(cache) == frames_bytes(reference)
     assert temp_files(cache) == []
 
