@@ -13,11 +13,14 @@ from pathlib import Path
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
-    On any error the temporary file is removed and ``target`` is left as it was.
+    On any error the temporary file is removed and ``target`` is left as it was. The temporary
+    name carries the writer's pid (``.<name>.<pid>-<random>.tmp``): after publishing, the
+    leftovers of earlier writers of the same file that are no longer running (killed mid-write)
+    are removed; those of live writers (a concurrent run) are left alone.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -25,8 +28,33 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         # mkstemp creates 0600 files; give the published file the usual umask-based mode.
         os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, target)
+        _remove_dead_writers_leftovers(target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _remove_dead_writers_leftovers(target: Path) -> None:
+    prefix = f".{target.name}."
+    try:
+        siblings = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".tmp")]
+    except OSError:
+        return
+    for path in siblings:
+        pid = path.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: alive
+        return True
+    return True
 
 
 def _read_umask() -> int:

@@ -49,3 +49,17 @@ def one_line(text: str) -> str:
     assert len(lines) == 1, f"expected one line, got {len(lines)}:\n{text}"
     assert "Traceback" not in text
     return lines[0]
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory):
+    """One real ``prefect server start`` that the CLI subprocesses of the fault suite share
+    (``PREFECT_API_URL`` set: no temporary server per command, and concurrent commands meet on
+    one server)."""
+    from tests.prefect_server import PrefectServer
+
+    server = PrefectServer(tmp_path_factory.mktemp("shared-prefect-home")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,134 @@
+"""Soak: `aural analyze` on many short files against a real `prefect server start`
+-> benchmarks/results/soak.json (issue 13, item 7).
+
+Writes N deterministic 0.3-1 s WAVs (their content repeats every 600 files: 2,000 files are 600
+distinct contents, so 600 frames files; every file is still its own task run), starts a server
+(tests/prefect_server.py), runs the CLI as a subprocess twice (cold, then cached) and reports
+seconds per file, the CLI's peak RSS (``wait4``), the size of the server's SQLite database and,
+from the API, every task run of the two flow runs counted by state: each file must have one
+task run per flow run, all in a terminal state. The counts are read right after the CLI exits
+and again once they stop changing (the server records task runs from events, asynchronously).
+
+Usage: .venv/bin/python benchmarks/bench_soak.py [--n-files 2000] [--out benchmarks/results/soak.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SR = 22050
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def write_inputs(folder: Path, n: int) -> float:
+    import numpy as np
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    total = 0.0
+    for i in range(n):
+        seconds = 0.3 + 0.7 * ((i * 37) % 100) / 99  # 0.3-1.0 s, deterministic
+        t = np.arange(int(seconds * SR)) / SR
+        beat = np.exp(-((t % (60 / (80 + i % 60))) * 12.0))
+        wave = 0.3 * beat * np.sin(2 * np.pi * (150 + (i * 13) % 600) * t)
+        sf.write(folder / f"s{i:05d}.wav", wave.astype(np.float32), SR)
+        total += seconds
+    return total
+
+
+def api(server, path: str, body: dict | None = None):
+    data = json.dumps(body or {}).encode()
+    req = urllib.request.Request(f"{server.url}{path}", data=data, headers={"Content-Type": "application/json"},
+                                 method="POST")
+    with urllib.request.urlopen(req, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def run_cli(server, inputs: Path, cache: Path) -> dict:
+    env = {**server.env, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "analyze", "--in", str(inputs), "--out",
+                             str(cache), "--quiet"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    stderr = proc.stderr.read().decode(errors="replace")
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    tail = ([line for line in stderr.splitlines() if line.strip()] or [""])[-1]
+    return {"exit": proc.returncode, "seconds": round(seconds, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "tracebacks": stderr.count("Traceback"), "summary_line": tail}
+
+
+def task_run_counts(server) -> dict:
+    """{flow run name: {state type: count}} for every flow run on the server."""
+    flow_runs = api(server, "/flow_runs/filter", {"limit": 200, "sort": "EXPECTED_START_TIME_ASC"})
+    counts = {}
+    for fr in flow_runs:
+        by_state = {}
+        for state in sorted(TERMINAL | {"RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING"}):
+            n = api(server, "/task_runs/count", {"flow_runs": {"id": {"any_": [fr["id"]]}},
+                                                  "task_runs": {"state": {"type": {"any_": [state]}}}})
+            if n:
+                by_state[state] = n
+        counts[f"{fr['name']} ({fr['state_type']})"] = by_state
+    return counts
+
+
+def settled_counts(server, timeout: float = 120.0) -> tuple[dict, float]:
+    start = time.monotonic()
+    last = task_run_counts(server)
+    while time.monotonic() - start < timeout:
+        time.sleep(5)
+        now = task_run_counts(server)
+        if now == last:
+            return now, round(time.monotonic() - start, 1)
+        last = now
+    return last, round(time.monotonic() - start, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-files", type=int, default=2000)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "soak.json"))
+    args = parser.parse_args()
+
+    from tests.prefect_server import PrefectServer
+
+    work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    inputs, cache = work / "inputs", work / "cache"
+    audio_s = write_inputs(inputs, args.n_files)
+    server = PrefectServer(work / "prefect-home").start()
+    result = {"machine": f"{os.cpu_count()} cores (shared), {platform.python_version()}",
+              "files": args.n_files, "audio_seconds": round(audio_s, 1), "runs": {}}
+    try:
+        for label in ("cold", "cached"):
+            run = run_cli(server, inputs, cache)
+            run["seconds_per_file"] = round(run["seconds"] / args.n_files, 4)
+            result["runs"][label] = run
+            print(label, run, flush=True)
+        result["task_runs_at_exit"] = task_run_counts(server)
+        result["task_runs_settled"], result["settle_seconds"] = settled_counts(server)
+        db = work / "prefect-home" / "prefect.db"
+        result["prefect_db_mb"] = round(sum(p.stat().st_size for p in db.parent.glob("prefect.db*")) / 2**20, 1)
+        per_run = list(result["task_runs_settled"].values())
+        result["all_recorded_terminal"] = len(per_run) == 2 and all(
+            sum(c.values()) >= args.n_files and set(c) <= TERMINAL for c in per_run)
+    finally:
+        server.stop()
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
