@@ -105,7 +105,35 @@ def _print_headline(result: dict) -> None:
     table.add_row(*(str(h[k]) for k in ("match_score", "baseline_match_score", "match_delta", "tempo_corr",
                                         "bpm_mae", "n_sections")), verdict)
     console.print(table)
+    _print_attributes(result["report"])
     console.print(f"report: {result['report']} · {result['markdown']} · {result['html']}")
+
+
+def _print_attributes(report_path: str) -> None:
+    """The per-attribute tables against the references, as eval.md shows them (compact)."""
+    from rich.table import Table
+
+    from storage.report import read_eval_json
+    from storage.report_pages import attribute_rows
+    from tasks.progress import console
+
+    def num(v) -> str:
+        return "–" if v is None else f"{v:.2f}"
+
+    report = read_eval_json(report_path)
+    rows = attribute_rows(report)
+    values = Table(title="each render vs its source (independent estimator; match: embedding)")
+    deltas = Table(title=f"adapter - reference, [{report.ci_level:.0%} file-level interval]")
+    for table, columns in ((values, list(report.attributes)), (deltas, list(report.differences))):
+        table.add_column("attribute")
+        for c in columns:
+            table.add_column(c, justify="right")
+    for row in rows:
+        values.add_row(row["metric"], *(num(row["values"][k]) for k in report.attributes))
+        deltas.add_row(row["metric"], *(f"{num(d.delta)} [{num(d.ci_low)},{num(d.ci_high)}]"
+                                        for d in (row["deltas"][ref] for ref in report.differences)))
+    console.print(values)
+    console.print(deltas)
 
 
 def cmd_eval(args) -> int:
