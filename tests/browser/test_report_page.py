@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
-    """A small real report: two sections with source, adapter and baseline audio."""
+    """A small real report: two sections, each with its source and five renders."""
     return write_small_report(tmp_path_factory.mktemp("report"))
 
 
@@ -54,8 +54,9 @@ def test_page_renders_and_players_load(served, browser, report_dir, tmp_path):
     browser.get(served)
     assert "Aural Architect evaluation" in browser.title
     assert browser.find_elements("css selector", "svg polyline"), "energy curve missing"
+    assert browser.find_elements("css selector", "svg.deltas rect"), "references plot missing"
     players = browser.find_elements("css selector", "audio")
-    assert len(players) == 6
+    assert len(players) == 2 * 6  # per section: the source and its five renders
     # Play every player (muted) until it has decoded and played 0.3 s of audio.
     played = browser.execute_async_script("""
         const done = arguments[arguments.length - 1];
