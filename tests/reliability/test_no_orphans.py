@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from .cli_runs import wait_for
 from .test_cli_preflight import write_wavs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,16 +45,6 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
-
-
-def wait_for(predicate, timeout: float, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def answers(port: str) -> bool:
