@@ -11,6 +11,7 @@ import re
 
 import jinja2
 
+from .manifest import display_name
 from .report import EvalReport, SectionReport
 
 SECTION_COLORS = {"intro": "#8ecae6", "build": "#ffb703", "release": "#fb8500"}
@@ -25,9 +26,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 
 
 def printable(value) -> str:
-    """``value`` as text any encoder accepts: a non-UTF-8 file name (decoded by Python with
-    surrogate escapes) shows U+FFFD for its bad bytes instead of failing to encode."""
-    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """``value`` as text any encoder accepts, written as the manifest writes names: bytes of a
+    non-UTF-8 file name show as ``\\xNN`` (``storage.manifest.display_name``)."""
+    return display_name(str(value))
 
 
 def markdown_escape(value) -> str:
