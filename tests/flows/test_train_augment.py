@@ -5,16 +5,15 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import soundfile as sf
 
 from aural_core.augment import shift_key, stretch_bpm
 from aural_core.config import AugmentConfig, AuralConfig, FeatureConfig, LabelConfig, SectionConfig
 from aural_core.styles import load_style_table
-from demo_corpus import plan_corpus, synthesize_clip
-from flows.analyze import analyze_flow
 from flows.train import train_flow
 from storage.keys import frames_key, sections_file
 from storage.layout import CacheLayout
+
+from .corpus import analysed_clips
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -32,14 +31,7 @@ def augmenting(shift: int = 2) -> AuralConfig:
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("augment")
-    inputs = root / "inputs"
-    inputs.mkdir()
-    for spec in plan_corpus(n_inputs=5, n_eval=0, seed=3):
-        sf.write(inputs / spec.filename, synthesize_clip(spec)[: spec.sr * 10], spec.sr)
-    cache = root / "cache"
-    analyze_flow(input_dir=str(inputs), cache_dir=str(cache), show_progress=False)
-    return root, cache
+    return analysed_clips(tmp_path_factory.mktemp("augment"), n=5, seed=3, seconds=10)
 
 
 def _train(root, cache, config):

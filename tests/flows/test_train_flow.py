@@ -5,28 +5,20 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import soundfile as sf
 
 from aural_core.vocab import EMOTIONS, KEYS_14
-from demo_corpus import plan_corpus, synthesize_clip
-from flows.analyze import analyze_flow
 from flows.train import train_flow
 from storage.models import load_adapter
 from storage.sections import SECTIONS_SCHEMA
+
+from .corpus import analysed_clips
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    inputs = root / "inputs"
-    inputs.mkdir()
-    for spec in plan_corpus(n_inputs=6, n_eval=0, seed=2):
-        sf.write(inputs / spec.filename, synthesize_clip(spec)[: spec.sr * 12], spec.sr)
-    cache = root / "cache"
-    analyze_flow(input_dir=str(inputs), cache_dir=str(cache), show_progress=False)
-    return root, cache
+    return analysed_clips(tmp_path_factory.mktemp("train"), n=6, seed=2, seconds=12)
 
 
 def test_train_flow_end_to_end(analysed):
