@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,15 +27,31 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True)
 
 
+def _file_draw(seed: int, file_id: str) -> float:
+    """A uniform number in [0, 1) fixed by the seed and the file id alone."""
+    return int(hashlib.sha256(f"{seed}:{file_id}".encode()).hexdigest()[:15], 16) / 16**15
+
+
 def split_files(file_ids: np.ndarray, *, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks (train, val) holding out whole files: no file is on both sides."""
+    """Boolean masks (train, val) holding out whole files: no file is on both sides.
+
+    Each file validates when its own draw (a hash of the seed and its id) falls below
+    ``val_fraction``, so adding files never moves an existing file across the split: the
+    held-out set of one retrain is that of the next plus the new files that drew it. That keeps
+    a new model and the published one comparable on held-out sections neither trained on
+    (``aural_core.selection``). At least one file lands on each side.
+    """
     files = np.unique(file_ids)
     if len(files) < 2:
         raise ParameterError(f"need sections of at least 2 files to hold one out, got {len(files)}")
-    rng = np.random.default_rng(seed)
-    n_val = min(max(1, int(round(val_fraction * len(files)))), len(files) - 1)
-    val_files = set(rng.permutation(files)[:n_val])
-    val = np.array([f in val_files for f in file_ids])
+    draws = {str(f): _file_draw(seed, str(f)) for f in files}
+    ordered = sorted(draws, key=draws.get)
+    val_files = {f for f, d in draws.items() if d < val_fraction}
+    if not val_files:
+        val_files = {ordered[0]}
+    elif len(val_files) == len(files):
+        val_files = set(ordered[:-1])
+    val = np.array([str(f) in val_files for f in file_ids])
     return ~val, val
 
 

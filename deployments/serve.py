@@ -6,8 +6,10 @@
 gives, in the Prefect UI (names end in ``-served``; ``prefect.yaml`` registers the same set
 without the suffix for a work pool):
 - ``pipeline/aural-run-served``: the whole pipeline, run on demand (Run button, editable parameters);
-- ``pipeline/nightly-retrain-served``: the same on a cron schedule (03:00 in --timezone);
-- ``watch-inputs/on-new-inputs-served``: polls the input folder and retrains when files land;
+- ``watch-inputs/on-new-inputs-served``: polls the input folder and emits ``aural.inputs.changed``
+  when files land;
+- ``retrain/retrain-served``: runs on that event (an automation), once per input set;
+- ``retrain/nightly-retrain-served``: the same check on a cron schedule (03:00 in --timezone);
 - ``analyze/analyze-served``, ``train/train-served``, ``evaluate/evaluate-served``: each stage.
 
 Relative --data/--models/--reports resolve against the directory aural-serve starts in.
@@ -39,6 +41,24 @@ def _flow(spec: DeploymentSpec):
     return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), attr)
 
 
+def _triggers(spec: DeploymentSpec) -> list:
+    """The automation of an event-driven deployment (shown under Automations in the UI)."""
+    if not spec.trigger_event:
+        return []
+    from prefect.events import DeploymentEventTrigger
+
+    return [DeploymentEventTrigger(name=f"{spec.served_name} on {spec.trigger_event}",
+                                   expect={spec.trigger_event}, match={"prefect.resource.id": spec.trigger_match})]
+
+
+def _concurrency(spec: DeploymentSpec):
+    if spec.concurrency_limit is None:
+        return None
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+    return ConcurrencyLimitConfig(limit=spec.concurrency_limit, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+
+
 def build_deployments(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
                       retrain_cron: str = RETRAIN_CRON, poll_minutes: float = POLL_MINUTES,
                       timezone: str | None = None) -> list:
@@ -56,7 +76,8 @@ def build_deployments(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR,
             schedules.append(Interval(timedelta(minutes=spec.interval_minutes), timezone=timezone))
         out.append(_flow(spec).to_deployment(name=spec.served_name, parameters=spec.parameters,
                                              description=spec.description, tags=list(spec.tags),
-                                             schedules=schedules))
+                                             schedules=schedules, triggers=_triggers(spec),
+                                             concurrency_limit=_concurrency(spec)))
     return out
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from storage.layout import CACHE, DATA_DIR, EVAL, INPUTS, MODELS_DIR, REPORTS_DIR
 
+INPUTS_CHANGED = "aural.inputs.changed"  # emitted by flows/watch.py
+
 SERVED_SUFFIX = "-served"
 RETRAIN_CRON = "0 3 * * *"
 POLL_MINUTES = 10.0
@@ -25,6 +27,11 @@ class DeploymentSpec:
     cron: str | None = None
     interval_minutes: float | None = None
     tags: tuple[str, ...] = field(default=("aural",))
+    # An automation runs the deployment when this event arrives (resource ids matching trigger_match).
+    trigger_event: str | None = None
+    trigger_match: str = "aural.inputs.*"
+    # At most this many runs at once; later ones wait (ENQUEUE), visible as AwaitingConcurrencySlot.
+    concurrency_limit: int | None = None
 
     @property
     def served_name(self) -> str:
@@ -36,15 +43,20 @@ def deployment_specs(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, 
     """Every deployment with its parameters; relative folders resolve against the working
     directory of the process that runs the flow (aural-serve's, or the worker's pull step)."""
     run = {"data_dir": data_dir, "models_dir": models_dir, "reports_dir": reports_dir, "show_progress": False}
-    watch = {k: v for k, v in run.items() if k != "show_progress"}
+    retrain = {k: v for k, v in run.items() if k != "show_progress"}
     cache = f"{data_dir}/{CACHE}"
     return [
         DeploymentSpec("aural-run", "flows/pipeline.py:pipeline_flow", run,
                        "The whole pipeline on demand: analyze, train, evaluate."),
-        DeploymentSpec("nightly-retrain", "flows/pipeline.py:pipeline_flow", run,
-                       "The whole pipeline every night (cron, in the configured timezone).", cron=retrain_cron),
-        DeploymentSpec("on-new-inputs", "flows/watch.py:watch_inputs_flow", watch,
-                       "Polls the training folder; retrains when files were added or changed.",
+        DeploymentSpec("retrain", "flows/retrain.py:retrain_flow", retrain,
+                       "Retrains when watch-inputs reports new or changed inputs (an automation on "
+                       f"{INPUTS_CHANGED}); once per input set, publishing only a no-worse adapter.",
+                       trigger_event=INPUTS_CHANGED, concurrency_limit=1),
+        DeploymentSpec("nightly-retrain", "flows/retrain.py:retrain_flow", retrain,
+                       "The same retrain every night (cron, in the configured timezone) when inputs changed.",
+                       cron=retrain_cron, concurrency_limit=1),
+        DeploymentSpec("on-new-inputs", "flows/watch.py:watch_inputs_flow", {"data_dir": data_dir},
+                       f"Polls the training folder; emits {INPUTS_CHANGED} when files were added or changed.",
                        interval_minutes=poll_minutes),
         DeploymentSpec("analyze", "flows/analyze.py:analyze_flow",
                        {"input_dir": f"{data_dir}/{INPUTS}", "cache_dir": cache, "show_progress": False},

@@ -81,13 +81,17 @@ def _print_train(result: dict) -> None:
                   + f", best epoch {result['best_epoch']}/{result['epochs_run']}")
     for split, metrics in result["metrics"].items():
         console.print(f"  {split:10s} " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+    if "decision" in result:
+        from aural_core.selection import PublishDecision
+
+        console.print(PublishDecision(**result["decision"]).one_line())
 
 
 def cmd_train(args) -> int:
     from .train import train_flow
 
     result = train_flow(cache_dir=args.cache, out_path=args.out, config_path=args.config,
-                        manifest=args.manifest, show_progress=not args.quiet)
+                        manifest=args.manifest, show_progress=not args.quiet, force_publish=args.force_publish)
     _print_train(result)
     return 0
 
@@ -256,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="models/adapter.pt", help="published adapter (default: %(default)s)")
     p.add_argument("--manifest", default=None,
                    help="the analysed folder to train on, by name or path (default: the cache's only one)")
+    p.add_argument("--force-publish", action="store_true",
+                   help="publish the new adapter even when its held-out loss is worse than the published one's")
     _common_options(p)
     p.set_defaults(func=cmd_train)
 

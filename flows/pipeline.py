@@ -6,6 +6,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from aural_core.audio import AUDIO_EXTENSIONS
+from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, DataLayout
 from storage.report_pages import markdown_escape
@@ -25,7 +26,8 @@ def _has_audio(folder) -> bool:
 @flow(name="pipeline")
 def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
                   config_path: str | None = None, demo_if_empty: bool = False,
-                  show_progress: bool = True) -> dict:
+                  show_progress: bool = True, config: AuralConfig | None = None,
+                  force_publish: bool = False) -> dict:
     """Analyse the training and held-out music, train the adapter and evaluate it.
 
     A run in which any input file failed still trains and evaluates on the others, then ends
@@ -41,10 +43,13 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, report
         demo_if_empty: write the synthetic demo corpus when inputs/ holds no audio. Off by
             default: an empty or missing inputs folder (an unmounted volume, a typo) fails.
         show_progress: draw terminal progress bars (for the CLI; off in deployments).
+        config: settings as a typed object (the Run form's fields); overrides config_path.
+        force_publish: publish the new adapter even when it is worse than the published one
+            (by default it replaces the published adapter only when no worse, see the train flow).
     """
     logger = get_run_logger()
     layout = DataLayout.resolve(data_dir, models_dir, reports_dir)
-    config = resolve_settings(None, config_path)[0]  # read once; the stages get the object
+    config = resolve_settings(config, config_path)[0]  # read once; the stages get the object
     logger.info("pipeline: %s", layout.describe())
     result: dict = {}
     if not _has_audio(layout.inputs):
@@ -59,13 +64,15 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, report
         analyze_flow, input_dir=str(layout.inputs), cache_dir=cache, config=config,
         show_progress=show_progress)
     result["train"] = train_flow(cache_dir=cache, out_path=str(layout.models.adapter), config=config,
-                                 manifest=str(layout.inputs), show_progress=show_progress)
+                                 manifest=str(layout.inputs), show_progress=show_progress,
+                                 force_publish=force_publish)
     result["eval"], eval_failed = run_flow(
         evaluate_flow, input_dir=str(layout.eval), adapter=result["train"]["adapter"],
         report=str(layout.reports.eval_json), cache_dir=cache, config=config,
         show_progress=show_progress)
     failures = [f["source"] for f in result["analyze"]["failed"]] + [
         f["source"] for f in result["eval"].get("failed_inputs", [])]
+    result["failed_files"] = failures
     _publish_summary(result, layout)
     return finish(result, failures, "pipeline")
 
@@ -83,7 +90,9 @@ def _publish_summary(result: dict, layout: DataLayout) -> None:
         f"{len(analysed['failed'])} failed ({artifact_link(artifact_key('analyze', layout.inputs.name))}, "
         f"held-out: {artifact_link(artifact_key('analyze', layout.eval.name))})",
         f"- adapter: `{markdown_escape(display_path(layout.models.adapter))}` ({result['train']['ref'][:19]}…; "
-        f"{artifact_link('train-summary')}, {artifact_link('adapter-metrics')})",
+        f"{artifact_link('train-summary')}, {artifact_link('adapter-metrics')}); "
+        f"{'published' if result['train']['published'] else 'not published'}: "
+        f"{markdown_escape(result['train']['decision']['reason'])} ({artifact_link('adapter-publish-decision')})",
         f"- evaluation: `{markdown_escape(display_path(layout.reports.eval_json))}` and the page "
         f"`{markdown_escape(display_path(layout.reports.index_html))}` "
         f"({artifact_link('eval-headline')}, {artifact_link('eval-report')})",

@@ -10,13 +10,15 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
+from aural_core.selection import PublishDecision
 from storage.keys import frames_file
 from storage.layout import CacheLayout, ModelsLayout
 from storage.manifest import read_manifest, resolve_manifest
 from storage.models import publish_adapter
+from storage.report_pages import markdown_escape
 from tasks.augment import augment_files
 from tasks.common import one_blas_thread
-from tasks.train import build_training_set, label_files, train_task
+from tasks.train import build_training_set, decide_publish, label_files, train_task
 
 from .settings import resolve_settings
 
@@ -35,8 +37,15 @@ def training_files(cache: CacheLayout, manifest: str, config: AuralConfig) -> li
 @flow(name="train", task_runner=ThreadPoolTaskRunner(max_workers=2))
 def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt",
                config_path: str | None = None, manifest: str | None = None,
-               show_progress: bool = True, config: AuralConfig | None = None) -> dict:
-    """Label and section every analysed training file, then train and publish the adapter.
+               show_progress: bool = True, config: AuralConfig | None = None,
+               force_publish: bool = False) -> dict:
+    """Label and section every analysed training file, train the adapter and publish it if it
+    is no worse than the published one.
+
+    The new adapter always joins the model store (``aural models list``); it replaces
+    ``adapter.pt`` only when its loss on the held-out sections is no worse than the published
+    adapter's on the same sections, or when forced (``aural_core.selection``). The decision and
+    both losses are logged and published as the ``adapter-publish-decision`` artifact.
 
     With ``config.augment`` on, the files on the training side of the split also get
     transposed / time-stretched copies, each one cached task run (see tasks/augment.py),
@@ -52,6 +61,7 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
             cache's only analysed folder besides "eval".
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
         config: settings as an object (a parent flow passes its own); overrides config_path.
+        force_publish: publish the new adapter even when it is worse than the published one.
     """
     logger = get_run_logger()
     cache, models = CacheLayout(Path(cache_dir).resolve()), ModelsLayout.of_adapter(out_path)
@@ -72,7 +82,10 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     dataset = build_training_set(section_files, str(cache.root), copies, config.labels)
     result = train_task(dataset["npz"], config, styles, dataset, str(models.store), show_progress)
     meta = result["metadata"]
-    publish_adapter(models, result["ref"], meta)
+    decision = decide_publish(dataset["npz"], result["ref"], str(models.root), force_publish)
+    _record_decision(decision, result["ref"])
+    if decision["publish"]:
+        publish_adapter(models, result["ref"], meta)
     val = meta["metrics"]["validation"]
     create_table_artifact(key="adapter-metrics", table=[{"split": k, **v} for k, v in meta["metrics"].items()],
                           description=f"Adapter {result['ref'][:19]} trained on {dataset['n_sections']} sections")
@@ -81,6 +94,23 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
         f"{dataset['n_files']} files (+{dataset['n_augmented_sections']} augmented); "
         f"best epoch {meta['best_epoch']}; validation: " + ", ".join(f"{k} {v:.3f}" for k, v in val.items())))
     return {"adapter": str(models.adapter), "ref": result["ref"], "metadata": str(models.metadata),
+            "published": decision["publish"], "decision": decision,
             "labels": summary.to_dict(), "augment": augment.to_dict(), "dataset": dataset,
             "metrics": meta["metrics"],
             "best_epoch": meta["best_epoch"], "epochs_run": len(meta["history"])}
+
+
+def _record_decision(decision: dict, ref: str) -> None:
+    """Log the publish decision and keep it as an artifact of the run, with both losses."""
+    text = PublishDecision(**decision).one_line()
+    get_run_logger().info("adapter %s %s", ref[:19], text)
+    create_markdown_artifact(key="adapter-publish-decision", description=text, markdown=(
+        f"# Publish decision\n\nAdapter `{ref[:19]}…` **{'published' if decision['publish'] else 'not published'}**"
+        f": {markdown_escape(decision['reason'])}.\n\n| | held-out loss |\n|---|---|\n"
+        f"| new | {_loss(decision['candidate_loss'])} |\n| published | {_loss(decision['published_loss'])} |\n\n"
+        f"{decision['n_sections']} held-out sections. Every version stays in the store: "
+        "`aural models list`, `aural models promote REF`."))
+
+
+def _loss(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"

@@ -2,7 +2,7 @@
 
 Webhooks are Prefect Cloud only, so new inputs are found by polling (the deployment runs this
 flow on an interval). When the input folder differs from what the last analysis recorded, it
-emits an ``aural.inputs.changed`` event (for automations) and runs the whole pipeline.
+emits an ``aural.inputs.changed`` event; the ``retrain`` deployment's trigger retrains.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from prefect import flow, get_run_logger
 from prefect.events import emit_event
 
 from aural_core.errors import InputsMissingError
+from deployments.specs import INPUTS_CHANGED
 from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, CacheLayout, DataLayout, manifest_name
 from storage.manifest import list_inputs, read_manifest
-
-from .pipeline import pipeline_flow
 
 
 def input_changes(input_dir, cache: CacheLayout) -> dict:
@@ -28,30 +27,25 @@ def input_changes(input_dir, cache: CacheLayout) -> dict:
 
 
 @flow(name="watch-inputs")
-def watch_inputs_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
-                      config_path: str | None = None, run_pipeline: bool = True) -> dict:
-    """Retrain (the whole pipeline) when the training folder changed since its last analysis.
+def watch_inputs_flow(data_dir: str = DATA_DIR) -> dict:
+    """Emit ``aural.inputs.changed`` when the training folder changed since its last analysis.
+
+    Detection only: the ``retrain`` deployment's trigger on that event does the training, in a
+    run of its own (see flows/retrain.py and deployments/specs.py).
 
     Args:
-        data_dir: folder holding inputs/, eval/ and cache/ (as for the pipeline). Relative paths
+        data_dir: folder holding inputs/ and cache/ (as for the pipeline). Relative paths
             resolve against the working directory of the process running the flow.
-        models_dir: where the retrained adapter goes.
-        reports_dir: where the evaluation reports go.
-        config_path: TOML or JSON settings file; empty for the defaults.
-        run_pipeline: run the pipeline when inputs changed (off: only detect and emit the event).
     """
     logger = get_run_logger()
-    layout = DataLayout.resolve(data_dir, models_dir, reports_dir)
+    layout = DataLayout.resolve(data_dir, MODELS_DIR, REPORTS_DIR)
     if not layout.inputs.is_dir():
         raise InputsMissingError(f"input folder {layout.inputs} does not exist (is the volume mounted?)")
     changes = input_changes(layout.inputs, layout.cache)
     if not any(changes.values()):
         logger.info("%s unchanged since its last analysis: nothing to do", layout.inputs)
-        return {"changes": changes, "ran": False}
+        return {"changes": changes, "emitted": False}
     logger.info("%s changed: %s", layout.inputs, changes)
-    emit_event(event="aural.inputs.changed", resource={"prefect.resource.id": f"aural.inputs.{layout.inputs}"},
-               payload=changes)
-    if run_pipeline:
-        pipeline_flow(data_dir=str(layout.data), models_dir=str(layout.models_root),
-                      reports_dir=str(layout.reports_root), config_path=config_path, show_progress=False)
-    return {"changes": changes, "ran": run_pipeline}
+    emit_event(event=INPUTS_CHANGED, resource={"prefect.resource.id": f"aural.inputs.{layout.inputs}"},
+               payload={**changes, "data_dir": str(layout.data)})
+    return {"changes": changes, "emitted": True}

@@ -13,14 +13,15 @@ from prefect.futures import wait
 from aural_core.config import AuralConfig, LabelConfig, SectionConfig
 from aural_core.evaluation import CorpusPrior
 from aural_core.sections import LABELS_VERSION, label_sections
+from aural_core.selection import PublishDecision, decide
 from aural_core.styles import StyleTable, style_table_hash
 from aural_core.training import train_adapter
-from storage.artifacts import ArtifactStore, sha256_file
+from storage.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_file
 from storage.frames import frame_arrays, read_frames
 from storage.integrity import record_checksum, recorded_checksum
 from storage.keys import frames_file, sections_file
-from storage.layout import CacheLayout
-from storage.models import save_adapter, training_metadata
+from storage.layout import CacheLayout, ModelsLayout
+from storage.models import load_adapter, load_published, model_store, save_adapter, training_metadata
 from storage.sections import read_sections, sections_table, training_arrays, write_npz, write_sections
 
 from .augment import augmented_arrays
@@ -110,6 +111,26 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict,
     finally:
         staging.unlink(missing_ok=True)
     return {"ref": ref, "metadata": metadata}
+
+
+@task(name="decide-publish")
+def decide_publish(npz: str, ref: str, models_root: str, force: bool = False) -> dict:
+    """Whether the stored adapter ``ref`` replaces the published one: its loss and the published
+    model's on the same held-out sections of ``npz`` (``aural_core.selection``)."""
+    models = ModelsLayout(Path(models_root))
+    candidate, candidate_meta = load_adapter(model_store(models).get(ref))
+    published = published_meta = None
+    if models.adapter.is_file():
+        try:
+            published, published_meta = load_published(models)
+        except ArtifactIntegrityError as exc:  # a damaged published model is no bar to replace
+            return PublishDecision(True, f"the published adapter is unusable ({exc})").to_dict()
+    with np.load(npz) as data:
+        arrays = {k: data[k] for k in data.files}
+    val_mask = np.isin(arrays["file_id"], candidate_meta["split"]["val_files"])
+    if "augmented" in arrays:
+        val_mask &= ~arrays["augmented"].astype(bool)
+    return decide(candidate, candidate_meta, published, published_meta, arrays, val_mask, force=force).to_dict()
 
 
 def label_files(cache: CacheLayout, files: list[dict], config, styles) -> RunSummary:

@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -60,6 +61,10 @@ def test_prefect_yaml_declares_every_spec():
         assert [s["interval"] / 60 for s in schedules if "interval" in s] == (
             [spec.interval_minutes] if spec.interval_minutes else [])
         assert (ROOT / spec.entrypoint.split(":")[0]).is_file()
+        triggers = d.get("triggers", [])
+        assert [t["expect"] for t in triggers] == ([[spec.trigger_event]] if spec.trigger_event else []), name
+        assert all(t["match"] == {"prefect.resource.id": spec.trigger_match} for t in triggers)
+        assert d.get("concurrency_limit", {}).get("limit") == spec.concurrency_limit, name
 
 
 def test_served_deployments_have_distinct_names_and_timezone():
@@ -74,6 +79,12 @@ def test_served_deployments_have_distinct_names_and_timezone():
     props = deps["aural-run" + SERVED_SUFFIX]._parameter_openapi_schema.properties
     assert "demo corpus" in props["demo_if_empty"]["description"]
     assert all(p.get("description") for p in props.values())
+    # typed settings: the form shows the renderer and embedder as choices, ranges as limits
+    schema = deps["aural-run" + SERVED_SUFFIX]._parameter_openapi_schema.model_dump()
+    definitions = schema["definitions"]
+    assert definitions["RenderConfig"]["properties"]["renderer"]["enum"] == ["synth", "musicgen"]
+    assert definitions["FeatureConfig"]["properties"]["embedder"]["enum"] == ["dsp", "clap"]
+    assert definitions["TrainConfig"]["properties"]["epochs"]["minimum"] == 1
 
 
 def test_scheduler_schedules_an_interval_deployment(server):
@@ -106,9 +117,30 @@ def test_deploy_all_registers_every_deployment(server):
     for spec in deployment_specs():
         assert spec.name in listed.stdout
     assert server.run(str(BIN / "prefect"), "flow-run", "ls").returncode == 0
-    shown = server.run(str(BIN / "prefect"), "deployment", "inspect", "pipeline/nightly-retrain")
+    shown = server.run(str(BIN / "prefect"), "deployment", "inspect", "retrain/nightly-retrain")
     assert "set_working_directory" in shown.stdout and "$AURAL_HOME" in shown.stdout
     assert "'timezone': 'UTC'" in shown.stdout
+    # the retrain deployment's trigger is an automation on the inputs event
+    automations = httpx.post(f"{server.url}/automations/filter", json={}).json()
+    triggered = [a for a in automations if a["trigger"].get("expect") == ["aural.inputs.changed"]]
+    assert len(triggered) == 1 and triggered[0]["enabled"], automations
+    assert triggered[0]["actions"][0]["type"] == "run-deployment"
+
+
+def test_a_bad_parameter_fails_at_submission(server):
+    """The server checks a run's parameters against the flow's typed signature: a renderer that
+    does not exist is refused when the run is created, naming the field."""
+    env = {"AURAL_TIMEZONE": "UTC"}
+    server.run(str(BIN / "prefect"), "work-pool", "create", "aural-local", "--type", "process")
+    deployed = server.run(str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "aural-run", cwd=ROOT, env=env)
+    assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+    with _client(server) as client:
+        dep = client.read_deployment_by_name("pipeline/aural-run")
+        with pytest.raises(Exception, match="renderer") as refused:
+            client.create_flow_run_from_deployment(dep.id, parameters={"config": {"render": {"renderer": "midi"}}})
+        assert "synth" in str(refused.value)  # the message lists the allowed values
+        ok = client.create_flow_run_from_deployment(dep.id, parameters={"config": {"train": {"epochs": 3}}})
+        assert ok.parameters["config"]["train"]["epochs"] == 3
 
 
 def test_served_interval_deployment_fires_by_itself(server, tmp_path):

@@ -54,3 +54,38 @@ def test_train_flow_end_to_end(analysed):
     assert sorted(again["labels"]["cached"]) == sorted(result["labels"]["computed"])
     assert sorted(again["augment"]["cached"]) == sorted(result["augment"]["computed"])
     assert again["ref"] == result["ref"]  # same data and seed -> identical weights
+
+
+def test_a_worse_adapter_is_stored_but_not_published(analysed, tmp_path):
+    """A retrain replaces adapter.pt only when no worse on the same held-out sections, unless forced."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from storage.layout import ModelsLayout
+    from storage.models import list_versions
+
+    _, cache = analysed
+    out = tmp_path / "models" / "adapter.pt"
+    first = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False)
+    assert first["published"] and first["decision"]["reason"] == "nothing published yet"
+    published = out.read_bytes()
+
+    barely_trained = tmp_path / "barely.toml"
+    barely_trained.write_text("[train]\nepochs = 1\nlr = 1e-6\n")
+    worse = train_flow(cache_dir=str(cache), out_path=str(out), config_path=str(barely_trained), show_progress=False)
+    decision = worse["decision"]
+    assert not worse["published"] and decision["candidate_loss"] > decision["published_loss"] > 0
+    assert decision["n_sections"] > 0 and "worse" in decision["reason"]
+    assert out.read_bytes() == published
+    assert json.loads((out.parent / "metadata.json").read_text())["artifact"] == first["ref"]
+    assert worse["ref"] in {v["ref"] for v in list_versions(ModelsLayout(out.parent))}  # kept in the store
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["adapter-publish-decision"])))
+    assert any("not published" in (a.description or "") for a in artifacts)
+
+    forced = train_flow(cache_dir=str(cache), out_path=str(out), config_path=str(barely_trained),
+                        force_publish=True, show_progress=False)
+    assert forced["published"] and forced["decision"]["reason"] == "forced"
+    assert json.loads((out.parent / "metadata.json").read_text())["artifact"] == worse["ref"]
