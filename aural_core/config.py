@@ -29,8 +29,8 @@ class _Frozen(BaseModel):
 class FeatureConfig(_Frozen):
     """Analysis (seed section 1)."""
 
-    sample_rate: int = Field(22050, ge=8000)
-    frame_seconds: float = Field(2.0, ge=0.25)
+    sample_rate: int = Field(22050, ge=8000, description="Analysis sample rate (Hz).")
+    frame_seconds: float = Field(2.0, ge=0.25, description="Analysis frame length in seconds.")
     # The last partial frame is kept when at least this long; a clip shorter than one frame
     # gives a single short frame when at least ``min_clip_seconds`` long.
     min_last_frame_seconds: float = Field(1.0, ge=0)
@@ -42,9 +42,12 @@ class FeatureConfig(_Frozen):
     f0_fmax: float = Field(1047.0, gt=0)
     # Energy is RMS on an absolute dBFS scale: floor_db -> 0, 0 dBFS -> 1.
     energy_floor_db: float = Field(-60.0, lt=0)
-    embedder: Literal["dsp", "clap"] = "dsp"
-    tagger: Literal["rules", "clap"] = "rules"
-    clap_model: str = "laion/larger_clap_music"
+    embedder: Literal["dsp", "clap"] = Field("dsp",
+        description="Frame embedding: dsp (offline, no weights) or clap (a local CLAP checkpoint in clap_model).")
+    tagger: Literal["rules", "clap"] = Field("rules",
+        description="Mood tags: rules (from the features) or clap (zero-shot, needs the CLAP checkpoint).")
+    clap_model: str = Field("laion/larger_clap_music",
+        description="CLAP checkpoint: a local folder or a Hugging Face id already in the local cache.")
     n_tags: int = 5
 
     @model_validator(mode="after")
@@ -67,7 +70,8 @@ class LabelConfig(_Frozen):
     # Weight of the whole file's pitch-class histogram added to a section's (see labels.py).
     key_context_weight: float = Field(1.0, ge=0)
     # Key profile set (aural_core/key.py PROFILES), chosen on the labelled real-composition set.
-    key_profile: Literal["krumhansl", "temperley", "albrecht", "edma"] = "temperley"
+    key_profile: Literal["krumhansl", "temperley", "albrecht", "edma"] = Field("temperley",
+        description="Key-profile set of the key labels.")
     styles_path: str | None = None
     # Section energy (0..1) at or above this is the "high" energy style variant.
     high_energy_threshold: float = Field(0.55, ge=0, le=1)
@@ -83,22 +87,24 @@ class SectionConfig(_Frozen):
     """Sectioning (seed section 4c): up to ``n_sections`` contiguous sections, each at least
     ``min_section_seconds`` long (see aural_core/sections.py)."""
 
-    n_sections: int = Field(3, ge=1, le=3)
-    min_section_seconds: float = Field(8.0, ge=0)
+    n_sections: int = Field(3, ge=1, le=3, description="Sections per clip (intro, build, release), at most 3.")
+    min_section_seconds: float = Field(8.0, ge=0, description="Shortest section in seconds.")
 
 
 class TrainConfig(_Frozen):
     """Adapter training (seed sections 3, 5, 7)."""
 
     hidden: int = Field(128, ge=1)
-    lr: float = Field(3e-4, gt=0)
+    lr: float = Field(3e-4, gt=0, description="AdamW learning rate.")
     weight_decay: float = Field(1e-3, ge=0)
-    epochs: int = Field(30, ge=1)
+    epochs: int = Field(30, ge=1, description="Most training epochs (early stopping may end sooner).")
     patience: int = Field(5, ge=1)
     # "per_head": each head keeps its best validation epoch (see training.py); "total": seed rule.
-    early_stopping: Literal["per_head", "total"] = "per_head"
+    early_stopping: Literal["per_head", "total"] = Field("per_head",
+        description="per_head: each head keeps its best validation epoch; total: the seed's rule.")
     batch_size: int = Field(16, ge=1)
-    val_fraction: float = Field(0.2, gt=0, lt=1)
+    val_fraction: float = Field(0.2, gt=0, lt=1,
+        description="Share of training files held out for validation (whole files).")
     seed: int = 0
     # BPM is regressed as (bpm - 110) / 50 so that its L1 term is about as large as a CE term.
     bpm_center: float = 110.0
@@ -122,7 +128,7 @@ class AugmentConfig(_Frozen):
     eval's key and tempo agreement; 2-3 copies help the key head further at ~15 s per copy.
     """
 
-    copies_per_file: int = Field(1, ge=0)
+    copies_per_file: int = Field(1, ge=0, description="Transposed / time-stretched copies per training file (0: off).")
     pitch_shifts: tuple[int, ...] = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6)
     time_stretches: tuple[float, ...] = (0.87, 1.15)
     combine: bool = True
@@ -152,13 +158,15 @@ class AugmentConfig(_Frozen):
 class RenderConfig(_Frozen):
     """Rendering (seed section 6)."""
 
-    renderer: Literal["synth", "musicgen"] = "synth"
-    seconds: float = Field(15.0, gt=0)
+    renderer: Literal["synth", "musicgen"] = Field("synth",
+        description="synth (offline) or musicgen (a local checkpoint in musicgen_model).")
+    seconds: float = Field(15.0, gt=0, description="Longest render per section, in seconds.")
     seed: int = 0
-    musicgen_model: str = "facebook/musicgen-small"
-    guidance_scale: float = Field(3.0, ge=0)
+    musicgen_model: str = Field("facebook/musicgen-small",
+        description="MusicGen checkpoint: a local folder or a Hugging Face id already in the local cache.")
+    guidance_scale: float = Field(3.0, ge=0, description="MusicGen classifier-free guidance scale.")
     do_sample: bool = True
-    temperature: float = Field(1.0, gt=0)
+    temperature: float = Field(1.0, gt=0, description="MusicGen sampling temperature.")
     # Segments rendered per task (MusicGen batches its prompts in one generate call).
     batch_size: int = Field(8, ge=1)
 
@@ -167,8 +175,10 @@ class ControlsConfig(_Frozen):
     """Where each musical control comes from (issue 10): the adapter's prediction, or the
     section's own measurement (its weak label), to take tempo and key straight from the input."""
 
-    key: Literal["adapter", "measured"] = "adapter"
-    bpm: Literal["adapter", "measured"] = "adapter"
+    key: Literal["adapter", "measured"] = Field("adapter",
+        description="Key control: the adapter's prediction or the section's measured key.")
+    bpm: Literal["adapter", "measured"] = Field("adapter",
+        description="Tempo control: the adapter's prediction or the section's measured tempo.")
 
 
 class EvalConfig(_Frozen):
