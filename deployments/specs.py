@@ -47,7 +47,7 @@ def deployment_specs(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, 
     cache = f"{data_dir}/{CACHE}"
     return [
         DeploymentSpec("aural-run", "flows/pipeline.py:pipeline_flow", run,
-                       "The whole pipeline on demand: analyze, train, evaluate."),
+                       "The whole pipeline on demand: analyze, train, evaluate.", concurrency_limit=1),
         DeploymentSpec("retrain", "flows/retrain.py:retrain_flow", retrain,
                        "Retrains when watch-inputs reports new or changed inputs (an automation on "
                        f"{INPUTS_CHANGED}); once per input set, publishing only a no-worse adapter.",
