@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean deploy worker
+.PHONY: install demo test e2e bench clean deploy worker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Postgres, a Prefect server with auth, deploy, a worker, pipeline runs and the UI in Chromium (~10 min).
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=0 --durations-min=1 -m e2e tests/e2e
 
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
