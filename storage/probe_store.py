@@ -57,8 +57,10 @@ def save_probe(path: str | Path, probe: LinearProbe, *, style_targets: np.ndarra
 
     tensors = {name: np.ascontiguousarray(getattr(probe, name), dtype=np.float32) for name in _ARRAYS}
     tensors["style_targets"] = np.ascontiguousarray(style_targets, dtype=np.float32)
-    header = {"format": PROBE_FORMAT, "alpha": repr(float(probe.alpha)),
-              "metadata": json.dumps(metadata, sort_keys=True)}
+    # One header entry: safetensors keeps its metadata in a hash map, whose order (and so the
+    # file's bytes) would vary between writes with several entries.
+    header = {"aural": json.dumps({"format": PROBE_FORMAT, "alpha": float(probe.alpha), "metadata": metadata},
+                                  sort_keys=True)}
     return write_bytes_atomic(path, save(tensors, metadata=header))
 
 
@@ -69,12 +71,12 @@ def load_probe(path: str | Path) -> StoredProbe:
     path = Path(path)
     try:
         with safe_open(str(path), framework="numpy") as fh:
-            header = fh.metadata() or {}
+            header = json.loads((fh.metadata() or {}).get("aural") or "{}")
             if header.get("format") != PROBE_FORMAT:
                 raise ArtifactIntegrityError(f"{path}: not an {PROBE_FORMAT} file")
             arrays = {name: fh.get_tensor(name) for name in (*_ARRAYS, "style_targets")}
         probe = LinearProbe(**{k: arrays[k] for k in _ARRAYS}, alpha=float(header["alpha"]))
-        metadata = json.loads(header.get("metadata") or "{}")
+        metadata = header.get("metadata") or {}
     except ArtifactIntegrityError:
         raise
     except (OSError, SafetensorError, KeyError, ValueError, TypeError) as exc:

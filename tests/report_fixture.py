@@ -13,7 +13,6 @@ from aural_core.evaluation import CorpusPrior
 from aural_core.scoring import score
 from storage.reports import EvalSection, write_reports
 
-
 SAMPLING = {"do_sample": True, "temperature": 0.7, "guidance_scale": 3.0, "top_k": 50}
 PROBE = {"ref": "sha256:" + "ab" * 32, "text_model": "facebook/musicgen-small", "alpha": 10.0, "r2_validation": 0.41,
          "n_validation": 6, "r2_eval": 0.35, "n_eval": 2, "mix": 0.5, "used_for_renders": True}
