@@ -156,14 +156,28 @@ class AugmentConfig(_Frozen):
 
 
 class RenderConfig(_Frozen):
-    """Rendering (seed section 6)."""
+    """Rendering (seed sections 6 and 8).
 
-    renderer: Literal["synth", "musicgen"] = Field("synth",
-        description="synth (offline) or musicgen (a local checkpoint in musicgen_model).")
+    ``probe`` fits, during training, a linear map from section embeddings to the text-encoder
+    space of ``musicgen_model`` (aural_core/probe.py); the ``musicgen`` renderer then conditions
+    the adapter's renders on the probed vector, weighted ``probe_mix`` against the prompt's
+    encoder states (1: the probe alone, 0: the prompt alone). Per-style sampling settings live
+    in the style table (aural_core/styles.py).
+    """
+
+    renderer: Literal["synth", "musicgen", "musicgen-melody"] = Field("synth",
+        description="synth (offline), musicgen (a local checkpoint in musicgen_model) or musicgen-melody "
+                    "(musicgen_melody_model, conditioned on the source section's chroma too).")
     seconds: float = Field(15.0, gt=0, description="Longest render per section, in seconds.")
     seed: int = 0
     musicgen_model: str = Field("facebook/musicgen-small",
         description="MusicGen checkpoint: a local folder or a Hugging Face id already in the local cache.")
+    musicgen_melody_model: str = Field("facebook/musicgen-melody",
+        description="MusicGen-Melody checkpoint (renderer musicgen-melody): a local folder or a cached hub id.")
+    probe: bool = Field(False,
+        description="Fit the embedding -> MusicGen text-space probe when training; musicgen renders use it.")
+    probe_mix: float = Field(0.5, ge=0, le=1,
+        description="Weight of the probed vector against the prompt's encoder states (1: probe alone).")
     guidance_scale: float = Field(3.0, ge=0, description="MusicGen classifier-free guidance scale.")
     do_sample: bool = True
     temperature: float = Field(1.0, gt=0, description="MusicGen sampling temperature.")

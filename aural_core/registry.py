@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from .errors import ParameterError
 
-__all__ = ["build"]
+__all__ = ["build", "resolve"]
 
 
 def build(registry: Mapping[str, str], name: str, *, role: str, **options):
@@ -32,6 +32,12 @@ def build(registry: Mapping[str, str], name: str, *, role: str, **options):
     ParameterError
         When ``name`` is not in ``registry``; the message lists the known names.
     """
+    return resolve(registry, name, role=role)(**options)
+
+
+def resolve(registry: Mapping[str, str], name: str, *, role: str):
+    """The factory (class) that ``registry[name]`` points at, imported but not called: its class
+    attributes say what a backend needs before one is built. Errors as :func:`build`."""
     try:
         target = registry[name]
     except (KeyError, TypeError):  # TypeError: an unhashable name
@@ -40,4 +46,4 @@ def build(registry: Mapping[str, str], name: str, *, role: str, **options):
     factory = importlib.import_module(module_name)
     for part in attr.split("."):
         factory = getattr(factory, part)
-    return factory(**options)
+    return factory

@@ -1,12 +1,16 @@
 """The style prompt table: user-editable data mapping (emotion, energy level) to a prompt.
 
 The default table ships as ``styles.json`` beside this module; a config may point at another
-file with the same shape. Its entries also carry the timbre the ``synth`` renderer uses.
+file with the same shape. Its entries also carry the timbre the ``synth`` renderer uses and,
+optionally, the sampling settings the MusicGen renderers use for that style (``temperature``,
+``top_k``, ``guidance_scale``: seed section 8's per-style temperature schedule); a row without
+them samples with the ``[render]`` config's values.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +19,9 @@ from .vocab import EMOTIONS
 
 DEFAULT_STYLES_PATH = Path(__file__).with_name("styles.json")
 ENERGY_LEVELS = ("low", "high")
+# Optional per-row sampling settings: read by renderers only, so they are left out of
+# ``style_table_hash`` (which keys labels and sections) and covered by the render keys instead.
+SAMPLING_FIELDS = ("temperature", "top_k", "guidance_scale")
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,13 @@ class Style:
     brightness: float
     density: float
     dynamics: float
+    temperature: float | None = None
+    top_k: int | None = None
+    guidance_scale: float | None = None
+
+    def to_json(self) -> dict:
+        """The row as written in a table file; unset sampling settings are left out."""
+        return {k: v for k, v in self.__dict__.items() if not (k in SAMPLING_FIELDS and v is None)}
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,7 @@ class StyleTable:
         return 0
 
     def to_json(self) -> list[dict]:
-        return [s.__dict__.copy() for s in self.styles]
+        return [s.to_json() for s in self.styles]
 
 
 def load_style_table(path: str | Path | None = None) -> StyleTable:
@@ -74,6 +88,7 @@ def load_style_table(path: str | Path | None = None) -> StyleTable:
                 id=i, emotion=str(row["emotion"]), energy=str(row["energy"]),
                 prompt=str(row["prompt"]), brightness=float(row.get("brightness", 0.5)),
                 density=float(row.get("density", 0.5)), dynamics=float(row.get("dynamics", 0.5)),
+                **_sampling(row),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ParameterError(f"{path}: style entry {i} is malformed ({exc})") from exc
@@ -88,8 +103,43 @@ def load_style_table(path: str | Path | None = None) -> StyleTable:
     return StyleTable(tuple(styles))
 
 
+def _sampling(row: dict) -> dict:
+    """A row's optional sampling settings, checked: temperature > 0, top_k >= 1, guidance >= 0."""
+    out = {}
+    if row.get("temperature") is not None:
+        t = row["temperature"]
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not (math.isfinite(t) and t > 0):
+            raise ValueError(f"temperature={t!r} must be a number > 0")
+        out["temperature"] = float(t)
+    if row.get("top_k") is not None:
+        k = row["top_k"]
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"top_k={k!r} must be an integer >= 1")
+        out["top_k"] = k
+    if row.get("guidance_scale") is not None:
+        g = row["guidance_scale"]
+        if isinstance(g, bool) or not isinstance(g, (int, float)) or not (math.isfinite(g) and g >= 0):
+            raise ValueError(f"guidance_scale={g!r} must be a number >= 0")
+        out["guidance_scale"] = float(g)
+    return out
+
+
 def style_table_hash(table: StyleTable) -> str:
-    """First 12 hex chars of the SHA-256 of the table's rows: part of every key that depends on it."""
+    """First 12 hex chars of the SHA-256 of the table's rows: part of every key that depends on it.
+
+    The per-style sampling settings are left out: they change renders only (see
+    :func:`style_rows_hash`), not labels, sections or what an adapter learns.
+    """
+    rows = [{k: v for k, v in row.items() if k not in SAMPLING_FIELDS} for row in table.to_json()]
+    return _hash(rows)
+
+
+def style_rows_hash(table: StyleTable) -> str:
+    """Like :func:`style_table_hash` but of every field, sampling settings included: the render keys."""
+    return _hash(table.to_json())
+
+
+def _hash(rows: list[dict]) -> str:
     import hashlib
 
-    return hashlib.sha256(json.dumps(table.to_json(), sort_keys=True).encode()).hexdigest()[:12]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:12]

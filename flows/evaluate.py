@@ -9,19 +9,31 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from aural_core.config import AuralConfig
 from aural_core.embedders import EMBED_DIM
-from aural_core.errors import InputsMissingError
-from aural_core.evaluation import CorpusPrior, predicted_controls, reference_controls, section_descriptors, section_seed
+from aural_core.errors import InputsMissingError, ParameterError
+from aural_core.evaluation import (
+    CorpusPrior,
+    predicted_controls,
+    reference_controls,
+    section_descriptors,
+    section_seed,
+    shuffled_partners,
+)
+from aural_core.probe import r2_score
+from aural_core.render import renderer_class, uses
+from aural_core.render.conditioning import describe_render
 from aural_core.scoring import score
 from storage.frames import read_frames
 from storage.keys import frames_file
-from storage.layout import CacheLayout, ReportsLayout, manifest_name
+from storage.layout import CacheLayout, ModelsLayout, ReportsLayout, manifest_name
 from storage.manifest import read_manifest
 from storage.models import load_published, trained_file_ids
+from storage.probe_store import find_probe
 from storage.report_pages import markdown_escape
 from storage.reports import EvalSection
 from storage.sections import read_sections, training_arrays
 from tasks.common import one_blas_thread
 from tasks.evaluate import ESTIMATOR_VERSION, estimate_sources, render_all, score_all, write_report
+from tasks.probe import probe_lookup
 from tasks.train import label_files
 
 from .analyze import analyze_flow
@@ -76,13 +88,20 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     # not scored against 15 s of audio.
     lengths = [round(min(r["end_s"] - r["start_s"], config.render.seconds), 2) for r in rows]
     seeds = [section_seed(config.render.seed, r["file_id"], r["section"]) for r in rows]
-    renders = {}
-    for kind, kind_controls in controls.items():
-        todo = [i for i, c in enumerate(kind_controls) if c is not None]
-        paths = render_all([{"controls": kind_controls[i].to_dict(), "seed": seeds[i], "seconds": lengths[i]}
-                            for i in todo], config.render, styles, cache, kind)
-        renders[kind] = dict(zip(todo, paths))
     sources = {f["file_id"]: str(folder / f.get("path", f["source"])) for f in files}
+    probe_report, probed = evaluate_probe(config, styles, info, ModelsLayout.of_adapter(adapter), x, rows)
+    items = render_inputs(config, controls, rows, seeds, lengths, sources, probed)
+    renders = {}
+    for kind, kind_items in items.items():
+        todo = [i for i, it in enumerate(kind_items) if it is not None]
+        paths = render_all([kind_items[i] for i in todo], config.render, styles, cache, kind)
+        renders[kind] = dict(zip(todo, paths))
+    renderer = renderer_class(config.render.renderer)
+    settings = {kind: [describe_render(renderer, controls[kind][i], styles, probed="probe" in it,
+                                       probe_mix=config.render.probe_mix, do_sample=config.render.do_sample,
+                                       temperature=config.render.temperature,
+                                       guidance_scale=config.render.guidance_scale) if it else None
+                       for i, it in enumerate(kind_items)] for kind, kind_items in items.items()}
     with one_blas_thread():
         estimates = estimate_sources([{"path": sources[r["file_id"]], "file_id": r["file_id"], "start_s": r["start_s"],
                                        "seconds": lengths[i], "label": f"{r['source']}-{r['section']}"}
@@ -102,7 +121,8 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     sections = [EvalSection(row=r, seconds=lengths[i], controls={k: controls[k][i] for k in controls},
                             scored={k: scored[k][i] for k in controls}, source_estimate=estimates[i],
                             prediction={"emotion_prob": float(pred["emotion_prob"][i].max()),
-                                        "key_prob": float(pred["key_prob"][i].max())})
+                                        "key_prob": float(pred["key_prob"][i].max())},
+                            settings={k: settings[k][i] for k in controls if settings[k][i]})
                 for i, r in enumerate(rows)]
     energy = {f["file_id"]: read_frames(frames_file(cache, f["file_id"], config.features)).select(
         ["start_s", "end_s", "energy"]).to_pylist() for f in files}
@@ -112,13 +132,75 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
                           renderer=config.render.renderer, estimator=ESTIMATOR_VERSION,
                           controls_source=config.controls.model_dump(), ci_level=config.eval.ci_level,
                           failed=analysis["failed"],
-                          trained_on_eval=leaked)
+                          trained_on_eval=leaked, probe=probe_report)
     publish_eval_artifacts(result)
     verdict = ("PASSED" if scores.passed else "not passed") + (" (also at the CI's bound)" if scores.passed_ci else "")
     logger.info("match %.3f vs fixed baseline %.3f (delta %.3f), tempo r %.3f -> %s", scores.match_score,
                 scores.baseline_match_score, scores.match_delta, scores.tempo_corr, verdict)
     result["failed_inputs"] = analysis["failed"]
     return finish(result, [f["source"] for f in analysis["failed"]], f"evaluation of {folder}")
+
+
+def evaluate_probe(config: AuralConfig, styles, info: dict, models: ModelsLayout, x, rows: list[dict]):
+    """With ``render.probe`` on: the stored probe of the published adapter's training set, its R²
+    on these held-out sections (targets: their weak style's prompt states) and the probed vector
+    of each section; ``(None, None)`` when off. A renderer that uses the probe cannot go without
+    one (``ParameterError``); any other gets the figures when one is stored, else a warning."""
+    if not config.render.probe:
+        return None, None
+    logger = get_run_logger()
+    stored = find_probe(models, probe_lookup(config, styles, str(info.get("data_hash"))))
+    used = uses(config.render.renderer, "probe")
+    if stored is None:
+        message = (f"render.probe is on but {models.probes} holds no probe for the published adapter's training "
+                   f"set (data hash {info.get('data_hash')}) and text encoder {config.render.musicgen_model!r}: "
+                   "train with this config (render.probe = true and that checkpoint present)")
+        if used:
+            raise ParameterError(message)
+        logger.warning(message)
+        return None, None
+    vectors = stored.probe.predict(x[:, :EMBED_DIM])
+    r2 = r2_score(stored.style_targets[[int(r["style_id"]) for r in rows]], vectors)
+    meta = stored.metadata
+    logger.info("probe %s: R² %s on %d held-out sections (validation %s); %s", stored.ref[:19],
+                "n/a" if r2 is None else f"{r2:.3f}", len(rows), meta.get("r2_validation"),
+                f"renders conditioned with mix {config.render.probe_mix:g}" if used
+                else f"not used by the {config.render.renderer} renderer")
+    report = {"ref": stored.ref, "text_model": meta.get("text_model", config.render.musicgen_model),
+              "alpha": float(stored.probe.alpha), "r2_validation": meta.get("r2_validation"),
+              "n_validation": meta.get("n_validation"), "r2_eval": None if r2 is None else round(r2, 4),
+              "n_eval": len(rows), "mix": config.render.probe_mix, "used_for_renders": used}
+    return report, (vectors if used else None)
+
+
+def render_inputs(config: AuralConfig, controls: dict, rows: list[dict], seeds: list[int], lengths: list[float],
+                  sources: dict[str, str], probed) -> dict[str, list[dict | None]]:
+    """The render items of every kind and section (None where a kind has no controls).
+
+    The adapter's renders carry their section's probed vector and the shuffled ones their
+    partner's (both are the adapter's conditioning); the references (fixed, prior, oracle)
+    render from their prompt alone. A renderer that reads the source (musicgen-melody) gets
+    each section's own excerpt for every kind, so the kinds differ only in their controls.
+    """
+    partners = shuffled_partners([r["file_id"] for r in rows])
+    reference = uses(config.render.renderer, "reference_audio")
+    items: dict[str, list[dict | None]] = {}
+    for kind, kind_controls in controls.items():
+        items[kind] = []
+        for i, c in enumerate(kind_controls):
+            if c is None:
+                items[kind].append(None)
+                continue
+            it = {"controls": c.to_dict(), "seed": seeds[i], "seconds": lengths[i]}
+            source = {"adapter": i, "shuffled": partners[i]}.get(kind)
+            if probed is not None and source is not None:
+                it["probe"] = probed[source].tolist()
+            if reference:
+                r = rows[i]
+                it["reference"] = {"path": sources[r["file_id"]], "file_id": r["file_id"],
+                                   "start_s": float(r["start_s"]), "seconds": lengths[i]}
+            items[kind].append(it)
+    return items
 
 
 def publish_eval_artifacts(result: dict) -> None:

@@ -18,6 +18,7 @@ from storage.models import publish_adapter
 from storage.report_pages import markdown_escape
 from tasks.augment import augment_files
 from tasks.common import one_blas_thread
+from tasks.probe import fit_probe_task
 from tasks.train import build_training_set, decide_publish, label_files, train_task
 
 from .settings import resolve_settings
@@ -46,6 +47,10 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     ``adapter.pt`` only when its loss on the held-out sections is no worse than the published
     adapter's on the same sections, or when forced (``aural_core.selection``). The decision and
     both losses are logged and published as the ``adapter-publish-decision`` artifact.
+
+    With ``config.render.probe`` on, the linear probe from section embeddings to MusicGen's
+    text-encoder space is fitted on the same sections and split and stored in ``models/probes``
+    (tasks/probe.py).
 
     With ``config.augment`` on, the files on the training side of the split also get
     transposed / time-stretched copies, each one cached task run (see tasks/augment.py),
@@ -86,6 +91,9 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     _record_decision(decision, result["ref"])
     if decision["publish"]:
         publish_adapter(models, result["ref"], meta)
+    # Seed section 8's probe, fitted on the same sections and split (stored in models/probes).
+    probe = (fit_probe_task(dataset["npz"], meta["split"]["val_files"], config, styles, str(models.root),
+                            dataset["data_hash"]) if config.render.probe else None)
     val = meta["metrics"]["validation"]
     create_table_artifact(key="adapter-metrics", table=[{"split": k, **v} for k, v in meta["metrics"].items()],
                           description=f"Adapter {result['ref'][:19]} trained on {dataset['n_sections']} sections")
@@ -94,7 +102,7 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
         f"{dataset['n_files']} files (+{dataset['n_augmented_sections']} augmented); "
         f"best epoch {meta['best_epoch']}; validation: " + ", ".join(f"{k} {v:.3f}" for k, v in val.items())))
     return {"adapter": str(models.adapter), "ref": result["ref"], "metadata": str(models.metadata),
-            "published": decision["publish"], "decision": decision,
+            "published": decision["publish"], "decision": decision, "probe": probe,
             "labels": summary.to_dict(), "augment": augment.to_dict(), "dataset": dataset,
             "metrics": meta["metrics"],
             "best_epoch": meta["best_epoch"], "epochs_run": len(meta["history"])}

@@ -16,6 +16,7 @@
         .prefect-results/      Prefect's result and cache records
     models/                    ModelsLayout    (``--models``)
       adapter.pt, metadata.json, store/, .lock
+      probes/                  linear probes (render.probe), a store of their own (storage/probe_store.py)
     reports/                   ReportsLayout   (``--reports``)
       eval.json, eval.md, index.html, audio/
 
@@ -117,6 +118,11 @@ class ModelsLayout:
     @property
     def store(self) -> Path:
         return self.root / "store"
+
+    @property
+    def probes(self) -> Path:
+        """The probes' artifact store: apart from ``store/``, whose every object is an adapter."""
+        return self.root / "probes"
 
     @property
     def lock(self) -> Path:

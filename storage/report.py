@@ -8,6 +8,11 @@ To extend the report, add an optional field with a default (or a new nested mode
 model it belongs to: files written before the change still validate. Renaming or removing a
 field, or changing its type, is a new :data:`REPORT_SCHEMA_VERSION`.
 
+Optional fields added since, all read as absent from older version-2 files: per render, the
+``conditioning`` it was generated from ("controls" for synth, "prompt", "probe", "mix:<w>",
+"prompt+chroma") and the ``sampling`` settings of a sampled backend; the run's ``probe``
+figures (seed section 8).
+
 Models are built from Python values in lax mode (numpy scalars become floats); a file is read
 back in strict mode, so a string where a number belongs is an error, not a conversion.
 """
@@ -128,13 +133,43 @@ class AttributeScores(_ReportModel):
     timbre: float | None
 
 
+class Sampling(_ReportModel):
+    """Token sampling settings of a MusicGen render (``top_k`` None: the checkpoint's default)."""
+
+    do_sample: bool
+    temperature: float
+    guidance_scale: float
+    top_k: int | None = None
+
+
 class RenderScore(AttributeScores):
-    """One render of a section: which file was scored, with which controls, and its scores."""
+    """One render of a section: which file was scored, with which controls, and its scores.
+
+    ``conditioning`` and ``sampling``: what the renderer generated it from and how it sampled
+    (absent from reports written before they were recorded; ``sampling`` None for synth).
+    """
 
     file: str            # the scored render, relative to the report's folder
     controls: RenderControls
     tracker_bpm: float | None  # what our beat tracker reads (for TempoCorr)
     independent: IndependentReading
+    conditioning: str | None = None
+    sampling: Sampling | None = None
+
+
+class ProbeReport(_ReportModel):
+    """The linear probe (render.probe): which stored probe, its fit, and its R² on the evaluated
+    sections (targets: the text-encoder states of their weak style's prompt)."""
+
+    ref: str
+    text_model: str
+    alpha: float
+    r2_validation: float | None
+    n_validation: int | None
+    r2_eval: float | None
+    n_eval: int
+    mix: float
+    used_for_renders: bool
 
 
 class Difference(_ReportModel):
@@ -209,6 +244,7 @@ class EvalReport(_ReportModel):
     failed_inputs: list[FailedInput]
     trained_on_eval_files: list[str]
     sections: list[SectionReport]
+    probe: ProbeReport | None = None
 
     @model_validator(mode="after")
     def _counts_match_sections(self) -> EvalReport:

@@ -57,6 +57,31 @@ def bar_px(score: float | None) -> str:
     return f"{max(0.0, min(1.0, score or 0.0)) * _BAR_PX:.0f}"
 
 
+def render_note(render) -> str:
+    """What a render was conditioned on and sampled with, in one short line ("" when unrecorded).
+
+    Examples
+    --------
+    >>> from storage.report import Sampling
+    >>> class R: conditioning, sampling = "mix:0.5", Sampling(do_sample=True, temperature=0.7, guidance_scale=3.0)
+    >>> render_note(R)
+    'mix:0.5 · T 0.7 · cfg 3'
+    """
+    if render is None:
+        return ""
+    parts = [render.conditioning] if render.conditioning else []
+    sampling = render.sampling
+    if sampling is not None:
+        if sampling.do_sample:
+            parts.append(f"T {sampling.temperature:g}")
+            if sampling.top_k is not None:
+                parts.append(f"top-k {sampling.top_k}")
+        else:
+            parts.append("greedy")
+        parts.append(f"cfg {sampling.guidance_scale:g}")
+    return " · ".join(parts)
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -64,7 +89,8 @@ def _environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=jinja2.StrictUndefined,  # a misspelt field fails instead of rendering blank
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(markdown_escape=markdown_escape, markdown_code=markdown_code, bar_px=bar_px)
+    env.filters.update(markdown_escape=markdown_escape, markdown_code=markdown_code, bar_px=bar_px,
+                       render_note=render_note)
     return env
 
 

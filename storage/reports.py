@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +34,14 @@ class EvalSection:
     scored: dict[str, dict | None]     # by kind: what tasks.evaluate.score_render returned
     source_estimate: dict              # the independent estimator's reading of the source excerpt
     prediction: dict                   # head confidences
+    # by kind: {"conditioning", "sampling"} (aural_core.render.conditioning.describe_render)
+    settings: dict[str, dict] = field(default_factory=dict)
 
 
 def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Scores, baseline: Controls,
                   prior, energy: dict[str, list[dict]], inputs: dict[str, str], seconds: float, embedder: str,
                   renderer: str, estimator: str, controls_source: dict, failed: list,
-                  trained_on_eval: list | None = None, ci_level: float = 0.95) -> dict:
+                  trained_on_eval: list | None = None, ci_level: float = 0.95, probe: dict | None = None) -> dict:
     """Write eval.json, eval.md, index.html and the audio they play.
 
     Parameters
@@ -59,6 +61,8 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
         ``{"source", "error"}`` per input the analysis could not use.
     trained_on_eval : list of str, optional
         Files the adapter was trained on although they are in the evaluation set.
+    probe : dict, optional
+        The linear probe's figures (:class:`~storage.report.ProbeReport`), when render.probe is on.
 
     Returns
     -------
@@ -85,7 +89,7 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
         attributes={k: {m: _finite(v) for m, v in a.items()} for k, a in scores.attributes.items()},
         differences={ref: {m: {"delta": _finite(d.delta), "ci_low": _finite(d.ci_low), "ci_high": _finite(d.ci_high)}
                            for m, d in metrics.items()} for ref, metrics in scores.differences.items()},
-        failed_inputs=failed, trained_on_eval_files=trained_on_eval or [], sections=rows)
+        failed_inputs=failed, trained_on_eval_files=trained_on_eval or [], sections=rows, probe=probe)
     write_eval_json(report, body)
     markdown = write_text_atomic(layout.eval_md, render_markdown(body))
     page = write_text_atomic(layout.index_html, render_html(body, energy))
@@ -105,7 +109,7 @@ def _section_report(s: EvalSection, audio: dict[str, str], root: Path, source: s
             continue
         renders[kind] = {"file": _relative(scored["path"], root), "controls": s.controls[kind].to_dict(),
                          "tracker_bpm": _finite(scored["bpm"]), "independent": scored["independent"],
-                         **{m: _finite(scored[m]) for m in METRICS}}
+                         **{m: _finite(scored[m]) for m in METRICS}, **s.settings.get(kind, {})}
     return SectionReport(
         file_id=r["file_id"], source=r["source"], section=r["section"], start_s=r["start_s"],
         end_s=r["end_s"], spans=r["spans"], predicted=s.controls["adapter"].to_dict(), confidence=s.prediction,

@@ -26,7 +26,7 @@ from aural_core.features import analyze_signal
 from aural_core.labels import bpm_label
 from aural_core.render import build_renderer
 from aural_core.similarity import cosine
-from aural_core.styles import StyleTable, style_table_hash
+from aural_core.styles import StyleTable, style_rows_hash
 from storage.atomic import atomic_path
 from storage.integrity import record_checksum
 from storage.layout import CacheLayout
@@ -43,15 +43,24 @@ ANALYSIS_SR = FeatureConfig().sample_rate
 @lru_cache(maxsize=2)
 def renderer_for(config: RenderConfig, styles: StyleTable):
     """One renderer per process, configuration and style table (MusicGen weights load once)."""
+    sampling = {"guidance_scale": config.guidance_scale, "do_sample": config.do_sample,
+                "temperature": config.temperature, "styles": styles}
     if config.renderer == "musicgen":
-        return build_renderer("musicgen", model=config.musicgen_model, guidance_scale=config.guidance_scale,
-                              do_sample=config.do_sample, temperature=config.temperature, styles=styles)
+        return build_renderer("musicgen", model=config.musicgen_model, probe_mix=config.probe_mix, **sampling)
+    if config.renderer == "musicgen-melody":
+        return build_renderer("musicgen-melody", model=config.musicgen_melody_model, **sampling)
     return build_renderer(config.renderer, styles=styles)
 
 
 def render_key(items: list[dict], config: RenderConfig, styles: StyleTable) -> str:
-    """Key = (every item's controls, seed and length, renderer settings, style table, version)."""
-    blob = json.dumps([items, config.model_dump(), style_table_hash(styles), RENDER_VERSION], sort_keys=True)
+    """Key = (every item's controls, seed, length, probed vector and source excerpt, renderer
+    settings (probe and mix included), every style row (per-style sampling included), version).
+
+    A source excerpt counts by content (file id, start, length), not by the path it is read from.
+    """
+    items = [{**it, "reference": {k: v for k, v in it["reference"].items() if k != "path"}}
+             if it.get("reference") else it for it in items]
+    blob = json.dumps([items, config.model_dump(), style_rows_hash(styles), RENDER_VERSION], sort_keys=True)
     return short_hash(blob)
 
 
@@ -70,8 +79,13 @@ def _render_cache_key(context, p) -> str:
 def render_items(items: list[dict], config: RenderConfig, styles: StyleTable, out_dir: str, label: str) -> list[str]:
     """Render a batch of {"controls", "seed", "seconds"} items and write FLAC files.
 
+    An item may also carry ``"probe"`` (a probed text-space vector) and ``"reference"`` (its
+    source excerpt: ``{"path", "file_id", "start_s", "seconds"}``); each reaches only a renderer
+    that declares it uses it (``uses_probe``, ``uses_reference_audio``).
+
     The renderer applies each item's stem gains and levels the mix for its style's dynamics;
-    items of one length are rendered in one ``render_batch`` call (MusicGen batches prompts).
+    items of one length are rendered in one ``render_batch`` call (MusicGen batches prompts,
+    one ``generate`` call per sampling setting).
     """
     renderer = renderer_for(config, styles)
     paths = render_paths(out_dir, items, config, styles)
@@ -79,13 +93,27 @@ def render_items(items: list[dict], config: RenderConfig, styles: StyleTable, ou
     for i, it in enumerate(items):
         by_length.setdefault(float(it["seconds"]), []).append(i)
     for seconds, idx in by_length.items():
+        extra = {}
+        if getattr(renderer, "uses_probe", False) and any(items[i].get("probe") for i in idx):
+            extra["probe"] = [np.asarray(items[i]["probe"], dtype=np.float32) if items[i].get("probe") else None
+                              for i in idx]
+        if getattr(renderer, "uses_reference_audio", False) and any(items[i].get("reference") for i in idx):
+            extra["reference_audio"] = [_excerpt(items[i]["reference"], renderer.reference_sr)
+                                        if items[i].get("reference") else None for i in idx]
         rendered = renderer.render_batch([Controls(**items[i]["controls"]) for i in idx], seconds=seconds,
-                                         seeds=[items[i]["seed"] for i in idx])
+                                         seeds=[items[i]["seed"] for i in idx], **extra)
         for i, r in zip(idx, rendered):
             with atomic_path(paths[i]) as tmp:
                 sf.write(tmp, r.mix, r.sr, format="FLAC", subtype="PCM_16")
             record_checksum(paths[i])
     return [str(p) for p in paths]
+
+
+def _excerpt(reference: dict, sr: int) -> np.ndarray:
+    """The source excerpt ``reference`` names, mono at ``sr``."""
+    y = load_audio(reference["path"], sr=sr)
+    start = int(round(float(reference["start_s"]) * sr))
+    return y[start: start + int(round(float(reference["seconds"]) * sr))]
 
 
 def render_all(items: list[dict], config: RenderConfig, styles: StyleTable, cache: CacheLayout,

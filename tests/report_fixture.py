@@ -13,12 +13,18 @@ from aural_core.evaluation import CorpusPrior
 from aural_core.scoring import score
 from storage.reports import EvalSection, write_reports
 
+SAMPLING = {"do_sample": True, "temperature": 0.7, "guidance_scale": 3.0, "top_k": 50}
+PROBE = {"ref": "sha256:" + "ab" * 32, "text_model": "facebook/musicgen-small", "alpha": 10.0, "r2_validation": 0.41,
+         "n_validation": 6, "r2_eval": 0.35, "n_eval": 2, "mix": 0.5, "used_for_renders": True}
+
 
 def write_small_report(root: Path, *, source: str = "song.wav", style_prompt: str = "calm piano") -> Path:
     """Write a report of two sections (intro, release) of one 3 s input under ``root/reports``.
 
     ``source`` is the input's name as the report shows it and ``style_prompt`` the predicted
-    prompt, so tests can feed awkward text through. Returns the reports folder.
+    prompt, so tests can feed awkward text through. The renders are recorded as MusicGen's:
+    the adapter's conditioned on a probe mix, the others on their prompt, all sampled with
+    :data:`SAMPLING`; :data:`PROBE` are the probe's figures. Returns the reports folder.
     """
     sr, t = 22050, np.arange(22050 * 3) / 22050
     src = root / "song.wav"
@@ -39,9 +45,11 @@ def write_small_report(root: Path, *, source: str = "song.wav", style_prompt: st
         row = {"file_id": "abc", "source": source, "section": name, "start_s": 1.5 * i,
                "end_s": 1.5 * i + 1.5, "spans": [[1.5 * i, 1.5 * i + 1.5]], "emotion": "calm", "bpm": 90.0,
                "key": "C major", "key_full": "C major", "style_id": 2}
+        settings = {kind: {"conditioning": "mix:0.5" if kind == "adapter" else "prompt", "sampling": SAMPLING}
+                    for kind in kinds}
         sections.append(EvalSection(row=row, seconds=1.5, controls=controls, scored=scored,
                                     source_estimate={"bpm": 90.5, "key": "C major", "timbre": [0.0] * 3},
-                                    prediction={"emotion_prob": 0.8, "key_prob": 0.5}))
+                                    prediction={"emotion_prob": 0.8, "key_prob": 0.5}, settings=settings))
     frames = [{"start_s": 0.0, "end_s": 1.5, "energy": 0.3}, {"start_s": 1.5, "end_s": 3.0, "energy": 0.7}]
     per_kind = {kind: [s.scored[kind] for s in sections] for kind in kinds}
     scores = score(per_kind, file_ids=["abc", "abc"], reference_bpm=[90.0, 100.0], rendered_bpm=[92.0, 101.0],
@@ -51,5 +59,5 @@ def write_small_report(root: Path, *, source: str = "song.wav", style_prompt: st
                   prior=CorpusPrior(emotion="calm", bpm=100.0, key="C major", style_id=2), energy={"abc": frames},
                   inputs={"abc": str(src)}, seconds=15.0, embedder="dsp", renderer="synth",
                   estimator="essentia-test", controls_source={"key": "adapter", "bpm": "adapter"},
-                  failed=[{"source": "broken.wav", "error": "not audio"}])
+                  failed=[{"source": "broken.wav", "error": "not audio"}], probe=PROBE)
     return root / "reports"

@@ -1,4 +1,4 @@
-"""Tiny, randomly initialised MusicGen and CLAP checkpoints, built offline for the tests.
+"""Tiny, randomly initialised MusicGen, MusicGen-Melody and CLAP checkpoints, built offline for the tests.
 
 Like audiocraft's ``'debug'`` model: the same classes as the real checkpoints with every size
 cut down, so a test exercises the very ``from_pretrained(path)`` code users run without a
@@ -46,7 +46,6 @@ def make_tiny_musicgen(path) -> Path:
     """Save a tiny MusicGen (T5 text encoder, EnCodec at 32 kHz / 50 Hz, 2 codebooks) to ``path``."""
     import torch
     from transformers import (
-        EncodecConfig,
         EncodecFeatureExtractor,
         MusicgenConfig,
         MusicgenDecoderConfig,
@@ -61,32 +60,95 @@ def make_tiny_musicgen(path) -> Path:
     codebook_size, n_codebooks = 32, 2
     text = T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
                     pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
-    # 8*5*4*4 = 640 samples per frame at 32 kHz = 50 frames/s, as musicgen-small. With a
-    # 32-entry (5-bit) codebook, 0.5 kbps gives exactly 2 quantizers = the decoder's codebooks.
-    audio = EncodecConfig(sampling_rate=32000, upsampling_ratios=[8, 5, 4, 4],
-                          codebook_size=codebook_size, target_bandwidths=[0.5], hidden_size=8,
-                          num_filters=2, num_lstm_layers=1, num_residual_layers=1, kernel_size=3,
-                          last_kernel_size=3, residual_kernel_size=3)
+    audio = _tiny_encodec()
     # As in the real checkpoints, the pad/start token is one past the codebook (vocab_size);
     # transformers warns that it lies outside the vocabulary, which is expected here.
+    # Weights drawn with std 1 (not 0.02): the random model's logits are then far from flat, so
+    # its samples follow the text conditioning, and a test can see that it reaches the model.
     decoder = MusicgenDecoderConfig(vocab_size=codebook_size, num_codebooks=n_codebooks,
                                     hidden_size=16, ffn_dim=32, num_hidden_layers=1,
                                     num_attention_heads=2, max_position_embeddings=512,
-                                    pad_token_id=codebook_size, bos_token_id=codebook_size)
+                                    pad_token_id=codebook_size, bos_token_id=codebook_size,
+                                    initializer_factor=1.0)
     config = MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder)
     torch.manual_seed(0)
     model = MusicgenForConditionalGeneration(config)
-    # EnCodec initialises its codebooks to zeros (real ones are learnt), which would decode
-    # every token to the same audio; random codebooks make different tokens sound different.
-    for layer in model.audio_encoder.quantizer.layers:
-        layer.codebook.embed.normal_()
-        layer.codebook.embed_avg.copy_(layer.codebook.embed)
+    _random_codebooks(model)
     model.generation_config.update(decoder_start_token_id=codebook_size, pad_token_id=codebook_size,
                                    bos_token_id=codebook_size, do_sample=True, guidance_scale=3.0,
                                    max_length=256, top_k=8)
     model.save_pretrained(path)
     feature_extractor = EncodecFeatureExtractor(feature_size=1, sampling_rate=32000)
     MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(path)
+    return path
+
+
+def _tiny_encodec():
+    """EnCodec at 32 kHz / 50 Hz with 2 codebooks of 32 entries (see make_tiny_musicgen)."""
+    from transformers import EncodecConfig
+
+    # 8*5*4*4 = 640 samples per frame at 32 kHz = 50 frames/s, as musicgen-small. With a
+    # 32-entry (5-bit) codebook, 0.5 kbps gives exactly 2 quantizers = the decoder's codebooks.
+    return EncodecConfig(sampling_rate=32000, upsampling_ratios=[8, 5, 4, 4], codebook_size=32,
+                         target_bandwidths=[0.5], hidden_size=8, num_filters=2, num_lstm_layers=1,
+                         num_residual_layers=1, kernel_size=3, last_kernel_size=3, residual_kernel_size=3)
+
+
+def _random_codebooks(model) -> None:
+    """EnCodec initialises its codebooks to zeros (real ones are learnt), which would decode
+    every token to the same audio; random codebooks make different tokens sound different."""
+    for layer in model.audio_encoder.quantizer.layers:
+        layer.codebook.embed.normal_()
+        layer.codebook.embed_avg.copy_(layer.codebook.embed)
+
+
+def make_tiny_musicgen_melody(path) -> Path:
+    """Save a tiny MusicGen-Melody (T5 text encoder, the tiny EnCodec, 2 codebooks, 12-bin chroma
+    of at most 32 frames) with its tokenizer and ``preprocessor_config.json`` to ``path``.
+
+    The feature extractor's settings are those of ``facebook/musicgen-melody``; its config is
+    written as JSON because ``MusicgenMelodyFeatureExtractor`` cannot be built without
+    torchaudio (the renderer computes the chroma itself: aural_core/render/melody.py).
+    """
+    import json
+
+    import torch
+    from transformers import (
+        MusicgenMelodyConfig,
+        MusicgenMelodyDecoderConfig,
+        MusicgenMelodyForConditionalGeneration,
+        T5Config,
+    )
+
+    path = Path(path)
+    tokenizer, n_vocab = _word_tokenizer(("<pad>", "</s>", "<unk>"), "$A </s>",
+                                         pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    codebook_size = 32
+    text = T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+                    pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    # The decoder reads [chroma frames, text tokens, audio frames] as one sequence: its positions
+    # must cover chroma_length + a prompt + the generated frames.
+    # Weights drawn with std 1 (not 0.02): the random model's logits are then far from flat, so
+    # its samples follow the chroma and the prompt, and a test can see that they reach it.
+    decoder = MusicgenMelodyDecoderConfig(vocab_size=codebook_size, num_codebooks=2, hidden_size=16, ffn_dim=32,
+                                          num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=512,
+                                          pad_token_id=codebook_size, bos_token_id=codebook_size,
+                                          initializer_factor=1.0)
+    config = MusicgenMelodyConfig(text_encoder=text, audio_encoder=_tiny_encodec(), decoder=decoder,
+                                  num_chroma=12, chroma_length=32)
+    torch.manual_seed(0)
+    model = MusicgenMelodyForConditionalGeneration(config)
+    _random_codebooks(model)
+    model.generation_config.update(decoder_start_token_id=codebook_size, pad_token_id=codebook_size,
+                                   bos_token_id=codebook_size, do_sample=True, guidance_scale=3.0,
+                                   max_length=256, top_k=8)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    (path / "preprocessor_config.json").write_text(json.dumps({
+        "feature_extractor_type": "MusicgenMelodyFeatureExtractor", "processor_class": "MusicgenMelodyProcessor",
+        "feature_size": 12, "sampling_rate": 32000, "hop_length": 4096, "chunk_length": 30, "n_fft": 16384,
+        "num_chroma": 12, "padding_value": 0.0, "padding_side": "right", "return_attention_mask": False,
+        "stem_indices": [3, 2]}, indent=2))
     return path
 
 
@@ -122,6 +184,11 @@ def make_tiny_clap(path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_musicgen_path(tmp_path_factory) -> Path:
     return make_tiny_musicgen(tmp_path_factory.mktemp("tiny-musicgen"))
+
+
+@pytest.fixture(scope="session")
+def tiny_musicgen_melody_path(tmp_path_factory) -> Path:
+    return make_tiny_musicgen_melody(tmp_path_factory.mktemp("tiny-musicgen-melody"))
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..controls import Controls
 from ..errors import ParameterError
-from ..registry import build
+from ..registry import build, resolve
 
-__all__ = ["Rendered", "Renderer", "RENDERERS", "build_renderer"]
+__all__ = ["Rendered", "Renderer", "RENDERERS", "build_renderer", "renderer_class", "uses"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +57,15 @@ class Rendered:
 
 @runtime_checkable
 class Renderer(Protocol):
-    """Anything that renders :class:`Controls` to :class:`Rendered` audio at a fixed ``sr``."""
+    """Anything that renders :class:`Controls` to :class:`Rendered` audio at a fixed ``sr``.
+
+    Optional class attributes say what else a backend takes (``render_batch`` keywords a
+    caller passes only where declared): ``uses_probe`` (``probe=``, one probed text-space
+    vector or None per item, aural_core/probe.py), ``uses_reference_audio``
+    (``reference_audio=``, the source section's mono audio at the renderer's ``reference_sr``
+    per item) and ``conditioning``, what a render is conditioned on by default ("controls",
+    "prompt", "prompt+chroma"), as reports show it.
+    """
 
     name: str
     sr: int
@@ -78,6 +86,7 @@ class Renderer(Protocol):
 RENDERERS: dict[str, str] = {
     "synth": "aural_core.render.synth:SynthRenderer",
     "musicgen": "aural_core.render.musicgen:MusicgenRenderer",
+    "musicgen-melody": "aural_core.render.melody:MusicgenMelodyRenderer",
 }
 
 
@@ -85,7 +94,17 @@ def build_renderer(name: str, **options) -> Renderer:
     """Build the renderer called ``name`` with keyword ``options``.
 
     ``"synth"`` is the procedural :class:`~aural_core.render.synth.SynthRenderer`;
-    ``"musicgen"`` imports ``aural_core.render.musicgen`` lazily. Any other name raises
+    ``"musicgen"`` and ``"musicgen-melody"`` import their modules lazily. Any other name raises
     :class:`~aural_core.errors.ParameterError` listing the known names.
     """
     return build(RENDERERS, name, role="renderer", **options)
+
+
+def renderer_class(name: str) -> type:
+    """The class of the renderer called ``name``, imported but not built (no weights load)."""
+    return resolve(RENDERERS, name, role="renderer")
+
+
+def uses(name: str, what: str) -> bool:
+    """Whether renderer ``name`` declares ``uses_<what>`` (``"probe"``, ``"reference_audio"``)."""
+    return bool(getattr(renderer_class(name), f"uses_{what}", False))

@@ -298,6 +298,7 @@ class SynthRenderer:
     """
 
     name = "synth"
+    conditioning = "controls"  # style timbre, tempo, key and stem gains; no prompt text
 
     def __init__(self, sr: int = _DEFAULT_SR, styles: StyleTable | None = None):
         if not isinstance(sr, numbers.Integral) or isinstance(sr, bool) or sr < 8000:

@@ -82,7 +82,7 @@ def test_served_deployments_have_distinct_names_and_timezone():
     # typed settings: the form shows the renderer and embedder as choices, ranges as limits
     schema = deps["aural-run" + SERVED_SUFFIX]._parameter_openapi_schema.model_dump()
     definitions = schema["definitions"]
-    assert definitions["RenderConfig"]["properties"]["renderer"]["enum"] == ["synth", "musicgen"]
+    assert definitions["RenderConfig"]["properties"]["renderer"]["enum"] == ["synth", "musicgen", "musicgen-melody"]
     assert definitions["FeatureConfig"]["properties"]["embedder"]["enum"] == ["dsp", "clap"]
     assert definitions["TrainConfig"]["properties"]["epochs"]["minimum"] == 1
 

@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 from storage.report import REPORT_SCHEMA_VERSION, EvalReport, ReportFormatError, read_eval_json, write_eval_json
 from storage.report_pages import markdown_code, markdown_escape
 
-from ..report_fixture import write_small_report
+from ..report_fixture import PROBE, SAMPLING, write_small_report
 
 NASTY_NAME = "a|b*_c_[x](y)<b>.wav"
 NASTY_PROMPT = "lo-fi | `tape` **hiss** [link](http://x) & <i>more</i>"
@@ -20,7 +20,7 @@ NASTY_PROMPT = "lo-fi | `tape` **hiss** [link](http://x) & <i>more</i>"
 TOP_LEVEL = ["schema_version", "match_score", "baseline_match_score", "match_delta", "tempo_corr",
              "targets", "passed", "passed_ci", "n_sections", "n_files", "embedder", "renderer", "seconds", "bpm_mae",
              "agreement", "baseline_controls", "estimator", "controls_source", "prior", "ci_level", "attributes",
-             "differences", "failed_inputs", "trained_on_eval_files", "sections"]
+             "differences", "failed_inputs", "trained_on_eval_files", "sections", "probe"]
 SECTION = ["file_id", "source", "section", "start_s", "end_s", "spans", "predicted", "confidence", "weak_labels",
            "reference_bpm", "rendered_bpm", "baseline_rendered_bpm", "match", "baseline_match", "audio",
            "seconds", "source_file", "source_estimate", "renders"]
@@ -68,6 +68,25 @@ def test_eval_json_round_trips_through_the_schema(reports, written, tmp_path):
     again = write_eval_json(tmp_path / "eval.json", report)
     assert again.read_bytes() == (reports / "eval.json").read_bytes()
     assert read_eval_json(again) == report
+
+
+def test_eval_json_records_conditioning_sampling_and_probe(written):
+    renders = written["sections"][0]["renders"]
+    assert renders["adapter"]["conditioning"] == "mix:0.5" and renders["fixed"]["conditioning"] == "prompt"
+    assert all(r["sampling"] == SAMPLING for r in renders.values())
+    assert written["probe"] == PROBE
+
+
+def test_a_v2_report_without_the_later_optional_fields_still_reads(written, tmp_path):
+    """Files written before conditioning, sampling and the probe were recorded stay valid."""
+    del written["probe"]
+    for section in written["sections"]:
+        for render in section["renders"].values():
+            del render["conditioning"], render["sampling"]
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps(written))
+    report = read_eval_json(path)
+    assert report.probe is None and report.sections[0].renders["adapter"].conditioning is None
 
 
 def _drop(path):
@@ -144,13 +163,17 @@ def test_eval_md_shows_names_literally_in_one_table_cell(reports):
     assert md.startswith("# Aural Architect evaluation\n")
     html = MarkdownIt("commonmark").enable("table").render(md)
     rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
-    body_rows = [r for r in rows if NASTY_NAME.replace("<", "&lt;").replace(">", "&gt;") in r]
-    assert len(body_rows) == 2
-    for row in body_rows:
-        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
-        assert len(cells) == 9, cells  # the file name's "|" did not split the row
+    body_rows = [re.findall(r"<td>(.*?)</td>", r, re.S) for r in rows
+                 if NASTY_NAME.replace("<", "&lt;").replace(">", "&gt;") in r]
+    sections = [cells for cells in body_rows if len(cells) == 9]  # the file name's "|" did not split a row
+    settings = [cells for cells in body_rows if len(cells) == 7]  # file, section and the five kinds
+    assert len(sections) == len(settings) == 2 == len(body_rows) / 2
+    for cells in sections:
         assert cells[0] == "a|b*_c_[x](y)&lt;b&gt;.wav"
         assert cells[6] == "2: lo-fi | `tape` **hiss** [link](http://x) &amp; &lt;i&gt;more&lt;/i&gt;"
+    for cells in settings:
+        assert cells[2:4] == ["mix:0.5 · T 0.7 · top-k 50 · cfg 3", "prompt · T 0.7 · top-k 50 · cfg 3"]
+    assert "R² 0.35 on these 2 sections, 0.41 on its 6 validation sections" in md
     for injected in ("<a ", "<em>", "<strong>", "<code>tape", "<b>", "<i>"):
         assert injected not in html.split("<table>", 2)[-1], injected
 
@@ -170,3 +193,8 @@ def test_index_html_escapes_names_and_links_every_player(reports, written):
     assert players == expected
     assert all(not p.startswith("/") and (reports / p).stat().st_size > 1000 for p in players)
     assert page.count('class="bar"') == 4 and 'style="width:72px;background:#219ebc"' in page
+    # under each render: what it was conditioned on and sampled with; the probe's figures on top
+    notes = re.findall(r'<small class="conditioning">([^<]*)</small>', page)
+    assert notes == ["mix:0.5 · T 0.7 · top-k 50 · cfg 3"] + ["prompt · T 0.7 · top-k 50 · cfg 3"] * 4 \
+        + ["mix:0.5 · T 0.7 · top-k 50 · cfg 3"] + ["prompt · T 0.7 · top-k 50 · cfg 3"] * 4
+    assert 'class="probe"' in page and "R² 0.35 on these 2 sections" in page
