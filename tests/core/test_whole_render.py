@@ -118,7 +118,7 @@ def test_crossfades_last_one_bar_after_the_bar_line():
     np.testing.assert_allclose(out[2 * BAR:3 * BAR] ** 2 + rising[2 * BAR:3 * BAR] ** 2, 1.0, atol=1e-5)
 
 
-def energy_centres(y: np.ndarray, times: np.ndarray, half_window: float = 0.12) -> np.ndarray:
+def energy_centres(y: np.ndarray, times: np.ndarray, half_window: float = 0.25) -> np.ndarray:
     """Where each click's energy is centred (seconds), near each of ``times``: a time stretch
     smears a click over its analysis window but keeps its energy centre in time."""
     out = []
