@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test e2e bench clean deploy worker
+.PHONY: install demo test e2e bench gpu-check clean deploy worker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_analyze.py
 	$(BIN)/python benchmarks/bench_labels.py
 	$(BIN)/python benchmarks/bench_eval.py
+
+# Real backends (CUDA + facebook/musicgen-small + laion/larger_clap_music in the HF cache): smoke test
+# and timings; without them, says what is missing and times the tiny checkpoints on the CPU.
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/gpu_check.py
 
 # Work-pool deployments (prefect.yaml) against the server PREFECT_API_URL names.
 deploy: $(STAMP)

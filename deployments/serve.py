@@ -10,7 +10,8 @@ without the suffix for a work pool):
   when files land;
 - ``retrain/retrain-served``: runs on that event (an automation), once per input set;
 - ``retrain/nightly-retrain-served``: the same check on a cron schedule (03:00 in --timezone);
-- ``analyze/analyze-served``, ``train/train-served``, ``evaluate/evaluate-served``: each stage.
+- ``analyze/analyze-served``, ``train/train-served``, ``evaluate/evaluate-served``: each stage;
+- ``render-piece/render-served``: whole-piece renders of every file in ``data/render``.
 
 Relative --data/--models/--reports resolve against the directory aural-serve starts in.
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from storage.layout import CACHE, DATA_DIR, EVAL, INPUTS, MODELS_DIR, REPORTS_DIR
+from storage.layout import CACHE, DATA_DIR, EVAL, INPUTS, MODELS_DIR, RENDER, REPORTS_DIR
 
 INPUTS_CHANGED = "aural.inputs.changed"  # emitted by flows/watch.py
 
@@ -68,4 +68,9 @@ def deployment_specs(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, 
                        {"input_dir": f"{data_dir}/{EVAL}", "adapter": f"{models_dir}/adapter.pt",
                         "report": f"{reports_dir}/eval.json", "cache_dir": cache, "show_progress": False},
                        "Render and score the held-out folder with the published adapter."),
+        DeploymentSpec("render", "flows/render.py:render_piece_flow",
+                       {"input_path": f"{data_dir}/{RENDER}", "adapter": f"{models_dir}/adapter.pt",
+                        "out_dir": f"{reports_dir}/renders", "cache_dir": cache, "show_progress": False},
+                       "Whole-piece renders of every file in the render folder, in one run (GPU work "
+                       "batched and held to the `gpu` concurrency limit); a WAV and a cue sheet per file."),
     ]

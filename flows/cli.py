@@ -150,6 +150,22 @@ def cmd_eval(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_render(args) -> int:
+    from tasks.progress import console
+
+    from .render import render_piece_flow
+    from .summary import display_path, run_flow
+
+    result, failed = run_flow(render_piece_flow, input_path=args.input, adapter=args.adapter, out_dir=args.out,
+                              cache_dir=args.cache, config_path=args.config, show_progress=not args.quiet)
+    for row in result["files"]:
+        piece = row.get("result") or {}
+        detail = (f"{piece['bpm']} BPM, {piece['bars']} bars, {piece['seconds']} s -> {display_path(piece['wav'])} "
+                  "(+ .json, .cue)" if piece else row.get("error") or "")
+        console.print(f"{printable(row['source'])}: {row['status']}: {printable(detail)}", highlight=False)
+    return 1 if failed else 0
+
+
 def cmd_run(args) -> int:
     from storage.layout import DATA_DIR
 
@@ -274,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(p)
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("render", help="render whole inputs as intro -> build -> release at one tempo (WAV + cue sheet)")
+    p.add_argument("--in", dest="input", default="data/render",
+                   help="an audio file, or a folder: every file in it (default: %(default)s)")
+    p.add_argument("--out", default="reports/renders", help="folder for <name>.wav/.json/.cue (default: %(default)s)")
+    p.add_argument("--adapter", default="models/adapter.pt", help="adapter file (default: %(default)s)")
+    p.add_argument("--cache", default="data/cache", help="analysis and render cache (default: %(default)s)")
+    _common_options(p)
+    p.set_defaults(func=cmd_render)
+
     p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
     p.add_argument("--data", default=None,
                    help="inputs/, eval/ and cache/ live here (default: data, filled with the demo corpus when empty)")
@@ -305,6 +330,7 @@ def _check_paths(args) -> str | None:
 
     checks = {
         "analyze": [("input", "input folder")], "eval": [("input", "input folder"), ("adapter", "adapter file")],
+        "render": [("input", "input file or folder"), ("adapter", "adapter file")],
         "train": [("cache", "cache folder")],
     }.get(args.command, [])
     for attr, what in checks:
@@ -356,6 +382,8 @@ def _output_folders(args) -> list[Path]:
     if args.command == "eval":
         reports = Path(args.report).resolve().parent
         return [*_cache_folders(args.cache), reports, IfPresent(reports / "audio")]
+    if args.command == "render":
+        return [*_cache_folders(args.cache), Path(args.out)]
     if args.command == "run":
         data, models, reports = Path(args.data or DATA_DIR), Path(args.models), Path(args.reports)
         return [data, *_cache_folders(data / CACHE), models, IfPresent(models / "store"), reports,
@@ -397,7 +425,7 @@ def _preflight(args) -> str | None:
         problem = check_writable(folder)
         if problem:
             return problem
-    if args.command == "eval":
+    if args.command in ("eval", "render"):
         from storage.models import load_published
 
         try:
@@ -459,7 +487,8 @@ def _quiet_tracebacks() -> None:
                 handler.setFormatter(_NoTraceback(handler.formatter))
 
 
-FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": "evaluate", "run": "pipeline"}
+FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": "evaluate", "run": "pipeline",
+                "render": "render"}
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@
     data/                      DataLayout      (``--data``)
       inputs/                  training audio
       eval/                    held-out audio
+      render/                  audio to render whole (the render deployment's folder)
       cache/                   CacheLayout     (``--cache``)
         frames/<file_id>-<frames key>.parquet       (keys: storage/keys.py)
         sections/<file_id>-<sections key>.parquet
@@ -19,6 +20,7 @@
       probes/                  linear probes (render.probe), a store of their own (storage/probe_store.py)
     reports/                   ReportsLayout   (``--reports``)
       eval.json, eval.md, index.html, audio/
+      renders/                 whole-piece renders: <name>.wav, .json and .cue (storage/pieces.py)
 
 Flows, the CLI and the deployments take the three top folders (or one of the inner ones) and
 derive everything else here. Relative folders resolve against the current working directory
@@ -32,6 +34,7 @@ from pathlib import Path
 
 DATA_DIR, MODELS_DIR, REPORTS_DIR = "data", "models", "reports"
 INPUTS, EVAL, CACHE = "inputs", "eval", "cache"
+RENDER = "render"  # data/render: the folder a scheduled whole-piece render job renders
 
 
 def manifest_name(input_dir: str | Path) -> str:
@@ -154,6 +157,11 @@ class ReportsLayout:
     @property
     def audio(self) -> Path:
         return self.root / "audio"
+
+    @property
+    def renders(self) -> Path:
+        """Whole-piece renders (``aural render``)."""
+        return self.root / "renders"
 
     @classmethod
     def of_report(cls, report: str | Path) -> ReportsLayout:
