@@ -438,9 +438,21 @@ class _NoTraceback(logging.Formatter):
         return self.inner.format(clean)
 
 
+class _NoRunErrors(logging.Filter):
+    """Drops the errors of flow and task runs (Prefect's "Finished in state Failed(...)",
+    "Encountered exception ..."): the command reports a failure itself, in its summary table or
+    its one line. Their warnings (e.g. an adapter evaluated on its own training files) stay."""
+
+    RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR or not record.name.startswith(self.RUN_LOGGERS)
+
+
 def _quiet_tracebacks() -> None:
-    """Prefect's terminal log lines keep their messages but not their tracebacks (the API logs
-    keep them): the command reports the error itself, in one line."""
+    """On the console, Prefect's log lines keep their messages but not their tracebacks, and the
+    errors of flow and task runs are not shown (the command reports the error itself, in one
+    line); Prefect's API handler still sends all of them to the server, for the UI."""
     from prefect.logging.configuration import ensure_logging_setup
 
     ensure_logging_setup()  # Prefect's handlers exist from here on (later set-ups are incremental)
@@ -451,6 +463,7 @@ def _quiet_tracebacks() -> None:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, _NoTraceback):
                 handler.setFormatter(_NoTraceback(handler.formatter))
+                handler.addFilter(_NoRunErrors())
 
 
 FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": "evaluate", "run": "pipeline"}
