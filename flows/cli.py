@@ -497,10 +497,12 @@ def prefect_api(prepare=None):
         server.wait_ready()
         os.environ["PREFECT_API_URL"] = server.api_url
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            tally = _start_task_run_tally()
             try:
                 yield server
             finally:
                 _drain_prefect_workers()
+                _wait_for_task_run_records(server.api_url, tally)
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
@@ -515,7 +517,25 @@ def _drain_prefect_workers() -> None:
     with contextlib.suppress(Exception):
         from prefect.events.worker import EventsWorker
 
-        EventsWorker.drain_all(timeout=5)
+        EventsWorker.drain_all(timeout=30)  # returns once sent; a large run may end with many queued
+
+
+def _start_task_run_tally():
+    """Note the task runs this command sends to its temporary server (flows/task_run_records.py)."""
+    from .task_run_records import start_tally
+
+    return start_tally()
+
+
+def _wait_for_task_run_records(api_url: str, tally) -> None:
+    """The server records task runs from events in the background: let it finish before it
+    stops (called in a ``finally``; not after Ctrl-C or SIGTERM, when the user wants out)."""
+    stopping = sys.exc_info()[0]
+    if stopping is not None and not issubclass(stopping, Exception):
+        return
+    from .task_run_records import wait_until_recorded
+
+    wait_until_recorded(api_url, tally)
 
 
 def main(argv: list[str] | None = None) -> int:
