@@ -472,9 +472,21 @@ class _NoTraceback(logging.Formatter):
         return self.inner.format(clean)
 
 
+class _NoRunErrors(logging.Filter):
+    """Drops the errors of flow and task runs (Prefect's "Finished in state Failed(...)",
+    "Encountered exception ..."): the command reports a failure itself, in its summary table or
+    its one line. Their warnings (e.g. an adapter evaluated on its own training files) stay."""
+
+    RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR or not record.name.startswith(self.RUN_LOGGERS)
+
+
 def _quiet_tracebacks() -> None:
-    """Prefect's terminal log lines keep their messages but not their tracebacks (the API logs
-    keep them): the command reports the error itself, in one line."""
+    """On the console, Prefect's log lines keep their messages but not their tracebacks, and the
+    errors of flow and task runs are not shown (the command reports the error itself, in one
+    line); Prefect's API handler still sends all of them to the server, for the UI."""
     from prefect.logging.configuration import ensure_logging_setup
 
     ensure_logging_setup()  # Prefect's handlers exist from here on (later set-ups are incremental)
@@ -485,6 +497,7 @@ def _quiet_tracebacks() -> None:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, _NoTraceback):
                 handler.setFormatter(_NoTraceback(handler.formatter))
+                handler.addFilter(_NoRunErrors())
 
 
 FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": "evaluate", "run": "pipeline",
@@ -519,10 +532,12 @@ def prefect_api(prepare=None):
         server.wait_ready()
         os.environ["PREFECT_API_URL"] = server.api_url
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            tally = _start_task_run_tally()
             try:
                 yield server
             finally:
                 _drain_prefect_workers()
+                _wait_for_task_run_records(server.api_url, tally)
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
@@ -537,7 +552,25 @@ def _drain_prefect_workers() -> None:
     with contextlib.suppress(Exception):
         from prefect.events.worker import EventsWorker
 
-        EventsWorker.drain_all(timeout=5)
+        EventsWorker.drain_all(timeout=30)  # returns once sent; a large run may end with many queued
+
+
+def _start_task_run_tally():
+    """Note the task runs this command sends to its temporary server (flows/task_run_records.py)."""
+    from .task_run_records import start_tally
+
+    return start_tally()
+
+
+def _wait_for_task_run_records(api_url: str, tally) -> None:
+    """The server records task runs from events in the background: let it finish before it
+    stops (called in a ``finally``; not after Ctrl-C or SIGTERM, when the user wants out)."""
+    stopping = sys.exc_info()[0]
+    if stopping is not None and not issubclass(stopping, Exception):
+        return
+    from .task_run_records import wait_until_recorded
+
+    wait_until_recorded(api_url, tally)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,12 +3,15 @@
 An adapter file is a state dict plus plain-type config, loadable with ``weights_only=True``;
 its training metadata travels inside it (JSON text) and beside it as ``metadata.json``.
 
-Publishing (``publish_adapter``) holds the models folder's lock and writes ``metadata.json``
-(which names the adapter's SHA-256) and ``adapter.pt`` under temporary names first, then
-renames the adapter, then the metadata: a crash leaves either the old pair, the new pair, or a
-new adapter beside the old metadata, which ``verify_published`` (and so ``load_published``)
-reports in one line instead of loading. The store's versions are listed, verified, re-published
-and pruned by ``list_versions``, ``verify_models``, ``promote`` and ``gc`` (``aural models``).
+Publishing (``publish_adapter``) holds the models folder's lock, writes the new
+``metadata.json`` (naming the adapter's SHA-256 and the one of the ``adapter.pt`` it replaces)
+and ``adapter.pt`` under temporary names, then renames the metadata (the commit point), then the
+adapter. A crash before the first rename leaves the old pair; a crash between the two leaves the
+new metadata beside the adapter it names as replaced, which the next load (or ``aural models
+verify``) recognises as an interrupted publish and finishes from the store (which holds every
+version by hash). Any other disagreement is reported in one line, never loaded.
+The store's versions are listed, verified, re-published and pruned by ``list_versions``,
+``verify_models``, ``promote`` and ``gc`` (``aural models``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import errno
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import pickle
@@ -32,10 +36,12 @@ from typing import TYPE_CHECKING
 
 from aural_core.errors import UnsafeCheckpointError
 
-from .artifacts import ArtifactIntegrityError, ArtifactStore, copy_durably
+from .artifacts import ArtifactIntegrityError, ArtifactStore
 from .atomic import write_bytes_atomic
 from .layout import ModelsLayout
 from .locking import folder_lock
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from aural_core.adapter import Adapter
@@ -186,27 +192,60 @@ def _write_temp(folder: Path, name: str, data: bytes) -> Path:
     return Path(tmp)
 
 
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (its renames) to disk, so that they land in the order made."""
+    with contextlib.suppress(OSError):  # not every file system lets a folder be opened
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_publish_leftovers(models: ModelsLayout) -> None:
+    """Temporary files of publishes that died (called under the lock: no publish is running)."""
+    for name in (models.adapter.name, models.metadata.name):
+        for tmp in models.root.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def _stored_bytes(store: ArtifactStore, ref: str) -> bytes:
+    """The bytes of the stored version ``ref``, checked against its hash as read."""
+    data = store.get(ref).read_bytes()
+    if hashlib.sha256(data).hexdigest() != store.digest(ref):
+        raise ArtifactIntegrityError(f"artifact {ref} changed while it was read from {store.root}")
+    return data
+
+
 def publish_adapter(models: ModelsLayout, ref: str, metadata: dict) -> Path:
     """Publish the stored adapter ``ref`` as ``adapter.pt`` with its ``metadata.json``.
 
-    Under the models folder's lock: the metadata (naming the adapter's SHA-256) and a copy of
-    the verified object are written under temporary names, then the adapter is renamed into
-    place, then the metadata. On any error (disk full) the temporary files are removed and the
-    published pair is left as it was.
+    Under the models folder's lock: the metadata (naming the adapter's SHA-256 and, as
+    ``replaces_sha256``, that of the adapter.pt now in place) and a copy of the verified object
+    are written under temporary names, then the metadata is renamed into place (the commit),
+    then the adapter. On any error (disk full) the temporary files are removed; a crash between
+    the two renames is finished by the next load (``_finish_interrupted_publish``).
     """
     store = model_store(models)
     with folder_lock(models.lock):
-        source = store.get(ref)
-        digest = store.digest(ref)
-        record = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), **metadata,
-                  "artifact": ref, "adapter_sha256": digest}
         models.root.mkdir(parents=True, exist_ok=True)
-        meta_tmp = _write_temp(models.root, models.metadata.name, json.dumps(record, indent=2).encode())
+        _remove_publish_leftovers(models)
+        data = _stored_bytes(store, ref)
+        digest = store.digest(ref)
+        replaced = hashlib.sha256(models.adapter.read_bytes()).hexdigest() if models.adapter.is_file() else None
+        record = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), **metadata,
+                  "artifact": ref, "adapter_sha256": digest, "replaces_sha256": replaced}
+        temps = []
         try:
-            copy_durably(source, models.adapter)
-            os.replace(meta_tmp, models.metadata)
+            temps.append(_write_temp(models.root, models.adapter.name, data))
+            temps.append(_write_temp(models.root, models.metadata.name, json.dumps(record, indent=2).encode()))
+            os.replace(temps[1], models.metadata)
+            _sync_folder(models.root)
+            os.replace(temps[0], models.adapter)
+            _sync_folder(models.root)
         finally:
-            meta_tmp.unlink(missing_ok=True)
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
     return models.adapter
 
 
@@ -221,50 +260,97 @@ def _models_of(source: ModelsLayout | str | Path) -> tuple[ModelsLayout, Path]:
     return ModelsLayout.of_adapter(source), Path(source)
 
 
-def recorded_digest(models: ModelsLayout) -> str | None:
-    """The SHA-256 metadata.json records for the published adapter (None without metadata)."""
+def _metadata_or_none(models: ModelsLayout) -> dict | None:
+    """metadata.json (None when there is none); one line when it cannot be read."""
     try:
-        meta = read_metadata(models)
+        return read_metadata(models)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise ArtifactIntegrityError(f"{models.metadata}: unreadable ({_first_line(exc)}): "
                                      "re-publish with `aural models promote <ref>` or retrain") from exc
-    digest = meta.get("adapter_sha256") or str(meta.get("artifact", "")).removeprefix("sha256:")
-    return digest or None
+
+
+def _digest_of(meta: dict) -> str | None:
+    return meta.get("adapter_sha256") or str(meta.get("artifact", "")).removeprefix("sha256:") or None
+
+
+def recorded_digest(models: ModelsLayout) -> str | None:
+    """The SHA-256 metadata.json records for the published adapter (None without metadata)."""
+    meta = _metadata_or_none(models)
+    return _digest_of(meta) if meta is not None else None
 
 
 @contextlib.contextmanager
 def _reading(models: ModelsLayout):
     """Hold the models folder's lock while the published pair is read (a publish in progress
-    renames the adapter and its metadata one after the other); a folder this user cannot lock
-    (read-only) is read without it."""
+    renames the metadata and its adapter one after the other); yields whether it is held (a
+    folder this user cannot lock, read-only, is read without it)."""
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(folder_lock(models.lock))
         except OSError as exc:
             if not isinstance(exc, PermissionError) and exc.errno != errno.EROFS:
                 raise
-        yield
+            yield False
+            return
+        yield True
+
+
+def _finish_interrupted_publish(models: ModelsLayout, expected: str, locked: bool) -> bytes:
+    """Complete a publish that died between its two renames: write the version metadata.json
+    names, from the store, as adapter.pt; returns its bytes (one line if it cannot be done)."""
+    ref = f"sha256:{expected}"
+    store = model_store(models)
+    what = f"{models.adapter}: a publish of {ref[:19]} was interrupted"
+    if ref not in store.refs():
+        raise AdapterMismatchError(f"{what} and that version is not in {store.root}: "
+                                   "retrain, or `aural models promote <ref>` another version")
+    try:
+        data = _stored_bytes(store, ref)
+        if not locked:
+            raise PermissionError(errno.EACCES, "cannot lock the models folder")
+        tmp = _write_temp(models.root, models.adapter.name, data)
+        try:
+            os.replace(tmp, models.adapter)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _sync_folder(models.root)
+    except (OSError, ArtifactIntegrityError) as exc:
+        raise AdapterMismatchError(f"{what} and cannot be finished here ({_first_line(exc)}): "
+                                   f"run `aural models promote {ref[:19]}` with write access") from exc
+    logger.warning("%s: finished from the store", what)
+    return data
 
 
 def _published_bytes(source: ModelsLayout | str | Path) -> tuple[Path, bytes]:
-    """The adapter's bytes, checked against the SHA-256 in metadata.json (read under the lock)."""
+    """The adapter's bytes, checked against the SHA-256 in metadata.json (read under the lock);
+    an interrupted publish is finished first."""
     models, adapter = _models_of(source)
-    if not adapter.is_file():
-        raise FileNotFoundError(f"{adapter}: adapter file not found (train one with `aural train`)")
     ours = adapter.resolve() == models.adapter.resolve()
-    with _reading(models) if ours else contextlib.nullcontext():
-        expected = recorded_digest(models) if ours else None
-        data = adapter.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if expected is not None and actual != expected:
-        store = model_store(models)
-        hint = (f"sha256:{expected[:12]}" if f"sha256:{expected}" in store.refs() else "<ref>")
-        raise AdapterMismatchError(
-            f"{adapter} does not match {models.metadata.name} (sha256 {actual[:12]}, recorded {expected[:12]}): "
-            f"re-publish with `aural models promote {hint}` or retrain")
-    return adapter, data
+    if not ours or not models.metadata.is_file():
+        if not adapter.is_file():
+            raise FileNotFoundError(f"{adapter}: adapter file not found (train one with `aural train`)")
+        return adapter, adapter.read_bytes()
+    with _reading(models) as locked:
+        meta = _metadata_or_none(models)
+        expected = _digest_of(meta) if meta else None
+        data = adapter.read_bytes() if adapter.is_file() else None
+        actual = hashlib.sha256(data).hexdigest() if data is not None else None
+        if expected is None or actual == expected:
+            if data is None:
+                raise FileNotFoundError(f"{adapter}: adapter file not found (train one with `aural train`)")
+            return adapter, data
+        if "replaces_sha256" in meta and actual == meta["replaces_sha256"]:
+            return adapter, _finish_interrupted_publish(models, expected, locked)
+    if data is None:
+        raise FileNotFoundError(f"{adapter}: adapter file not found beside {models.metadata.name} "
+                                f"(re-publish with `aural models promote sha256:{expected[:12]}` or retrain)")
+    store = model_store(models)
+    hint = (f"sha256:{expected[:12]}" if f"sha256:{expected}" in store.refs() else "<ref>")
+    raise AdapterMismatchError(
+        f"{adapter} does not match {models.metadata.name} (sha256 {actual[:12]}, recorded {expected[:12]}): "
+        f"re-publish with `aural models promote {hint}` or retrain")
 
 
 def verify_published(source: ModelsLayout | str | Path) -> str | None:
@@ -272,12 +358,13 @@ def verify_published(source: ModelsLayout | str | Path) -> str | None:
 
     ``source`` is a models folder's layout or an adapter path (its metadata.json beside it).
     Returns None for an adapter published without metadata (nothing to check against).
-    Raises ``AdapterMismatchError`` with a one-line message on any disagreement.
+    Raises ``AdapterMismatchError`` with a one-line message on any disagreement, after
+    finishing an interrupted publish if that is what it finds.
     """
     models, adapter = _models_of(source)
-    if adapter.is_file() and adapter.resolve() == models.adapter.resolve() and models.metadata.is_file():
-        return hashlib.sha256(_published_bytes(source)[1]).hexdigest()
-    _published_bytes(source)  # missing file: FileNotFoundError
+    data = _published_bytes(source)[1]
+    if adapter.resolve() == models.adapter.resolve() and models.metadata.is_file():
+        return hashlib.sha256(data).hexdigest()
     return None
 
 
@@ -325,17 +412,15 @@ def verify_models(models: ModelsLayout) -> list[str]:
     pair that disagrees (or whose version is not in the store)."""
     store = model_store(models)
     problems = store.verify()
-    has_adapter, has_meta = models.adapter.is_file(), models.metadata.is_file()
-    if has_adapter != has_meta:
-        missing = models.metadata if has_adapter else models.adapter
-        problems.append(f"{missing}: missing beside {models.adapter if has_meta else models.metadata}")
-    elif has_adapter:
-        try:
+    if models.adapter.is_file() and not models.metadata.is_file():
+        problems.append(f"{models.metadata}: missing beside {models.adapter}")
+    elif models.metadata.is_file():
+        try:  # an interrupted publish is finished here
             digest = verify_published(models)
             if digest and f"sha256:{digest}" not in store.refs():
                 problems.append(f"{models.adapter}: its version sha256:{digest[:12]} is not in {store.root}")
             load_adapter(models.adapter)
-        except (ArtifactIntegrityError, UnsafeCheckpointError) as exc:
+        except (ArtifactIntegrityError, UnsafeCheckpointError, FileNotFoundError) as exc:
             problems.append(str(exc))
     return problems
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -9,16 +11,45 @@ import soundfile as sf
 
 from aural_core.audio import load_audio
 
-from .atomic import atomic_path
+from .atomic import write_bytes_atomic
 
 AUDIO_SR = 22050
 AUDIO_DIR = "audio"  # beside the report; the page refers to it by relative paths
 
 
 def write_ogg(path: str | Path, y: np.ndarray) -> None:
-    """Write mono ``y`` (at :data:`AUDIO_SR`) as Ogg Vorbis, atomically."""
-    with atomic_path(path) as tmp:
-        sf.write(tmp, y, AUDIO_SR, format="OGG", subtype="VORBIS")
+    """Write mono ``y`` (at :data:`AUDIO_SR`) as Ogg Vorbis, atomically; the same audio gives
+    the same bytes (see :func:`fixed_serial`)."""
+    buf = io.BytesIO()
+    sf.write(buf, y, AUDIO_SR, format="OGG", subtype="VORBIS")
+    write_bytes_atomic(path, fixed_serial(buf.getvalue()))
+
+
+# Each byte with its bits in reverse order: Ogg's checksum is zlib's CRC-32 bit-reversed.
+_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def ogg_crc(page: bytes) -> int:
+    """The checksum of an Ogg page (CRC-32, polynomial 0x04C11DB7, not reflected, no pre- or
+    post-inversion), computed by zlib on bit-reversed bytes."""
+    reflected = zlib.crc32(page.translate(_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{reflected:032b}"[::-1], 2)
+
+
+def fixed_serial(data: bytes, serial: int = 1) -> bytes:
+    """``data`` (one Ogg stream) with the stream serial number libsndfile draws at random set to
+    ``serial`` on every page, and each page's checksum recomputed: reruns write identical files."""
+    out, pos = bytearray(data), 0
+    while pos < len(out):
+        if out[pos:pos + 4] != b"OggS":
+            raise ValueError(f"not an Ogg page at byte {pos}")
+        n_segments = out[pos + 26]
+        end = pos + 27 + n_segments + sum(out[pos + 27:pos + 27 + n_segments])
+        out[pos + 14:pos + 18] = serial.to_bytes(4, "little")
+        out[pos + 22:pos + 26] = bytes(4)
+        out[pos + 22:pos + 26] = ogg_crc(bytes(out[pos:end])).to_bytes(4, "little")
+        pos = end
+    return bytes(out)
 
 
 def source_excerpt(path: str | Path, spans: list, seconds: float) -> np.ndarray:

@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SR = 22050
 
 
-def write_clips(folder: Path, n: int = 8) -> Path:
-    """``n`` deterministic 4-6 s clips (plucked tones on a beat): enough for frames and labels."""
+def write_clips(folder: Path, n: int = 8, *, first: int = 0) -> Path:
+    """``n`` deterministic 4-6 s clips (plucked tones on a beat): enough for frames and labels;
+    ``first`` numbers them from there (other tones and tempos: held-out music)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
+    for i in range(first, first + n):
         seconds = 4.0 + i % 3
         t = np.arange(int(seconds * SR)) / SR
         beat = np.exp(-((t % (60 / (90 + 5 * i))) * 12.0))

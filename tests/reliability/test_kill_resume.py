@@ -1,4 +1,4 @@
-"""kill -9 in the middle of `aural analyze` / `aural train`, then the same command again
+"""kill -9 in the middle of `aural analyze` / `aural train` / `aural eval`, then the same command again
 (issue 13, item 6): the rerun reuses what was finished, leaves no partial files and ends with
 the uninterrupted run's bytes. Every command talks to one shared Prefect server."""
 
@@ -114,3 +114,56 @@ def test_killed_training_keeps_published_adapter(trained, shared_server, tmp_pat
     assert models.adapter.read_bytes() == reference_adapter.read_bytes()
     assert aural(shared_server, "models", "verify", "--models", str(models.root)).returncode == 0
     assert temp_files(cache) == [] and temp_files(models.root) == []
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory) -> Path:
+    return write_clips(tmp_path_factory.mktemp("held-out") / "eval", 3, first=N_FILES)
+
+
+def eval_args(base: Path, models: Path, held_out: Path) -> list[str]:
+    """`aural eval` of a copy of the held-out clips with a copy of the trained models folder,
+    all under ``base``: every run has the same layout, so the paths its report records
+    (relative to the report) are the same."""
+    if not (base / "eval").exists():
+        shutil.copytree(held_out, base / "eval")
+        shutil.copytree(models, base / "models")
+    return ["eval", "--in", str(base / "eval"), "--adapter", str(base / "models" / "adapter.pt"),
+            "--report", str(base / "reports" / "eval.json"), "--cache", str(base / "cache")]
+
+
+def eval_outputs(base: Path) -> dict[str, bytes]:
+    """The report folder (eval.json, eval.md, index.html, audio/) and the render cache (FLACs and
+    their checksum records), as {path under base: bytes}."""
+    files = [*(base / "reports").rglob("*"), *(base / "cache" / "renders").rglob("*")]
+    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(files) if p.is_file()}
+
+
+@pytest.mark.timeout(900)  # with the module fixtures (analysis, training): ~3-6 min on 2 cores
+def test_killed_evaluation_resumes_byte_identical(trained, held_out, shared_server, tmp_path):
+    models = trained[1].parent
+    reference = tmp_path / "reference"
+    done = aural(shared_server, *eval_args(reference, models, held_out), timeout=400)
+    assert done.returncode == 0, done.stderr
+    expected = eval_outputs(reference)
+    assert "reports/eval.json" in expected and any(p.endswith(".ogg") for p in expected), sorted(expected)
+
+    killed = tmp_path / "killed"
+    args = eval_args(killed, models, held_out)
+    renders = killed / "cache" / "renders"
+    proc = start(shared_server, *args)
+    try:
+        assert wait_for(lambda: renders.is_dir() and list(renders.glob("*.flac")), timeout=300, step=0.02), \
+            f"no render appeared: {proc.poll()=}"
+    finally:
+        kill9(proc)
+    assert proc.returncode == -9, "the evaluation ended before the kill"
+    assert not (killed / "reports" / "eval.json").exists()
+
+    rerun = aural(shared_server, *args, timeout=400)
+    assert rerun.returncode == 0, rerun.stderr
+    # nothing is normalised: the report records no time and only paths relative to itself
+    got = eval_outputs(killed)
+    assert sorted(got) == sorted(expected)
+    assert [p for p in expected if got[p] != expected[p]] == []
+    assert temp_files(killed / "reports") == [] and temp_files(killed / "cache") == []

@@ -128,13 +128,11 @@ def test_disk_full_leaves_no_partial_files_and_the_published_pair(published, mon
     models, refs = published
     before = {p: p.read_bytes() for p in (models.adapter, models.metadata)}
     full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    import storage.artifacts
 
-    if fail == "write":
-        def copyfileobj(src, dst, length=0):
-            dst.write(src.read(1000))
+    if fail == "write":  # the data is written, flushing it finds the disk full
+        def fsync(fd):
             raise full
-        monkeypatch.setattr(storage.artifacts.shutil, "copyfileobj", copyfileobj)
+        monkeypatch.setattr(os, "fsync", fsync)
     else:
         real = os.replace
 
@@ -158,25 +156,72 @@ def test_disk_full_leaves_no_partial_files_and_the_published_pair(published, mon
     assert verify_models(models) == [] and verify_published(models) == refs[1][7:]
 
 
-def test_crash_between_adapter_and_metadata_is_reported(published, monkeypatch):
-    """The one window publishing leaves: new adapter renamed, metadata not yet."""
-    models, refs = published
-    real = os.replace
+CRASHING_PUBLISH = """
+import os, sys
+from pathlib import Path
+from storage.layout import ModelsLayout
+from storage.models import publish_adapter
+models, ref, crash_at = ModelsLayout(Path(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+steps = 0
 
-    def replace(src, dst, *args, **kwargs):
-        if Path(dst).name == "metadata.json":
-            raise KeyboardInterrupt  # the process dies here
-        return real(src, dst, *args, **kwargs)
-    monkeypatch.setattr(os, "replace", replace)
-    with pytest.raises(KeyboardInterrupt):
-        publish_adapter(models, refs[0], {})
-    monkeypatch.undo()
-    assert temp_files(models.root) == []
+def crashing(real):  # the process dies (no cleanup runs) at step number crash_at
+    def call(*args, **kwargs):
+        global steps
+        if steps == crash_at:
+            os._exit(9)
+        steps += 1
+        return real(*args, **kwargs)
+    return call
+
+os.fsync, os.replace = crashing(os.fsync), crashing(os.replace)
+publish_adapter(models, ref, {"writer": "crashing"})
+print(steps)
+"""
+
+
+def test_crash_at_each_step_of_publishing_never_mixes_the_pair(published, tmp_path):
+    """A publish killed at each of its disk steps (every fsync and rename, in turn) leaves a
+    pair that loads as the old or the new version, never a mix; the load finishes an
+    interrupted publish on disk, and the next publish removes the temporary files."""
+    import shutil
+
+    models, refs = published
+    old, new = refs[1][7:], refs[0][7:]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    seen = []
+    for crash_at in range(20):
+        folder = ModelsLayout(Path(shutil.copytree(models.root, tmp_path / f"crash-{crash_at}")))
+        run = subprocess.run([sys.executable, "-c", CRASHING_PUBLISH, str(folder.root), refs[0], str(crash_at)],
+                             env=env, capture_output=True, text=True, timeout=120)
+        if run.returncode == 0:  # no step left to crash at: the publish completed
+            assert int(run.stdout) == crash_at >= 4, "fewer steps than two writes and two renames"
+            break
+        assert run.returncode == 9, run.stderr
+        on_disk = sha256_file(folder.adapter), read_metadata(folder)["adapter_sha256"]
+        loaded = verify_published(folder)  # old or new; finishes an interrupted publish
+        assert loaded in (old, new) and sha256_file(folder.adapter) == read_metadata(folder)["adapter_sha256"]
+        assert load_published(folder)[1]["data_hash"] == "d" * 16
+        seen.append("old" if loaded == old else "finished" if on_disk[0] != on_disk[1] else "new")
+        assert verify_models(folder) == []
+        promote(folder, old)  # the next publish removes what the killed one left
+        assert temp_files(folder.root) == [] and verify_published(folder) == old
+    else:
+        raise AssertionError("the publish never completed")
+    # the crash window between the two renames exists, and is the one a load finishes
+    assert seen[0] == "old" and "finished" in seen, seen
+
+
+def test_interrupted_publish_that_cannot_be_finished_is_one_line(published):
+    """New metadata beside the adapter it replaces, but its version gone from the store."""
+    models, refs = published
+    meta = read_metadata(models)
+    meta.update(adapter_sha256=refs[0][7:], artifact=refs[0], replaces_sha256=refs[1][7:])
+    model_store(models).delete(refs[0])
+    models.metadata.write_text(json.dumps(meta))
     with pytest.raises(AdapterMismatchError) as err:
         load_published(models)
-    assert "aural models promote" in one_line(str(err.value))
-    promote(models, refs[0])
-    assert verify_models(models) == []
+    assert "was interrupted and that version is not in" in one_line(str(err.value))
+    assert any("was interrupted" in p for p in verify_models(models))
 
 
 RACER = """

@@ -1,0 +1,81 @@
+"""A command's temporary Prefect server holds every task run of the command, in its final
+state, when it stops (issue 13, item 7): Prefect records task runs from events in the
+background, and records still queued when the server stops are lost. Checked afterwards by a
+real server started on the same PREFECT_HOME (the same database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.prefect_server import PrefectServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Many quick tasks in one flow, run as `aural` runs a command: inside flows.cli.prefect_api.
+MANY_TASKS = """
+import sys
+from prefect import flow, task
+from flows.cli import prefect_api
+
+@task
+def square(i: int) -> int:
+    return i * i
+
+@flow
+def many(n: int) -> int:
+    return sum(f.result() for f in [square.submit(i) for i in range(n)])
+
+with prefect_api():
+    print(many(int(sys.argv[1])))
+"""
+
+
+def run_many(home: Path, n: int, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return subprocess.run([sys.executable, "-c", MANY_TASKS, str(n)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=500, env={**base, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(home),
+                                            "PREFECT_LOGGING_LEVEL": "WARNING",
+                                            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", **env})
+
+
+def task_runs_by_state(home: Path) -> dict[str, int]:
+    """{state type: count} of every task run in the database of ``home``."""
+    server = PrefectServer(home).start()
+    try:
+        counts = {}
+        for state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED", "RUNNING", "PENDING", "SCHEDULED"):
+            body = json.dumps({"task_runs": {"state": {"type": {"any_": [state]}}}}).encode()
+            req = urllib.request.Request(f"{server.url}/task_runs/count", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=60) as response:
+                counts[state] = json.loads(response.read())
+        return {state: n for state, n in counts.items() if n}
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(900)
+def test_every_task_run_is_recorded_before_the_server_stops(tmp_path):
+    n = 300  # quick tasks: ~900 events in a few seconds, far ahead of a per-event recorder
+    done = run_many(tmp_path / "home", n)
+    assert done.returncode == 0 and done.stdout.split() == [str(sum(i * i for i in range(n)))], done.stderr
+    assert "not recorded" not in done.stderr, done.stderr
+    assert task_runs_by_state(tmp_path / "home") == {"COMPLETED": n}
+
+
+@pytest.mark.timeout(600)
+def test_records_the_server_never_got_are_named(tmp_path):
+    """With the server's task run recorder off, the command waits its bounded time, then says
+    how many task runs the server does not hold."""
+    done = run_many(tmp_path / "home", 20, PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED="false")
+    assert done.returncode == 0, done.stderr
+    warning = [line for line in done.stderr.splitlines() if "not recorded" in line]
+    assert warning == ["warning: 20 of 20 task runs were not recorded by the temporary Prefect server before it "
+                       "stopped: the Prefect UI lacks them"], done.stderr
