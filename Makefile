@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test e2e bench gpu-check clean deploy worker
+.PHONY: install demo test reliability e2e bench gpu-check clean deploy worker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # Postgres, a Prefect server with auth, deploy, a worker, pipeline runs and the UI in Chromium (~10 min).
+# The fault suite (kills, corrupt files, full disk, hostile names): .ci/run runs it after make test.
+reliability: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m reliability tests/reliability
+
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=0 --durations-min=1 -m e2e tests/e2e
 

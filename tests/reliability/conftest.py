@@ -1,6 +1,12 @@
-"""Shared set-up of the fault suite: a models folder with a real published adapter."""
+"""Shared set-up of the fault suite: a models folder with a real published adapter.
+
+Every test here carries the ``reliability`` marker: the suite (kills, corrupt files, full disks,
+soak-sized runs; about 10 minutes) runs by ``make reliability``, which .ci/run runs after
+``make test``, so that the everyday ``make test`` stays short."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +14,13 @@ import pytest
 from aural_core.adapter import Adapter, AdapterConfig
 from storage.layout import ModelsLayout
 from storage.models import model_store, publish_adapter, save_adapter
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.reliability)
 
 
 def store_adapter(models: ModelsLayout, seed: int, *, data_hash: str = "d" * 16) -> str:
