@@ -3,8 +3,9 @@
 Before any server starts or file is read, a command checks its paths, its config (value
 ranges) and that its output folders are writable; every failure is one line on stderr with
 exit status 2 (1 when only some files failed), or a full traceback with ``--debug``. Without
-``PREFECT_API_URL`` the command runs its own temporary Prefect server as a child that dies with
-it (flows/local_server.py). ``aural models`` manages the model store without any server.
+``PREFECT_API_URL`` the command uses the server ``aural server start`` left running in this
+folder (flows/server_cmd.py), else runs its own temporary Prefect server as a child that dies
+with it (flows/local_server.py). ``aural models`` manages the model store without any server.
 """
 
 from __future__ import annotations
@@ -290,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
             m.add_argument("--keep", type=int, required=True, help="unpublished versions to keep (newest first)")
         _debug_option(m)
         m.set_defaults(func=func, server=False)
+
+    from .server_cmd import add_server_parser
+
+    add_server_parser(sub, _debug_option)
     return parser
 
 
@@ -457,17 +462,32 @@ FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": 
 
 
 @contextlib.contextmanager
-def prefect_api(prepare=None):
-    """A Prefect API for the command: the configured one, or a temporary server of its own.
+def prefect_api(prepare=None, announce=False):
+    """A Prefect API for the command: the configured one, the server ``aural server start`` left
+    running in this folder (named on stderr when ``announce``), or a temporary server of its own.
 
     ``prepare`` (e.g. importing the flow's modules) runs while that server starts.
     """
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
     if PREFECT_API_URL.value():
         if prepare:
             prepare()
         yield None
+        return
+    from .server_cmd import running_server
+
+    # PREFECT_HOME stays the user's: the cache records every cached task reads and writes live
+    # beside the data (CacheLayout.prefect_results), whichever server records the runs.
+    running = running_server()
+    if running:
+        if announce:
+            print(f"aural: using the Prefect server at {running.ui_url} (`aural server stop` stops it)",
+                  file=sys.stderr)
+        if prepare:
+            prepare()
+        with _api_at(running.api_url):
+            yield running
         return
     from .local_server import LocalServer, ServerStartError
 
@@ -482,15 +502,26 @@ def prefect_api(prepare=None):
         if prepare:
             prepare()
         server.wait_ready()
-        os.environ["PREFECT_API_URL"] = server.api_url
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        with _api_at(server.api_url):
+            yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def _api_at(url: str):
+    """The command's flows (and any process they start) talk to ``url``."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
             try:
-                yield server
+                yield
             finally:
                 _drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
 
 
 def _drain_prefect_workers() -> None:
@@ -509,14 +540,14 @@ def main(argv: list[str] | None = None) -> int:
     _prefect_defaults()
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)
-    name = args.command if args.command != "models" else f"models {args.models_command}"
+    name = f"{args.command} {getattr(args, f'{args.command}_command', '')}".strip()  # "models list"
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM,)}
     try:
         signal.signal(signal.SIGTERM, _raise_terminated)
     except ValueError:  # not the main thread (a test runner): no handler
         previous = {}
     try:
-        if args.command == "models":
+        if args.command in ("models", "server"):
             return args.func(args)
         problem = _check_paths(args) or _preflight(args)
         if problem:
@@ -525,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         if not debug:
             _quiet_tracebacks()
         module = FLOW_MODULES.get(args.command)
-        with prefect_api(prepare=lambda: importlib.import_module(f"{__package__ or 'flows'}.{module}")):
+        with prefect_api(prepare=lambda: importlib.import_module(f"{__package__ or 'flows'}.{module}"),
+                         announce=not getattr(args, "quiet", False)):
             return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
