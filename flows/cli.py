@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -575,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if argv is None:  # the process ends next: its final garbage collection over every object
+            gc.freeze()   # Prefect and pydantic made would take seconds, for nothing
 
 
 if __name__ == "__main__":
