@@ -24,6 +24,7 @@ DEFAULT_HOME = ".prefect"
 DEFAULT_PORT = 4200
 STATE_FILE = "aural-server.json"
 LOG_FILE = "aural-server.log"
+LOCK_FILE = "aural-server.lock"
 
 
 @dataclass(frozen=True)
@@ -106,33 +107,41 @@ def _port_in_use(port: int) -> bool:
 
 
 def cmd_start(args) -> int:
+    from storage.locking import folder_lock
+
     from .cli import check_writable
 
     home = Path(args.home).resolve()
-    state = read_state(home)
-    if state is not None and is_alive(state):
-        print(f"already running: {state.ui_url} (pid {state.pid}); stop it with `aural server stop`")
-        return 0
-    _forget(home)
     problem = check_writable(home)
     if problem:
         raise ServerStartError(problem)
-    if _port_in_use(args.port):
-        raise ServerStartError(f"port {args.port} on 127.0.0.1 is in use: choose another with --port")
+    with folder_lock(home / LOCK_FILE):  # two starts at once: the second finds the first running
+        state = read_state(home)
+        if state is not None and is_alive(state):
+            print(f"already running: {state.ui_url} (pid {state.pid}); stop it with `aural server stop`")
+            return 0
+        _forget(home)
+        if _port_in_use(args.port):
+            raise ServerStartError(f"port {args.port} on 127.0.0.1 is in use: choose another with --port")
+        state = _start(home, args.port, args.timeout)
+    print(f"Prefect server running: {state.ui_url} (UI and API, pid {state.pid}, log {state.log})")
+    print("`aural` commands started in this folder use it; stop it with `aural server stop`")
+    return 0
+
+
+def _start(home: Path, port: int, timeout: float) -> ServerState:
     log = home / LOG_FILE
-    proc = spawn_server(home, args.port, log, QUIET_SERVER_ENV, new_session=True)
-    state = ServerState(pid=proc.pid, port=args.port, api_url=api_url(args.port), home=str(home), log=str(log),
+    proc = spawn_server(home, port, log, QUIET_SERVER_ENV, new_session=True)
+    state = ServerState(pid=proc.pid, port=port, api_url=api_url(port), home=str(home), log=str(log),
                         started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     try:
         _write_state(state)
-        wait_healthy(proc, state.api_url, args.timeout, log, "the Prefect server")
+        wait_healthy(proc, state.api_url, timeout, log, "the Prefect server")
     except BaseException:  # not answering, or the command interrupted: leave nothing behind
         stop_group(proc.pid)
         _forget(home)
         raise
-    print(f"Prefect server running: {state.ui_url} (UI and API, pid {proc.pid}, log {log})")
-    print("`aural` commands started in this folder use it; stop it with `aural server stop`")
-    return 0
+    return state
 
 
 def cmd_status(args) -> int:
@@ -157,15 +166,18 @@ class ServerStopError(ServerStartError):
 
 
 def cmd_stop(args) -> int:
+    from storage.locking import folder_lock
+
     home = Path(args.home).resolve()
     state = read_state(home)
     if state is None or not is_alive(state):
         _forget(home)
         print("not running")
         return 0
-    if not stop_group(state.pid, args.grace):
-        raise ServerStopError(f"the Prefect server (pid {state.pid}) survived SIGKILL")
-    _forget(home)
+    with folder_lock(home / LOCK_FILE):
+        if not stop_group(state.pid, args.grace):
+            raise ServerStopError(f"the Prefect server (pid {state.pid}) survived SIGKILL")
+        _forget(home)
     print(f"stopped the Prefect server at {state.ui_url} (pid {state.pid})")
     return 0
 
