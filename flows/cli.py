@@ -447,6 +447,7 @@ class _NoTraceback(logging.Formatter):
 def _quiet_tracebacks() -> None:
     """Prefect's terminal log lines keep their messages but not their tracebacks (the API logs
     keep them): the command reports the error itself, in one line."""
+    import prefect.main  # noqa: F401  sets logging up, as any flow import would (once: each set-up costs)
     from prefect.logging.configuration import ensure_logging_setup
 
     ensure_logging_setup()  # Prefect's handlers exist from here on (later set-ups are incremental)
