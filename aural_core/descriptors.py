@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import librosa
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from .spectral import SpectralAnalysis
 
@@ -86,6 +85,8 @@ def describe_frames(analysis: SpectralAnalysis, bounds: np.ndarray) -> dict[str,
 
 
 def _describe_frames(analysis: SpectralAnalysis, bounds: np.ndarray) -> dict[str, np.ndarray]:
+    from scipy.ndimage import gaussian_filter1d  # here, not at the top: a cached run never needs SciPy
+
     a = analysis
     hop_s = a.hop_length / a.sr
     beat_times = a.beats * hop_s

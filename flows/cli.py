@@ -3,14 +3,16 @@
 Before any server starts or file is read, a command checks its paths, its config (value
 ranges) and that its output folders are writable; every failure is one line on stderr with
 exit status 2 (1 when only some files failed), or a full traceback with ``--debug``. Without
-``PREFECT_API_URL`` the command runs its own temporary Prefect server as a child that dies with
-it (flows/local_server.py). ``aural models`` manages the model store without any server.
+``PREFECT_API_URL`` the command uses the server ``aural server start`` left running in this
+folder (flows/server_cmd.py), else runs its own temporary Prefect server as a child that dies
+with it (flows/local_server.py). ``aural models`` manages the model store without any server.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -321,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
             m.add_argument("--keep", type=int, required=True, help="unpublished versions to keep (newest first)")
         _debug_option(m)
         m.set_defaults(func=func, server=False)
+
+    from .server_cmd import add_server_parser
+
+    add_server_parser(sub, _debug_option)
     return parser
 
 
@@ -487,6 +493,7 @@ def _quiet_tracebacks() -> None:
     """On the console, Prefect's log lines keep their messages but not their tracebacks, and the
     errors of flow and task runs are not shown (the command reports the error itself, in one
     line); Prefect's API handler still sends all of them to the server, for the UI."""
+    import prefect.main  # noqa: F401  sets logging up, as any flow import would (once: each set-up costs)
     from prefect.logging.configuration import ensure_logging_setup
 
     ensure_logging_setup()  # Prefect's handlers exist from here on (later set-ups are incremental)
@@ -505,17 +512,32 @@ FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": 
 
 
 @contextlib.contextmanager
-def prefect_api(prepare=None):
-    """A Prefect API for the command: the configured one, or a temporary server of its own.
+def prefect_api(prepare=None, announce=False):
+    """A Prefect API for the command: the configured one, the server ``aural server start`` left
+    running in this folder (named on stderr when ``announce``), or a temporary server of its own.
 
     ``prepare`` (e.g. importing the flow's modules) runs while that server starts.
     """
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
     if PREFECT_API_URL.value():
         if prepare:
             prepare()
         yield None
+        return
+    from .server_cmd import running_server
+
+    # PREFECT_HOME stays the user's: the cache records every cached task reads and writes live
+    # beside the data (CacheLayout.prefect_results), whichever server records the runs.
+    running = running_server()
+    if running:
+        if announce:
+            print(f"aural: using the Prefect server at {running.ui_url} (`aural server stop` stops it)",
+                  file=sys.stderr)
+        if prepare:
+            prepare()
+        with _api_at(running.api_url):
+            yield running
         return
     from .local_server import LocalServer, ServerStartError
 
@@ -530,17 +552,31 @@ def prefect_api(prepare=None):
         if prepare:
             prepare()
         server.wait_ready()
-        os.environ["PREFECT_API_URL"] = server.api_url
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            tally = _start_task_run_tally()
+        with _api_at(server.api_url, wait_for_records=True):
+            yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def _api_at(url: str, *, wait_for_records: bool = False):
+    """The command's flows (and any process they start) talk to ``url``. With
+    ``wait_for_records`` (a temporary server, stopped right after), the command also waits
+    until the server has recorded every task run it sent (flows/task_run_records.py)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            tally = _start_task_run_tally() if wait_for_records else None
             try:
-                yield server
+                yield
             finally:
                 _drain_prefect_workers()
-                _wait_for_task_run_records(server.api_url, tally)
+                if tally is not None:
+                    _wait_for_task_run_records(url, tally)
     finally:
         os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
 
 
 def _drain_prefect_workers() -> None:
@@ -577,14 +613,14 @@ def main(argv: list[str] | None = None) -> int:
     _prefect_defaults()
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)
-    name = args.command if args.command != "models" else f"models {args.models_command}"
+    name = f"{args.command} {getattr(args, f'{args.command}_command', '')}".strip()  # "models list"
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM,)}
     try:
         signal.signal(signal.SIGTERM, _raise_terminated)
     except ValueError:  # not the main thread (a test runner): no handler
         previous = {}
     try:
-        if args.command == "models":
+        if args.command in ("models", "server"):
             return args.func(args)
         problem = _check_paths(args) or _preflight(args)
         if problem:
@@ -593,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         if not debug:
             _quiet_tracebacks()
         module = FLOW_MODULES.get(args.command)
-        with prefect_api(prepare=lambda: importlib.import_module(f"{__package__ or 'flows'}.{module}")):
+        with prefect_api(prepare=lambda: importlib.import_module(f"{__package__ or 'flows'}.{module}"),
+                         announce=not getattr(args, "quiet", False)):
             return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -611,6 +648,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if argv is None:  # the process ends next: its final garbage collection over every object
+            gc.freeze()   # Prefect and pydantic made would take seconds, for nothing
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import re
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from .manifest import display_name
 from .report import EvalReport, SectionReport
+
+if TYPE_CHECKING:
+    import jinja2
 
 SECTION_COLORS = {"intro": "#8ecae6", "build": "#ffb703", "release": "#fb8500"}
 _OTHER_SECTION_COLOR = "#ccc"
@@ -84,6 +86,8 @@ def render_note(render) -> str:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # here: the flows import this module for printable() and need no templates
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("storage", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),

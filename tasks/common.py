@@ -59,8 +59,14 @@ def submit_cached(task, *, output: Path | Sequence[Path], cache: CacheLayout,
             _log_warning(message)
             if notes is not None:
                 notes.append(message)
-    configured = task.with_options(result_storage=cache.prefect_results, refresh_cache=refresh)
-    return configured.submit(**parameters)
+    return _with_storage(task, cache.prefect_results, refresh).submit(**parameters)
+
+
+@lru_cache(maxsize=64)
+def _with_storage(task, storage: Path, refresh: bool):
+    """``task`` keeping its results in ``storage``: one copy per combination, reused for every
+    file (building a task reads and hashes its function's source, milliseconds each time)."""
+    return task.with_options(result_storage=storage, refresh_cache=refresh)
 
 
 def _log_warning(message: str) -> None:
