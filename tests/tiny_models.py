@@ -42,6 +42,16 @@ def _word_tokenizer(specials: tuple[str, ...], template: str, **special_names):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **special_names), len(vocab)
 
 
+def _tiny_t5():
+    """The word tokenizer and the one-layer T5 text-encoder config both MusicGen builders share."""
+    from transformers import T5Config
+
+    tokenizer, n_vocab = _word_tokenizer(("<pad>", "</s>", "<unk>"), "$A </s>",
+                                         pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    return tokenizer, T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+                               pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+
+
 def make_tiny_musicgen(path) -> Path:
     """Save a tiny MusicGen (T5 text encoder, EnCodec at 32 kHz / 50 Hz, 2 codebooks) to ``path``."""
     import torch
@@ -51,15 +61,11 @@ def make_tiny_musicgen(path) -> Path:
         MusicgenDecoderConfig,
         MusicgenForConditionalGeneration,
         MusicgenProcessor,
-        T5Config,
     )
 
     path = Path(path)
-    tokenizer, n_vocab = _word_tokenizer(("<pad>", "</s>", "<unk>"), "$A </s>",
-                                         pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    tokenizer, text = _tiny_t5()
     codebook_size, n_codebooks = 32, 2
-    text = T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
-                    pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     audio = _tiny_encodec()
     # As in the real checkpoints, the pad/start token is one past the codebook (vocab_size);
     # transformers warns that it lies outside the vocabulary, which is expected here.
@@ -117,15 +123,11 @@ def make_tiny_musicgen_melody(path) -> Path:
         MusicgenMelodyConfig,
         MusicgenMelodyDecoderConfig,
         MusicgenMelodyForConditionalGeneration,
-        T5Config,
     )
 
     path = Path(path)
-    tokenizer, n_vocab = _word_tokenizer(("<pad>", "</s>", "<unk>"), "$A </s>",
-                                         pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    tokenizer, text = _tiny_t5()
     codebook_size = 32
-    text = T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
-                    pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     # The decoder reads [chroma frames, text tokens, audio frames] as one sequence: its positions
     # must cover chroma_length + a prompt + the generated frames.
     # Weights drawn with std 1 (not 0.02): the random model's logits are then far from flat, so
