@@ -4,14 +4,17 @@ worker, and bad settings fail in one line naming the value."""
 
 import os
 import re
+import shutil
 
 import pytest
 from prefect import flow, task
 
+from aural_core.config import AuralConfig
 from aural_core.errors import ParameterError
 from flows.analyze import analyze_flow
 from flows.cli import main
 from flows.runners import make_runner
+from flows.train import train_flow
 
 from ..prefect_server import free_port
 from .corpus import analysed_clips
@@ -77,6 +80,23 @@ def _max_threadpool_threads() -> int:
     from threadpoolctl import threadpool_info
 
     return max(info["num_threads"] for info in threadpool_info())
+
+
+def test_train_in_processes_matches_threads(reference, tmp_path):
+    """train's labelling and augmentation in worker processes: the same sections and copies
+    as with threads, and so the same adapter."""
+    _, threads_cache = reference
+    config = AuralConfig.model_validate({"train": {"epochs": 3}})
+    made = {}
+    for kind in ("processes", "threads"):
+        cache = tmp_path / kind
+        shutil.copytree(threads_cache, cache)
+        result = train_flow(cache_dir=str(cache), out_path=str(tmp_path / f"models-{kind}" / "adapter.pt"),
+                            show_progress=False, config=config, task_runner=kind, workers=2)
+        assert len(result["labels"]["computed"]) == 3 and result["augment"]["computed"]
+        files = sorted([*cache.glob("sections/*.parquet"), *cache.glob("augmented/*/*.parquet")])
+        made[kind] = ({p.relative_to(cache): p.read_bytes() for p in files}, result["ref"])
+    assert made["processes"] == made["threads"]
 
 
 @task
