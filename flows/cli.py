@@ -227,9 +227,11 @@ def _debug_option(p: argparse.ArgumentParser) -> None:
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
+    from .runners import RUNNER_KINDS
+
     p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--task-runner", choices=("threads", "processes", "dask"), default="threads",
+    p.add_argument("--task-runner", choices=RUNNER_KINDS, default="threads",
                    help="where per-file tasks run (default: %(default)s)")
     p.add_argument("--workers", type=int, default=2,
                    help="threads, processes or local Dask workers (default: %(default)s)")
