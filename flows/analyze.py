@@ -7,7 +7,6 @@ from pathlib import Path
 import soundfile as sf
 from prefect import flow, get_run_logger
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
@@ -19,6 +18,7 @@ from tasks.common import one_blas_thread
 from tasks.outcomes import FileOutcome, RunSummary
 from tasks.progress import FileProgress
 
+from .runners import RunnerKind, run_with_runner
 from .settings import resolve_settings
 from .summary import artifact_key, finish
 
@@ -30,15 +30,17 @@ def _duration(path: Path) -> float:
         return 0.0
 
 
-@flow(name="analyze", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+@flow(name="analyze", log_prints=True)
 def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
                  config_path: str | None = None, show_progress: bool = True,
-                 config: AuralConfig | None = None) -> dict:
+                 config: AuralConfig | None = None, task_runner: RunnerKind = "threads", workers: int = 2,
+                 dask_address: str | None = None) -> dict:
     """Extract per-frame features of every audio file of a folder into Parquet frames.
 
     Each file is one cached task run (key: file content, feature config, extractor version); a
     bad file fails its own task and every other file still finishes. A run in which any file
-    failed ends Failed, with the per-file summary kept as its result and as artifacts.
+    failed ends Failed, with the per-file summary kept as its result and as artifacts. The
+    files are analysed in the inner flow ``analyze-files``, which runs with the chosen runner.
 
     Args:
         input_dir: folder of audio files (WAV, FLAC, OGG, MP3), searched recursively. Relative
@@ -47,7 +49,21 @@ def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
         config_path: TOML or JSON settings file; empty for the defaults.
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
         config: settings as an object (a parent flow passes its own); overrides config_path.
+        task_runner: where the per-file tasks run: threads of this process, worker processes
+            of this machine, or a Dask cluster (see flows/runners.py).
+        workers: threads, processes or local Dask workers (at least 1).
+        dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster;
+            its workers need this code and environment and the cache folder at the same path.
     """
+    return run_with_runner(analyze_files, task_runner, workers, dask_address, input_dir=input_dir,
+                           cache_dir=cache_dir, config_path=config_path, show_progress=show_progress,
+                           config=config)
+
+
+@flow(name="analyze-files", log_prints=True)
+def analyze_files(input_dir: str, cache_dir: str, config_path: str | None = None, show_progress: bool = True,
+                  config: AuralConfig | None = None) -> dict:
+    """The body of ``analyze_flow``, run with the task runner its parameters chose."""
     logger = get_run_logger()
     folder, cache = Path(input_dir).resolve(), CacheLayout(Path(cache_dir).resolve())
     config = resolve_settings(config, config_path)[0].features
@@ -80,21 +96,23 @@ def _manifest_row(outcome: FileOutcome, path: str, cache: CacheLayout, config) -
 
 
 def _run_tasks(files, cache: CacheLayout, config, summary: RunSummary, show_progress: bool) -> None:
-    """Submit one extraction per file; record each outcome as it finishes."""
+    """Submit one extraction per file, longest first (so that no long file starts last while
+    the other workers idle); record each outcome as it finishes."""
     futures, notes = {}, {}
     for item in files:
         if item.file_id is None:
             summary.add(FileOutcome(item.name, "failed", error=f"{item.name}: {item.error}"))
-            continue
+    readable = [item for item in files if item.file_id is not None]
+    durations = {item.path: _duration(item.path) for item in readable}
+    for item in sorted(readable, key=lambda item: -durations[item.path]):
         notes[item.name] = []
         fut = submit_extract(path=str(item.path), source=item.name, file_id=item.file_id, cache=cache,
                              config=config, notes=notes[item.name])
         futures[fut] = item
-    durations = {item.name: _duration(item.path) for item in futures.values()}
     with FileProgress("analyze", sum(durations.values()), len(futures), show_progress) as bar:
         for fut in as_completed(list(futures)):
             item = futures[fut]
             fut.wait()  # sets the in-memory final state (``state`` alone asks the API, which may lag)
             summary.add(FileOutcome.from_state(item.name, fut.state, item.file_id,
                                                note="; ".join(notes[item.name]) or None))
-            bar.advance(durations[item.name])
+            bar.advance(durations[item.path])

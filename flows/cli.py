@@ -68,7 +68,7 @@ def cmd_analyze(args) -> int:
     from .summary import run_flow
 
     summary, failed = run_flow(analyze_flow, input_dir=args.input, cache_dir=args.out, config_path=args.config,
-                               show_progress=not args.quiet)
+                               show_progress=not args.quiet, **_runner(args))
     _print_files_table(summary)
     return 1 if failed else 0
 
@@ -93,7 +93,8 @@ def cmd_train(args) -> int:
     from .train import train_flow
 
     result = train_flow(cache_dir=args.cache, out_path=args.out, config_path=args.config,
-                        manifest=args.manifest, show_progress=not args.quiet, force_publish=args.force_publish)
+                        manifest=args.manifest, show_progress=not args.quiet,
+                        force_publish=args.force_publish, **_runner(args))
     _print_train(result)
     return 0
 
@@ -147,7 +148,8 @@ def cmd_eval(args) -> int:
     from .summary import run_flow
 
     result, failed = run_flow(evaluate_flow, input_dir=args.input, adapter=args.adapter, report=args.report,
-                              cache_dir=args.cache, config_path=args.config, show_progress=not args.quiet)
+                              cache_dir=args.cache, config_path=args.config, show_progress=not args.quiet,
+                              **_runner(args))
     _print_headline(result)
     return 1 if failed else 0
 
@@ -178,7 +180,7 @@ def cmd_run(args) -> int:
     # empty or missing is a mistake to report, not a place to fill with synthetic music.
     result, failed = run_flow(pipeline_flow, data_dir=args.data or DATA_DIR, models_dir=args.models,
                               reports_dir=args.reports, config_path=args.config,
-                              demo_if_empty=args.data is None, show_progress=not args.quiet)
+                              demo_if_empty=args.data is None, show_progress=not args.quiet, **_runner(args))
     _print_files_table(result["analyze"])
     _print_train(result["train"])
     _print_headline(result["eval"])
@@ -248,9 +250,21 @@ def _debug_option(p: argparse.ArgumentParser) -> None:
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
+    from .runners import RUNNER_KINDS
+
     p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--task-runner", choices=RUNNER_KINDS, default="threads",
+                   help="where per-file tasks run (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="threads, processes or local Dask workers (default: %(default)s)")
+    p.add_argument("--dask-address", default=None,
+                   help="an existing Dask scheduler, e.g. tcp://host:8786 (with --task-runner dask)")
     _debug_option(p)
+
+
+def _runner(args) -> dict:
+    return {"task_runner": args.task_runner, "workers": args.workers, "dask_address": args.dask_address}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -416,6 +430,13 @@ def _preflight(args) -> str | None:
     from aural_core.config import load_config
     from aural_core.errors import AuralError
 
+    if hasattr(args, "task_runner"):
+        from .runners import check_runner
+
+        try:
+            check_runner(args.task_runner, args.workers, args.dask_address)
+        except AuralError as exc:
+            return one_line(exc)
     if hasattr(args, "config"):
         try:
             config = load_config(args.config)

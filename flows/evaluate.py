@@ -37,6 +37,7 @@ from tasks.probe import probe_lookup
 from tasks.train import label_files
 
 from .analyze import analyze_flow
+from .runners import RunnerKind, run_with_runner
 from .settings import resolve_settings
 from .summary import display_path, finish, run_flow
 
@@ -45,7 +46,8 @@ from .summary import display_path, finish, run_flow
 def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.pt",
                   report: str = "reports/eval.json", cache_dir: str = "data/cache",
                   config_path: str | None = None, show_progress: bool = True,
-                  config: AuralConfig | None = None) -> dict:
+                  config: AuralConfig | None = None, task_runner: RunnerKind = "threads", workers: int = 2,
+                  dask_address: str | None = None) -> dict:
     """Analyse held-out music, predict section controls, render adapter and baseline segments,
     score them and write the reports (eval.json, eval.md and index.html with audio).
 
@@ -58,7 +60,24 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
         config_path: TOML or JSON settings file; empty for the defaults.
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
         config: settings as an object (a parent flow passes its own); overrides config_path.
+        task_runner: where the analysis, labelling, render and scoring tasks run (threads,
+            processes or dask; see flows/runners.py). The work runs in the inner flow
+            ``evaluate-sections``.
+        workers: threads, processes or local Dask workers (at least 1).
+        dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.
     """
+    runner = {"task_runner": task_runner, "workers": workers, "dask_address": dask_address}
+    return run_with_runner(evaluate_sections, **runner, input_dir=input_dir, adapter=adapter, report=report,
+                           cache_dir=cache_dir, config_path=config_path, show_progress=show_progress,
+                           config=config, analysis_runner=runner)
+
+
+@flow(name="evaluate-sections")
+def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str, config_path: str | None = None,
+                      show_progress: bool = True, config: AuralConfig | None = None,
+                      analysis_runner: dict | None = None) -> dict:
+    """The body of ``evaluate_flow``, run with the task runner its parameters chose;
+    ``analysis_runner`` passes the same choice on to the analysis of the held-out folder."""
     logger = get_run_logger()
     folder, cache = Path(input_dir).resolve(), CacheLayout(Path(cache_dir).resolve())
     reports = ReportsLayout.of_report(report)
@@ -66,7 +85,7 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
     config, styles = resolve_settings(config, config_path)
     model, info = load_published(adapter)  # checked against the hash in metadata.json
     analysis, _ = run_flow(analyze_flow, input_dir=str(folder), cache_dir=str(cache.root), config=config,
-                           show_progress=show_progress)
+                           show_progress=show_progress, **(analysis_runner or {}))
     files = [f for f in read_manifest(cache, manifest_name(folder))["files"] if f["status"] != "failed"]
     if not files:
         raise InputsMissingError(f"no usable audio in {folder}: nothing to evaluate")

@@ -14,6 +14,7 @@ from storage.report_pages import markdown_escape
 from .analyze import analyze_flow
 from .demo import demo_flow
 from .evaluate import evaluate_flow
+from .runners import RunnerKind, check_runner
 from .settings import resolve_settings
 from .summary import artifact_key, artifact_link, display_path, finish, run_flow
 from .train import train_flow
@@ -27,7 +28,8 @@ def _has_audio(folder) -> bool:
 def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
                   config_path: str | None = None, demo_if_empty: bool = False,
                   show_progress: bool = True, config: AuralConfig | None = None,
-                  force_publish: bool = False) -> dict:
+                  force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,
+                  dask_address: str | None = None) -> dict:
     """Analyse the training and held-out music, train the adapter and evaluate it.
 
     A run in which any input file failed still trains and evaluates on the others, then ends
@@ -46,8 +48,15 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, report
         config: settings as a typed object (the Run form's fields); overrides config_path.
         force_publish: publish the new adapter even when it is worse than the published one
             (by default it replaces the published adapter only when no worse, see the train flow).
+        task_runner: where every stage's per-file tasks run: threads, processes or dask
+            (see flows/runners.py).
+        workers: threads, processes or local Dask workers (at least 1).
+        dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster;
+            its workers need this code and environment and data/ at the same absolute path.
     """
     logger = get_run_logger()
+    check_runner(task_runner, workers, dask_address)  # before any stage starts
+    runner = {"task_runner": task_runner, "workers": workers, "dask_address": dask_address}
     layout = DataLayout.resolve(data_dir, models_dir, reports_dir)
     config = resolve_settings(config, config_path)[0]  # read once; the stages get the object
     logger.info("pipeline: %s", layout.describe())
@@ -62,14 +71,14 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, report
     cache = str(layout.cache.root)
     result["analyze"], analysis_failed = run_flow(
         analyze_flow, input_dir=str(layout.inputs), cache_dir=cache, config=config,
-        show_progress=show_progress)
+        show_progress=show_progress, **runner)
     result["train"] = train_flow(cache_dir=cache, out_path=str(layout.models.adapter), config=config,
                                  manifest=str(layout.inputs), show_progress=show_progress,
-                                 force_publish=force_publish)
+                                 force_publish=force_publish, **runner)
     result["eval"], eval_failed = run_flow(
         evaluate_flow, input_dir=str(layout.eval), adapter=result["train"]["adapter"],
         report=str(layout.reports.eval_json), cache_dir=cache, config=config,
-        show_progress=show_progress)
+        show_progress=show_progress, **runner)
     failures = [f["source"] for f in result["analyze"]["failed"]] + [
         f["source"] for f in result["eval"].get("failed_inputs", [])]
     result["failed_files"] = failures

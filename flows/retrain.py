@@ -20,6 +20,7 @@ from storage.manifest import list_inputs
 from storage.training_log import TrainingLog, inputs_key
 
 from .pipeline import pipeline_flow
+from .runners import RunnerKind, check_runner
 from .settings import resolve_settings
 from .summary import finish, run_flow
 
@@ -29,7 +30,8 @@ RETRAIN_LOCK = ".retrain.lock"
 @flow(name="retrain")
 def retrain_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
                  config_path: str | None = None, config: AuralConfig | None = None,
-                 force_publish: bool = False) -> dict:
+                 force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,
+                 dask_address: str | None = None) -> dict:
     """Retrain on the training folder unless exactly these inputs and settings were trained on.
 
     Args:
@@ -40,8 +42,11 @@ def retrain_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports
         config_path: TOML or JSON settings file; empty for the defaults.
         config: settings as a typed object (the Run form's fields); overrides config_path.
         force_publish: publish the new adapter even when it is worse than the published one.
+        task_runner, workers, dask_address: where the per-file tasks run (as for the pipeline;
+            flows/runners.py).
     """
     logger = get_run_logger()
+    check_runner(task_runner, workers, dask_address)  # before taking the lock
     layout = DataLayout.resolve(data_dir, models_dir, reports_dir)
     config, styles = resolve_settings(config, config_path)
     if not layout.inputs.is_dir():
@@ -58,7 +63,8 @@ def retrain_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports
             return {"skipped": True, "inputs_key": key, "trained": seen}
         result, _ = run_flow(pipeline_flow, data_dir=str(layout.data), models_dir=str(layout.models_root),
                              reports_dir=str(layout.reports_root), config=config, force_publish=force_publish,
-                             show_progress=False)
+                             show_progress=False, task_runner=task_runner, workers=workers,
+                             dask_address=dask_address)
         train = result["train"]
         log.record(key, ref=train["ref"], published=train["published"], reason=train["decision"]["reason"])
     result.update(skipped=False, inputs_key=key)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
@@ -21,6 +20,7 @@ from tasks.common import one_blas_thread
 from tasks.probe import fit_probe_task
 from tasks.train import build_training_set, decide_publish, label_files, train_task
 
+from .runners import RunnerKind, run_with_runner
 from .settings import resolve_settings
 
 
@@ -35,11 +35,12 @@ def training_files(cache: CacheLayout, manifest: str, config: AuralConfig) -> li
     return files
 
 
-@flow(name="train", task_runner=ThreadPoolTaskRunner(max_workers=2))
+@flow(name="train")
 def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt",
                config_path: str | None = None, manifest: str | None = None,
                show_progress: bool = True, config: AuralConfig | None = None,
-               force_publish: bool = False) -> dict:
+               force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,
+               dask_address: str | None = None) -> dict:
     """Label and section every analysed training file, train the adapter and publish it if it
     is no worse than the published one.
 
@@ -67,6 +68,10 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
         config: settings as an object (a parent flow passes its own); overrides config_path.
         force_publish: publish the new adapter even when it is worse than the published one.
+        task_runner: where the labelling and augmentation tasks run (threads, processes or
+            dask; see flows/runners.py), in the inner flow ``train-sections``.
+        workers: threads, processes or local Dask workers (at least 1).
+        dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.
     """
     logger = get_run_logger()
     cache, models = CacheLayout(Path(cache_dir).resolve()), ModelsLayout.of_adapter(out_path)
@@ -78,11 +83,14 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
         raise InputsMissingError(f"need at least 2 analysed training files in {cache.root}, found {len(files)} "
                                  f"with feature config {config.features.config_hash()}: run `aural analyze` "
                                  "with this config first")
-    summary = label_files(cache, files, config, styles)
-    labelled = [o.result for o in summary.outcomes if o.result and o.result["n_sections"]]
+    # Only the ids and shown names travel as the inner flow's parameters (a manifest's real
+    # paths may not be UTF-8, which the API refuses).
+    prepared = run_with_runner(train_sections, task_runner, workers, dask_address, cache_dir=str(cache.root),
+                               manifest=name, files=[{"file_id": f["file_id"], "source": f["source"]}
+                                                     for f in files], config=config)
+    summary, labelled = prepared["labels"], prepared["labelled"]
+    augment, copies = prepared["augment"], prepared["copies"]
     section_files = [r["sections"] for r in labelled]
-    with one_blas_thread():
-        augment, copies = augment_files(cache, name, labelled, config)
 
     dataset = build_training_set(section_files, str(cache.root), copies, config.labels)
     result = train_task(dataset["npz"], config, styles, dataset, str(models.store), show_progress)
@@ -122,3 +130,16 @@ def _record_decision(decision: dict, ref: str) -> None:
 
 def _loss(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
+
+
+@flow(name="train-sections")
+def train_sections(cache_dir: str, manifest: str, files: list[dict], config: AuralConfig) -> dict:
+    """Weak labels and sections of the training ``files`` ({"file_id", "source"}), then the
+    augmented copies of those on the training side, with the task runner ``train_flow`` chose."""
+    cache = CacheLayout(Path(cache_dir))
+    styles = resolve_settings(config, None)[1]
+    summary = label_files(cache, files, config, styles)
+    labelled = [o.result for o in summary.outcomes if o.result and o.result["n_sections"]]
+    with one_blas_thread():
+        augment, copies = augment_files(cache, manifest, labelled, config)
+    return {"labels": summary, "labelled": labelled, "augment": augment, "copies": copies}

@@ -85,9 +85,11 @@ def one_blas_thread():
     """Limit BLAS/OpenMP to one thread while a flow's tasks run (enter it in the flow's thread).
 
     The limit is process-wide, so it wraps the flow's task submissions, not each task (tasks
-    entering and leaving it in parallel would race). Tasks already run two at a time on two
-    cores, so more BLAS threads only contend; and the thread count changes float rounding,
-    so a fixed count keeps features, and so adapters, bit-identical across runs.
+    entering and leaving it in parallel would race). Tasks already run one per worker and
+    core, so more BLAS threads only contend; and the thread count changes float rounding, so a
+    fixed count keeps features, and so adapters, bit-identical across runs. Worker processes
+    (the processes and Dask runners) set the same limit when they start
+    (``flows.runners.limit_threads``).
     """
     from threadpoolctl import threadpool_limits
 

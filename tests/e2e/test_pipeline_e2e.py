@@ -44,11 +44,14 @@ def _post(url: str, headers: dict | None = None) -> int:
 
 
 def _inputs_analysis(topology, flow_run_id):
-    """The analyze subflow run of the training folder (the pipeline also analyses eval/)."""
+    """The flow run that analysed the training folder's files (the pipeline also analyses
+    eval/): the inner ``analyze-files`` run of its analyze run, which holds the per-file tasks."""
     runs = [run for run in topology.subflow_runs(flow_run_id, "analyze")
             if Path(run.parameters["input_dir"]).name == "inputs"]
     assert len(runs) == 1, f"{len(runs)} analyze runs of inputs/ in {flow_run_id}"
-    return runs[0]
+    inner = topology.subflow_runs(runs[0].id, "analyze-files")
+    assert len(inner) == 1, f"{len(inner)} analyze-files runs in {runs[0].id}"
+    return inner[0]
 
 
 def _needs(topology, step: str):

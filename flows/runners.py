@@ -1,0 +1,116 @@
+"""Where a flow's per-file tasks run, chosen per run: threads, processes or Dask.
+
+A flow cannot change its own task runner once it runs, so each flow that maps per-file work
+takes the choice as parameters (``task_runner``, ``workers``, ``dask_address``; a deployment
+run passes them like any other) and runs that work as an inner flow given the runner built
+here (``run_with_runner``).
+
+Every runner keeps the cached-task contract: task parameters and results pickle, and results
+and caches live under the cache folder (``CacheLayout.prefect_results``), which workers on
+other machines must see at the same absolute path. (Prefect is imported where used: the
+CLI checks these settings before it starts a server.)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
+
+from aural_core.errors import ParameterError
+
+if TYPE_CHECKING:
+    from prefect.task_runners import TaskRunner
+
+RunnerKind = Literal["threads", "processes", "dask"]
+RUNNER_KINDS: tuple[str, ...] = ("threads", "processes", "dask")
+# Libraries that read these when they load; ``threadpool_limits`` covers those already loaded.
+_ONE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+CONNECT_TIMEOUT_S = 5.0
+
+
+def limit_threads() -> None:
+    """One BLAS/OpenMP/numba thread in this (worker) process, for good.
+
+    A worker runs one task at a time per core, so more threads only contend; and the thread
+    count changes float rounding, so features match the threads runner's bit for bit.
+    """
+    for name in _ONE_THREAD_ENV:
+        os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
+def _address(dask_address: str | None) -> str | None:
+    return (dask_address or "").strip() or None  # a form's empty field means none
+
+
+def check_runner(kind: str, workers: int, dask_address: str | None) -> None:
+    """Raise ``ParameterError`` (one line, quoting the value) for settings no runner can take."""
+    dask_address = _address(dask_address)
+    if kind not in RUNNER_KINDS:
+        raise ParameterError(f"task_runner={kind!r} must be one of {', '.join(RUNNER_KINDS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"workers={workers!r} must be a whole number of at least 1")
+    if dask_address is not None and kind != "dask":
+        raise ParameterError(f"dask_address={dask_address!r} needs task_runner='dask' (got {kind!r})")
+    if dask_address is not None:
+        _check_reachable(dask_address)
+
+
+def _check_reachable(address: str) -> None:
+    """A scheduler that cannot be reached fails here, in a line naming it (Dask itself would
+    retry for 30 s and then raise a multi-line timeout)."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise ParameterError(f"dask_address={address!r} is not a scheduler address like tcp://host:8786")
+    if parts.scheme not in ("tcp", "tls"):
+        return  # other transports (ucx, inproc) are left to Dask
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ParameterError(f"dask scheduler {address} is not reachable ({reason})") from None
+
+
+def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: str | None = None) -> TaskRunner:
+    """The task runner for a run's settings (checked first, see ``check_runner``).
+
+    ``workers`` is the number of threads, processes or local Dask workers (one thread each);
+    with ``dask_address`` the existing cluster's own workers run the tasks.
+    """
+    dask_address = _address(dask_address)
+    check_runner(kind, workers, dask_address)
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+    if kind == "threads":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "processes":
+        return ProcessPoolTaskRunner(max_workers=workers, initializer=limit_threads)
+    # Dask logs every worker start and stop at INFO; read when Dask is first imported, and by
+    # the local cluster's worker processes, which inherit it.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    from .dask_runner import OneThreadDaskTaskRunner
+
+    if dask_address:
+        return OneThreadDaskTaskRunner(address=dask_address)
+    return OneThreadDaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                                   "processes": True, "dashboard_address": None})
+
+
+def run_with_runner(inner, task_runner: RunnerKind, workers: int, dask_address: str | None, **parameters):
+    """Run the flow ``inner`` with the task runner of these settings; its result, or its
+    ``Failed`` state when files failed (see ``summary.finish``), becomes the caller's."""
+    from prefect.states import Failed
+
+    from .summary import run_flow
+
+    runner = make_runner(task_runner, workers, dask_address)
+    value, failed = run_flow(inner.with_options(task_runner=runner), **parameters)
+    return value if failed is None else Failed(message=str(failed), data=failed)
