@@ -27,7 +27,7 @@ from storage.pieces import write_piece
 from .common import short_hash
 
 GPU_LIMIT = "gpu"
-PIECE_VERSION = "1"  # bump when the assembly changes its output
+PIECE_VERSION = "2"  # bump when the assembly changes its output
 
 
 def piece_plan(rows: Sequence[Mapping], controls: Sequence[Controls], config: AuralConfig) -> dict:

@@ -14,6 +14,7 @@ from aural_core.render.whole import (
     beat_grid,
     cue_sheet,
     cue_text,
+    downbeat_phase,
     loop_bars,
     render_seconds,
     section_bars,
@@ -53,6 +54,59 @@ def click_onsets(y: np.ndarray) -> np.ndarray:
 
 def grid_error(times: np.ndarray, period: float) -> np.ndarray:
     return np.abs((times + period / 2) % period - period / 2)
+
+
+def thumps(y: np.ndarray, bpm: float, first_beat: float, every: int, skip: int) -> np.ndarray:
+    """``y`` with a 60 Hz thump (a kick) on every ``every``-th beat from beat number ``skip``."""
+    y = y.copy()
+    n = int(0.12 * SR)
+    t = np.arange(n) / SR
+    thump = (0.9 * np.exp(-t / 0.04) * np.sin(2 * np.pi * 60.0 * t)).astype(np.float32)
+    beat = first_beat + skip * 60.0 / bpm
+    while beat < len(y) / SR - 0.15:
+        i = int(round(beat * SR))
+        y[i:i + n] += thump[: len(y) - i]
+        beat += every * 60.0 / bpm
+    return y
+
+
+@pytest.mark.parametrize("skip", [0, 1, 2, 3])
+def test_the_beat_that_opens_bars_is_found(skip):
+    """Kicks on every bar's first beat, the render's first bar line ``skip`` beats in: the
+    render is trimmed to that beat, not to its first beat."""
+    y = thumps(clicks(BPM, 12.0, 0.23), BPM, 0.23, 4, skip)
+    grid = beat_grid(y, sr=SR, bpm=BPM)
+    assert downbeat_phase(y, sr=SR, grid=grid) == skip
+    aligned, how = align_render(y, sr=SR, bpm=BPM)
+    assert how.downbeat == skip and how.offset_s == pytest.approx(0.23 + skip * 0.5, abs=0.003)
+    assert how.to_dict()["downbeat"] == skip
+
+
+def test_no_downbeat_cue_keeps_the_first_beat():
+    """Every beat alike, or kicks on every other beat (which of two is the bar's first is a
+    guess): the first beat stays; so does a render under two bars."""
+    even = clicks(BPM, 12.0, 0.23)
+    assert downbeat_phase(even, sr=SR, grid=beat_grid(even, sr=SR, bpm=BPM)) == 0
+    halves = thumps(even, BPM, 0.23, 2, 1)
+    assert downbeat_phase(halves, sr=SR, grid=beat_grid(halves, sr=SR, bpm=BPM)) == 0
+    short = thumps(clicks(BPM, 3.9, 0.1), BPM, 0.1, 4, 2)
+    assert downbeat_phase(short, sr=SR, grid=beat_grid(short, sr=SR, bpm=BPM)) == 0
+
+
+@pytest.mark.parametrize("cut", [1, 2])
+def test_synth_render_cut_mid_bar_is_trimmed_to_its_next_bar_line(cut):
+    """The synth renderer's bars (kick on 1 and 3, a chord per bar) read back from audio that
+    starts ``cut`` beats and 0.11 s into its first bar."""
+    from aural_core.controls import Controls
+    from aural_core.render.synth import SynthRenderer
+
+    bpm = 100.0
+    out = SynthRenderer().render(Controls("calm", bpm, "C major", 1, "x"), seconds=15.0, seed=3)
+    beat = 60.0 / bpm
+    y = out.mix[int(round((cut * beat + 0.11) * out.sr)):]
+    _, how = align_render(y, sr=out.sr, bpm=bpm)
+    bar_line = (4 - cut) * beat - 0.11  # seconds into y
+    assert how.offset_s == pytest.approx(bar_line, abs=0.02)
 
 
 def test_section_bars_keep_source_lengths():
