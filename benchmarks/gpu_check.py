@@ -8,13 +8,23 @@ second, on the GPU: ``mode = "real-gpu"``. Wall times are taken with the device 
 ``*_cpu_s`` is the process's CPU time over the same span (on a shared CPU, the wall time also
 counts the time other jobs held the cores: ``load_average`` says how busy it was).
 
-Otherwise it says in one paragraph what is missing and how to provide it, and records the
-costs of the same code path (from_pretrained, generate, decode, stem split; CLAP feature
-extraction and audio tower) on the CPU with the tiny random checkpoints the tests build
-(tests/tiny_models.py): ``mode = "tiny-cpu"``. Those are figures of the code path, not of the
-models. Nothing is downloaded.
+Otherwise it says in one paragraph what is missing and how to provide it, and:
+
+- with CUDA but without the weights, runs the smoke test on the GPU with the tiny random
+  checkpoints the tests build (tests/tiny_models.py), and times the same renders and
+  embeddings on the GPU with random-weight checkpoints of the real models' sizes
+  (benchmarks/full_size_models.py): ``mode = "full-size-random-gpu"``. The compute of a
+  generate call does not depend on the weights' values, so these are the models' costs; the
+  audio they make is noise;
+- without CUDA, records the costs of the same code path (from_pretrained, generate, decode,
+  stem split; CLAP feature extraction and audio tower) on the CPU with the tiny checkpoints:
+  ``mode = "tiny-cpu"``, figures of the code path, not of the models (``--full-size-random``
+  times the full-size random models on the CPU instead: ``full-size-random-cpu``).
+
+Nothing is downloaded.
 
 Usage: .venv/bin/python benchmarks/gpu_check.py [--musicgen DIR|ID] [--clap DIR|ID] [--seconds 15]
+       [--full-size-random] [--out FILE]
 """
 
 from __future__ import annotations
@@ -51,7 +61,7 @@ def locate(name: str) -> str | None:
     return str(path) if (path / "config.json").is_file() else None
 
 
-def why_not(cuda: bool, missing: list[str]) -> str:
+def why_not(cuda: bool, missing: list[str], full_size: bool = False) -> str:
     """The one paragraph a user reads when the real check cannot run."""
     gaps = []
     if not cuda:
@@ -67,8 +77,13 @@ def why_not(cuda: bool, missing: list[str]) -> str:
             f"in the README), fetch the weights on a connected machine with {downloads} (models are never "
             "downloaded at run time) and copy that Hugging Face cache over (or point HF_HOME at it, or pass "
             "checkpoint directories with --musicgen DIR --clap DIR), then run `make gpu-check` again. "
-            "Recorded instead: the CPU cost of the same code path with the tiny random test checkpoints "
-            "(mode tiny-cpu), which says nothing about the real models' speed.")
+            + ("Recorded instead: the smoke test on the GPU with the tiny random test checkpoints, and the "
+               "GPU cost of random-weight models of the real sizes (mode full-size-random-gpu): the models' "
+               "compute, not their music." if cuda else
+               "Recorded instead: the CPU cost of random-weight models of the real sizes "
+               "(mode full-size-random-cpu): the models' compute, not their music." if full_size else
+               "Recorded instead: the CPU cost of the same code path with the tiny random test checkpoints "
+               "(mode tiny-cpu), which says nothing about the real models' speed."))
 
 
 def smoke_test(musicgen: str, clap: str, device: str) -> dict:
@@ -85,6 +100,10 @@ def _sync(device) -> None:
 
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
+
+
+def _millions(model) -> float:
+    return round(sum(p.numel() for p in model.parameters()) / 1e6, 1)
 
 
 def time_musicgen(model: str, device: str, seconds: float) -> dict:
@@ -106,7 +125,8 @@ def time_musicgen(model: str, device: str, seconds: float) -> dict:
     renderer.render_batch([controls] * 4, seconds=seconds, seeds=[0, 1, 2, 3])
     _sync(renderer.device)
     batch = time.perf_counter() - started
-    return {"seconds_rendered": seconds, "load_s": round(load_s, 2), "render_s": round(one, 2),
+    return {"parameters_m": _millions(renderer.model), "seconds_rendered": seconds, "load_s": round(load_s, 2),
+            "render_s": round(one, 2),
             "render_cpu_s": round(cpu, 2), "x_realtime": round(seconds / one, 3), "batch4_render_s": round(batch, 2),
             "batch4_s_per_section": round(batch / 4, 2)}
 
@@ -131,8 +151,24 @@ def time_clap(model: str, device: str) -> dict:
     embedder.embed_frames(analysis, bounds)
     _sync(embedder.device)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"frames": len(bounds), "frame_seconds": 2.0, "embed_s": round(wall, 3), "embed_cpu_s": round(cpu, 3),
+    return {"parameters_m": _millions(embedder.model), "frames": len(bounds), "frame_seconds": 2.0,
+            "embed_s": round(wall, 3), "embed_cpu_s": round(cpu, 3),
             "frames_per_s": round(len(bounds) / wall, 2), "batch_size": embedder.batch_size}
+
+
+def full_size_checkpoints(tmp: Path, result: dict) -> dict:
+    """Random-weight checkpoints of the real sizes, saved under ``tmp``; noted in ``result``."""
+    from benchmarks.full_size_models import make_random_larger_clap, make_random_musicgen_small
+
+    started = time.perf_counter()
+    models = {"musicgen": str(make_random_musicgen_small(tmp / "musicgen-small-random")),
+              "clap": str(make_random_larger_clap(tmp / "larger-clap-random"))}
+    result["timed_checkpoints"] = {
+        "musicgen": "musicgen-small architecture, random weights (benchmarks/full_size_models.py)",
+        "clap": "larger_clap_music architecture, random weights (benchmarks/full_size_models.py)",
+        "build_s": round(time.perf_counter() - started, 1)}
+    print(f"built random-weight full-size checkpoints in {result['timed_checkpoints']['build_s']} s", flush=True)
+    return models
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--musicgen", default="facebook/musicgen-small", help="hub id in the local cache or directory")
     parser.add_argument("--clap", default="laion/larger_clap_music", help="hub id in the local cache or directory")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the timed render (default: 15)")
+    parser.add_argument("--full-size-random", action="store_true",
+                        help="time random-weight models of the real sizes even without CUDA")
     parser.add_argument("--out", default=str(RESULTS), help="results file (default: %(default)s)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -151,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     cuda = torch.cuda.is_available()
     found = {"musicgen": locate(args.musicgen), "clap": locate(args.clap)}
     missing = [name for key, name in (("musicgen", args.musicgen), ("clap", args.clap)) if found[key] is None]
-    result = {"mode": "real-gpu" if cuda and not missing else "tiny-cpu",
+    full_size = bool(missing) and (cuda or args.full_size_random)
+    mode = ("real-gpu" if cuda and not missing else
+            f"full-size-random-{'gpu' if cuda else 'cpu'}" if full_size else "tiny-cpu")
+    result = {"mode": mode,
               "torch": torch.__version__, "transformers": transformers.__version__,
               "python": platform.python_version(), "machine": platform.machine(),
               "cpu_threads": torch.get_num_threads(), "load_average": [round(v, 2) for v in os.getloadavg()]}
@@ -164,16 +205,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from tests.tiny_models import make_tiny_clap, make_tiny_musicgen
 
-            device = "cpu"
-            result.update(why=why_not(cuda, missing), device="cpu",
-                          checkpoints={"musicgen": "tiny random (tests/tiny_models.py)",
-                                       "clap": "tiny random (tests/tiny_models.py)"},
-                          missing=missing)
+            device = "cuda" if cuda else "cpu"
+            tiny = "tiny random (tests/tiny_models.py)"
+            result.update(why=why_not(cuda, missing, full_size),
+                          device=torch.cuda.get_device_name(0) if cuda else "cpu",
+                          checkpoints={"musicgen": tiny, "clap": tiny}, missing=missing)
             print(result["why"], flush=True)
             models = {"musicgen": str(make_tiny_musicgen(Path(tmp) / "musicgen")),
                       "clap": str(make_tiny_clap(Path(tmp) / "clap"))}
         result["smoke_test"] = smoke_test(models["musicgen"], models["clap"], device)
-        print(f"smoke test ({result['mode']}): {result['smoke_test']['summary']}", flush=True)
+        print(f"smoke test ({result['mode']}, {result['checkpoints']['musicgen']}): "
+              f"{result['smoke_test']['summary']}", flush=True)
+        if full_size:
+            models = full_size_checkpoints(Path(tmp), result)
         result["musicgen"] = time_musicgen(models["musicgen"], device, args.seconds)
         result["clap"] = time_clap(models["clap"], device)
     write_text_atomic(args.out, json.dumps(result, indent=2) + "\n")

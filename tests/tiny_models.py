@@ -22,7 +22,7 @@ _WORDS = (
 )
 
 
-def _word_tokenizer(specials: tuple[str, ...], template: str, **special_names):
+def word_tokenizer(specials: tuple[str, ...], template: str, **special_names):
     """A lower-casing word-level fast tokenizer over :data:`_WORDS` and the tag names.
 
     ``specials`` come first, in the id order the model's config expects (T5: ``<pad>``=0,
@@ -42,12 +42,23 @@ def _word_tokenizer(specials: tuple[str, ...], template: str, **special_names):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **special_names), len(vocab)
 
 
+def t5_word_tokenizer():
+    """A word tokenizer with T5's special ids (``<pad>``=0, ``</s>``=1) and its vocabulary size."""
+    return word_tokenizer(("<pad>", "</s>", "<unk>"), "$A </s>", pad_token="<pad>", eos_token="</s>",
+                          unk_token="<unk>")
+
+
+def roberta_word_tokenizer():
+    """A word tokenizer with RoBERTa's special ids (CLAP's text tower) and its vocabulary size."""
+    return word_tokenizer(("<s>", "<pad>", "</s>", "<unk>"), "<s> $A </s>", bos_token="<s>", pad_token="<pad>",
+                          eos_token="</s>", unk_token="<unk>")
+
+
 def _tiny_t5():
     """The word tokenizer and the one-layer T5 text-encoder config both MusicGen builders share."""
     from transformers import T5Config
 
-    tokenizer, n_vocab = _word_tokenizer(("<pad>", "</s>", "<unk>"), "$A </s>",
-                                         pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    tokenizer, n_vocab = t5_word_tokenizer()
     return tokenizer, T5Config(vocab_size=n_vocab, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
                                pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
 
@@ -79,7 +90,7 @@ def make_tiny_musicgen(path) -> Path:
     config = MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder)
     torch.manual_seed(0)
     model = MusicgenForConditionalGeneration(config)
-    _random_codebooks(model)
+    random_codebooks(model)
     model.generation_config.update(decoder_start_token_id=codebook_size, pad_token_id=codebook_size,
                                    bos_token_id=codebook_size, do_sample=True, guidance_scale=3.0,
                                    max_length=256, top_k=8)
@@ -100,7 +111,7 @@ def _tiny_encodec():
                          num_residual_layers=1, kernel_size=3, last_kernel_size=3, residual_kernel_size=3)
 
 
-def _random_codebooks(model) -> None:
+def random_codebooks(model) -> None:
     """EnCodec initialises its codebooks to zeros (real ones are learnt), which would decode
     every token to the same audio; random codebooks make different tokens sound different."""
     for layer in model.audio_encoder.quantizer.layers:
@@ -140,7 +151,7 @@ def make_tiny_musicgen_melody(path) -> Path:
                                   num_chroma=12, chroma_length=32)
     torch.manual_seed(0)
     model = MusicgenMelodyForConditionalGeneration(config)
-    _random_codebooks(model)
+    random_codebooks(model)
     model.generation_config.update(decoder_start_token_id=codebook_size, pad_token_id=codebook_size,
                                    bos_token_id=codebook_size, do_sample=True, guidance_scale=3.0,
                                    max_length=256, top_k=8)
@@ -165,9 +176,7 @@ def make_tiny_clap(path) -> Path:
     from transformers import ClapAudioConfig, ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, ClapTextConfig
 
     path = Path(path)
-    tokenizer, n_vocab = _word_tokenizer(("<s>", "<pad>", "</s>", "<unk>"), "<s> $A </s>",
-                                         bos_token="<s>", pad_token="<pad>", eos_token="</s>",
-                                         unk_token="<unk>")
+    tokenizer, n_vocab = roberta_word_tokenizer()
     text = ClapTextConfig(vocab_size=n_vocab, hidden_size=16, num_hidden_layers=1,
                           num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
                           projection_dim=512)

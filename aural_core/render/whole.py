@@ -38,7 +38,8 @@ from ..errors import ParameterError
 from .levels import peak_limit_gain
 
 __all__ = ["BEATS_PER_BAR", "Alignment", "PlacedSection", "Piece", "section_bars", "render_seconds",
-           "track_beats", "BeatGrid", "beat_grid", "downbeat_phase", "align_render", "loop_bars", "assemble", "cue_sheet", "cue_text"]
+           "track_beats", "BeatGrid", "beat_grid", "downbeat_phase", "align_render", "loop_bars", "assemble",
+           "cue_sheet", "cue_text"]
 
 BEATS_PER_BAR = 4
 CUE_FORMAT = "aural-cue/1"
@@ -370,8 +371,10 @@ def assemble(renders: Sequence[np.ndarray], bars: Sequence[int], *, sr: int, bpm
     total = starts[-1]
     pieces, placed = [], []
     for i, y in enumerate(renders):
-        aligned, how = align_render(y, sr=sr, bpm=bpm, beats_per_bar=beats_per_bar) if align else (np.asarray(y, np.float32),
-                                                                      Alignment(0.0, None, 1.0, 0))
+        if align:
+            aligned, how = align_render(y, sr=sr, bpm=bpm, beats_per_bar=beats_per_bar)
+        else:
+            aligned, how = np.asarray(y, np.float32), Alignment(0.0, None, 1.0, 0)
         last = i == len(renders) - 1
         need = starts[i + 1] - starts[i] + (0 if last else crossfade)
         audio, looped = loop_bars(aligned, need, bar_samples=bar_samples, crossfade=crossfade)
