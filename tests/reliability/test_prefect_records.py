@@ -32,14 +32,20 @@ def square(i: int) -> int:
 def many(n: int) -> int:
     return sum(f.result() for f in [square.submit(i) for i in range(n)])
 
-with prefect_api():
-    print(many(int(sys.argv[1])))
+if __name__ == "__main__":
+    if len(sys.argv) > 2:  # a task runner by name, as `aural --task-runner` picks one
+        from flows.runners import make_runner
+        many = many.with_options(task_runner=make_runner(sys.argv[2], 2))
+    with prefect_api():
+        print(many(int(sys.argv[1])))
 """
 
 
-def run_many(home: Path, n: int, **env: str) -> subprocess.CompletedProcess:
+def run_many(home: Path, n: int, runner: str | None = None, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    return subprocess.run([sys.executable, "-c", MANY_TASKS, str(n)], cwd=ROOT, capture_output=True, text=True,
+    script = home.parent / "many_tasks.py"  # a file: worker processes re-import the main module
+    script.write_text(MANY_TASKS)
+    return subprocess.run([sys.executable, str(script), str(n), *([runner] if runner else [])], cwd=ROOT, capture_output=True, text=True,
                           timeout=500, env={**base, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(home),
                                             "PREFECT_LOGGING_LEVEL": "WARNING",
                                             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", **env})
@@ -67,6 +73,19 @@ def test_every_task_run_is_recorded_before_the_server_stops(tmp_path):
     done = run_many(tmp_path / "home", n)
     assert done.returncode == 0 and done.stdout.split() == [str(sum(i * i for i in range(n)))], done.stderr
     assert "not recorded" not in done.stderr, done.stderr
+    assert task_runs_by_state(tmp_path / "home") == {"COMPLETED": n}
+
+
+@pytest.mark.timeout(600)
+def test_task_runs_of_worker_processes_are_recorded_too(tmp_path):
+    """With the process-pool runner, worker processes' events reach the server through a
+    forwarding thread of the command: those task runs are waited for as well, and that thread
+    uses the command's server instead of starting a temporary server of its own."""
+    n = 40
+    done = run_many(tmp_path / "home", n, "processes", PREFECT_LOGGING_LEVEL="INFO")
+    assert done.returncode == 0 and done.stdout.split() == [str(sum(i * i for i in range(n)))], done.stderr
+    assert "not recorded" not in done.stderr, done.stderr
+    assert "Starting temporary server" not in done.stderr, done.stderr
     assert task_runs_by_state(tmp_path / "home") == {"COMPLETED": n}
 
 
