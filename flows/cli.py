@@ -587,7 +587,6 @@ def _api_at(url: str, *, wait_for_records: bool = False):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     os.environ["PREFECT_API_URL"] = url
-    _refresh_global_settings()
     try:
         with temporary_settings(updates={PREFECT_API_URL: url}):
             tally = _start_task_run_tally() if wait_for_records else None
@@ -599,16 +598,6 @@ def _api_at(url: str, *, wait_for_records: bool = False):
                     _wait_for_task_run_records(url, tally)
     finally:
         os.environ.pop("PREFECT_API_URL", None)
-        _refresh_global_settings()
-
-
-def _refresh_global_settings() -> None:
-    """Make Prefect's process-wide settings read the environment again. Threads that carry no
-    settings context of their own (the process-pool task runner's event forwarder) read those,
-    not ``temporary_settings``: without this they would start a temporary server of their own."""
-    from prefect.context import refresh_global_settings_context
-
-    refresh_global_settings_context()
 
 
 def _drain_prefect_workers() -> None:

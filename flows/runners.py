@@ -13,6 +13,8 @@ CLI checks these settings before it starts a server.)
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import socket
 from typing import TYPE_CHECKING, Literal
@@ -87,12 +89,12 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
     """
     dask_address = _address(dask_address)
     check_runner(kind, workers, dask_address)
-    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+    from prefect.task_runners import ThreadPoolTaskRunner
 
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "processes":
-        return ProcessPoolTaskRunner(max_workers=workers, initializer=limit_threads)
+        return _process_pool_runner()(max_workers=workers, initializer=limit_threads)
     # Dask logs every worker start and stop at INFO; read when Dask is first imported, and by
     # the local cluster's worker processes, which inherit it.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
@@ -104,13 +106,59 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
                                                    "processes": True, "dashboard_address": None})
 
 
+@functools.cache  # one class: Prefect duplicates a runner by its type
+def _process_pool_runner() -> type:
+    """Prefect's process-pool runner, its event forwarder running in the caller's context.
+
+    The runner forwards its worker processes' events from a thread of its own, which starts
+    with an empty ``contextvars`` context: Prefect's settings there fall back to those read
+    at import, before a command chose its server, and that thread would start a temporary
+    server of its own (10 s) and send the task runs' events there. Prefect's own heartbeat
+    thread runs in a copy of the caller's context for the same reason; so does this one.
+    """
+    import contextvars
+
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    class ContextProcessPoolTaskRunner(ProcessPoolTaskRunner):
+        def __enter__(self):
+            self._forwarder_context = contextvars.copy_context()
+            return super().__enter__()
+
+        def _forward_subprocess_messages(self) -> None:
+            context = getattr(self, "_forwarder_context", None) or contextvars.copy_context()
+            return context.run(super()._forward_subprocess_messages)
+
+    return ContextProcessPoolTaskRunner
+
+
 def run_with_runner(inner, task_runner: RunnerKind, workers: int, dask_address: str | None, **parameters):
     """Run the flow ``inner`` with the task runner of these settings; its result, or its
-    ``Failed`` state when files failed (see ``summary.finish``), becomes the caller's."""
+    ``Failed`` state when files failed (see ``summary.finish``), becomes the caller's.
+
+    The inner run sends no heartbeats of its own: the calling run's heartbeats already say
+    that the process lives, and each heartbeat thread holds a flow's end up to a second
+    (half of a cached re-run's overhead on a running server).
+    """
     from prefect.states import Failed
 
     from .summary import run_flow
 
     runner = make_runner(task_runner, workers, dask_address)
-    value, failed = run_flow(inner.with_options(task_runner=runner), **parameters)
+    with _no_heartbeats():
+        value, failed = run_flow(inner.with_options(task_runner=runner), **parameters)
     return value if failed is None else Failed(message=str(failed), data=failed)
+
+
+@contextlib.contextmanager
+def _no_heartbeats():
+    """Prefect's current settings with flow heartbeats off, for the ``with`` block. A plain
+    copy: ``temporary_settings`` re-reads the environment and profiles (0.2 s each time), and
+    the heartbeat interval is a lone number no other setting derives from."""
+    import prefect.context
+
+    context = prefect.context.get_settings_context()
+    flows = context.settings.flows.model_copy(update={"heartbeat_frequency": None})
+    with prefect.context.SettingsContext(profile=context.profile,
+                                         settings=context.settings.model_copy(update={"flows": flows})):
+        yield
