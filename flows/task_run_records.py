@@ -51,9 +51,9 @@ def _note_sent(event) -> None:
 
 
 def _hook_events_worker() -> None:
-    """Wrap ``EventsWorker.send`` once per process, at class level: besides the instance a
-    flow sends through, the process-pool task runner forwards its worker processes' events
-    through an instance of its own (prefect.task_runners), and those must be noted too."""
+    """Wrap ``EventsWorker.send`` once per process, at class level, so that every instance is
+    noted: the flow's, and the one through which the process-pool task runner forwards its
+    worker processes' events (another one wherever that thread sees other settings)."""
     if getattr(EventsWorker.send, "_notes_task_runs", False):
         return
     send = EventsWorker.send
@@ -75,15 +75,6 @@ def start_tally() -> TaskRunTally:
     _current[:] = [tally]
     if should_emit_events():
         _hook_events_worker()
-    return tally
-    worker = EventsWorker.instance()
-    send = worker.send
-
-    def send_noting(event):
-        tally.note(event)
-        return send(event)
-
-    worker.send = send_noting
     return tally
 
 
