@@ -46,9 +46,9 @@ def run_many(home: Path, n: int, runner: str | None = None, **env: str) -> subpr
     script = home.parent / "many_tasks.py"  # a file: worker processes re-import the main module
     script.write_text(MANY_TASKS)
     args = [sys.executable, str(script), str(n), *([runner] if runner else [])]
-    env = {**base, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(home), "PREFECT_LOGGING_LEVEL": "WARNING",
-           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", **env}
-    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=500, env=env)
+    environment = {**base, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(home), "PREFECT_LOGGING_LEVEL": "WARNING",
+                   "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", **env}
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=500, env=environment)
 
 
 def task_runs_by_state(home: Path) -> dict[str, int]:
