@@ -19,23 +19,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.tiny_models import random_codebooks, roberta_word_tokenizer, t5_word_tokenizer
+from tests.tiny_models import roberta_word_tokenizer, save_random_musicgen, t5_word_tokenizer
 
 CODEBOOK_SIZE = 2048
 
 
 def make_random_musicgen_small(path) -> Path:
     """Save a random-weight model with musicgen-small's architecture (about 590 M parameters)."""
-    import torch
-    from transformers import (
-        EncodecConfig,
-        EncodecFeatureExtractor,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
-        MusicgenProcessor,
-        T5Config,
-    )
+    from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, T5Config
 
     path = Path(path)
     tokenizer, _ = t5_word_tokenizer()
@@ -51,16 +42,8 @@ def make_random_musicgen_small(path) -> Path:
                                     num_hidden_layers=24, num_attention_heads=16, max_position_embeddings=2048,
                                     activation_function="gelu", pad_token_id=CODEBOOK_SIZE,
                                     bos_token_id=CODEBOOK_SIZE)
-    torch.manual_seed(0)
-    model = MusicgenForConditionalGeneration(MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder))
-    random_codebooks(model)  # zero codebooks would decode every token to the same audio
-    model.generation_config.update(decoder_start_token_id=CODEBOOK_SIZE, pad_token_id=CODEBOOK_SIZE,
-                                   bos_token_id=CODEBOOK_SIZE, do_sample=True, guidance_scale=3.0,
-                                   max_length=1500, top_k=250)
-    model.save_pretrained(path)
-    feature_extractor = EncodecFeatureExtractor(feature_size=1, sampling_rate=32000)
-    MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(path)
-    return path
+    config = MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder)
+    return save_random_musicgen(config, tokenizer, path, max_length=1500, top_k=250)
 
 
 def make_random_larger_clap(path) -> Path:

@@ -65,14 +65,7 @@ def _tiny_t5():
 
 def make_tiny_musicgen(path) -> Path:
     """Save a tiny MusicGen (T5 text encoder, EnCodec at 32 kHz / 50 Hz, 2 codebooks) to ``path``."""
-    import torch
-    from transformers import (
-        EncodecFeatureExtractor,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
-        MusicgenProcessor,
-    )
+    from transformers import MusicgenConfig, MusicgenDecoderConfig
 
     path = Path(path)
     tokenizer, text = _tiny_t5()
@@ -88,16 +81,25 @@ def make_tiny_musicgen(path) -> Path:
                                     pad_token_id=codebook_size, bos_token_id=codebook_size,
                                     initializer_factor=1.0)
     config = MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder)
+    return save_random_musicgen(config, tokenizer, path, max_length=256, top_k=8)
+
+
+def save_random_musicgen(config, tokenizer, path, *, max_length: int, top_k: int) -> Path:
+    """Build a MusicGen from ``config`` with seeded random weights and random codebooks, give it
+    sampling defaults (classifier-free guidance 3, top-k) and save it with its processor."""
+    import torch
+    from transformers import EncodecFeatureExtractor, MusicgenForConditionalGeneration, MusicgenProcessor
+
+    start = config.decoder.pad_token_id  # one past the codebook, as in the real checkpoints
     torch.manual_seed(0)
     model = MusicgenForConditionalGeneration(config)
     random_codebooks(model)
-    model.generation_config.update(decoder_start_token_id=codebook_size, pad_token_id=codebook_size,
-                                   bos_token_id=codebook_size, do_sample=True, guidance_scale=3.0,
-                                   max_length=256, top_k=8)
+    model.generation_config.update(decoder_start_token_id=start, pad_token_id=start, bos_token_id=start,
+                                   do_sample=True, guidance_scale=3.0, max_length=max_length, top_k=top_k)
     model.save_pretrained(path)
     feature_extractor = EncodecFeatureExtractor(feature_size=1, sampling_rate=32000)
     MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(path)
-    return path
+    return Path(path)
 
 
 def _tiny_encodec():
