@@ -42,39 +42,21 @@ class TaskRunTally:
             return sorted(run for run, state in self._last.items() if state in TERMINAL)
 
 
-_current: list[TaskRunTally] = []  # the tally of the command running in this process
-
-
-def _note_sent(event) -> None:
-    for tally in _current:
-        tally.note(event)
-
-
-def _hook_events_worker() -> None:
-    """Wrap ``EventsWorker.send`` once per process, at class level, so that every instance is
-    noted: the flow's, and the one through which the process-pool task runner forwards its
-    worker processes' events (another one wherever that thread sees other settings)."""
-    if getattr(EventsWorker.send, "_notes_task_runs", False):
-        return
-    send = EventsWorker.send
-
-    def send_noting(self, event):
-        _note_sent(event)
-        return send(self, event)
-
-    send_noting._notes_task_runs = True
-    EventsWorker.send = send_noting
-
-
 def start_tally() -> TaskRunTally:
-    """Note every event this process hands to Prefect's events workers from now on (call it
-    before any flow runs, with ``PREFECT_API_URL`` set); replaces the tally of an earlier
-    command in this process. Prefect sends events only through clients of its own classes, so
-    the workers' ``send`` is wrapped, not a client."""
+    """Note every event this process hands to Prefect's events worker from now on (call it
+    before any flow runs, with ``PREFECT_API_URL`` set). Prefect sends events only through a
+    client of one of its own classes, so the worker's ``send`` is wrapped, not its client."""
     tally = TaskRunTally()
-    _current[:] = [tally]
-    if should_emit_events():
-        _hook_events_worker()
+    if not should_emit_events():
+        return tally
+    worker = EventsWorker.instance()
+    send = worker.send
+
+    def send_noting(event):
+        tally.note(event)
+        return send(event)
+
+    worker.send = send_noting
     return tally
 
 
