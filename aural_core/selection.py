@@ -74,7 +74,7 @@ def decide(candidate: Adapter, candidate_meta: dict, published: Adapter | None, 
     if force:
         return PublishDecision(True, "forced", n_sections=n)
     if published is None:
-        return PublishDecision(True, "nothing published yet", n_sections=n)
+        return PublishDecision(True, "first adapter for this data folder", n_sections=n)
     reason = comparability(candidate_meta, published_meta or {})
     if reason is None and published.config.n_styles != candidate.config.n_styles:
         reason = "style tables differ in size"

@@ -55,6 +55,32 @@ def split_files(file_ids: np.ndarray, *, val_fraction: float, seed: int) -> tupl
     return ~val, val
 
 
+def split_summary(file_ids: np.ndarray, *, val_fraction: float, seed: int,
+                  augmented: np.ndarray | None = None) -> dict:
+    """How many files and sections ``split_files`` puts on each side, before training.
+
+    Parameters
+    ----------
+    file_ids : np.ndarray [shape=(n,)]
+        The file id of every section (augmented copies carry their original's id).
+    val_fraction, seed
+        As for ``split_files``.
+    augmented : np.ndarray [shape=(n,), dtype=bool], optional
+        Marks augmented copies: they train with their file and never validate.
+
+    Returns
+    -------
+    dict
+        ``n_train_files``, ``n_val_files``, ``n_train_sections``, ``n_val_sections`` (original
+        sections) and ``n_augmented_train_sections``.
+    """
+    augmented = np.zeros(len(file_ids), dtype=bool) if augmented is None else np.asarray(augmented, dtype=bool)
+    train, val = split_files(file_ids, val_fraction=val_fraction, seed=seed)
+    return {"n_train_files": int(len(np.unique(file_ids[train]))), "n_val_files": int(len(np.unique(file_ids[val]))),
+            "n_train_sections": int((train & ~augmented).sum()), "n_val_sections": int((val & ~augmented).sum()),
+            "n_augmented_train_sections": int((train & augmented).sum())}
+
+
 @dataclass
 class TrainResult:
     model: Adapter

@@ -86,7 +86,9 @@ def _print_train(result: dict) -> None:
     if "decision" in result:
         from aural_core.selection import PublishDecision
 
-        console.print(PublishDecision(**result["decision"]).one_line())
+        lineage = result.get("lineage") or {}
+        console.print(PublishDecision(**result["decision"]).one_line()
+                      + (f" · data folder {printable(lineage['name'])}" if lineage else ""), highlight=False)
 
 
 def cmd_train(args) -> int:
@@ -112,6 +114,10 @@ def _print_headline(result: dict) -> None:
     table.add_row(*(str(h[k]) for k in ("match_score", "baseline_match_score", "match_delta", "tempo_corr",
                                         "bpm_mae", "n_sections")), verdict)
     console.print(table)
+    if result.get("adapter"):
+        from storage.report import AdapterReport
+
+        console.print(f"adapter scored: {printable(AdapterReport(**result['adapter']).one_line())}", highlight=False)
     _print_attributes(result["report"])
     console.print(f"report: {result['report']} · {result['markdown']} · {result['html']}")
 
@@ -121,7 +127,7 @@ def _print_attributes(report_path: str) -> None:
     from rich.table import Table
 
     from storage.report import read_eval_json
-    from storage.report_pages import attribute_rows
+    from storage.report_pages import attribute_rows, interval
     from tasks.progress import console
 
     def num(v) -> str:
@@ -137,7 +143,7 @@ def _print_attributes(report_path: str) -> None:
             table.add_column(c, justify="right")
     for row in rows:
         values.add_row(row["metric"], *(num(row["values"][k]) for k in report.attributes))
-        deltas.add_row(row["metric"], *(f"{num(d.delta)} [{num(d.ci_low)},{num(d.ci_high)}]"
+        deltas.add_row(row["metric"], *(f"{num(d.delta)} {interval(d, '{:.2f}')}"
                                         for d in (row["deltas"][ref] for ref in report.differences)))
     console.print(values)
     console.print(deltas)
@@ -178,6 +184,7 @@ def cmd_run(args) -> int:
 
     # The demo corpus is written only for the default data folder: an explicit folder that is
     # empty or missing is a mistake to report, not a place to fill with synthetic music.
+    # --models and --reports follow --data unless given (storage/layout.py: default_models_dir).
     result, failed = run_flow(pipeline_flow, data_dir=args.data or DATA_DIR, models_dir=args.models,
                               reports_dir=args.reports, config_path=args.config,
                               demo_if_empty=args.data is None, show_progress=not args.quiet, **_runner(args))
@@ -189,57 +196,76 @@ def cmd_run(args) -> int:
     return 1 if failed else 0
 
 
-def _models_layout(args):
+def _models_layouts(args) -> list:
+    """The models folder and the folder of every other data folder's lineage nested in it."""
     from storage.layout import ModelsLayout
+    from storage.lineage import lineage_layouts
 
-    return ModelsLayout(Path(args.models).resolve())
+    return lineage_layouts(ModelsLayout(Path(args.models).resolve()))
 
 
 def cmd_models_list(args) -> int:
     from storage.models import list_versions
 
-    rows = list_versions(_models_layout(args))
+    layouts = _models_layouts(args)
+    rows = [(models, row) for models in layouts for row in list_versions(models)]
     if not rows:
-        print(f"no stored versions in {_models_layout(args).store}")
+        print(f"no stored versions in {layouts[0].store}")
         return 0
-    print(f"{'':2}{'version':19}  {'stored (UTC)':19}  {'data hash':16}  {'val loss':>8}")
-    for row in rows:
+    print(f"{'':2}{'version':19}  {'stored (UTC)':19}  {'data folder':16}  {'data hash':16}  {'val loss':>8}")
+    for models, row in rows:
         mark = "*" if row["published"] else " "
         loss = f"{row['val_loss']:.4f}" if row["val_loss"] is not None else "-"
         note = "" if row["ok"] else "  CORRUPT (run `aural models verify`)"
-        print(f"{mark} {row['ref'][:19]}  {(row['stored_at'] or '-')[:19]:19}  {row['data_hash'] or '-':16}  "
-              f"{loss:>8}{note}")
-    print("* published as adapter.pt" if any(r["published"] for r in rows) else "(none of them is published)")
+        where = "" if models is layouts[0] else f"  ({printable(models.root.relative_to(layouts[0].root))})"
+        print(f"{mark} {row['ref'][:19]}  {(row['stored_at'] or '-')[:19]:19}  "
+              f"{printable(row['lineage'] or '-')[:16]:16}  {row['data_hash'] or '-':16}  {loss:>8}{note}{where}")
+    print("* published as adapter.pt of its data folder" if any(r["published"] for _, r in rows)
+          else "(none of them is published)")
     return 0
 
 
 def cmd_models_verify(args) -> int:
     from storage.models import model_store, verify_models
 
-    models = _models_layout(args)
-    problems = verify_models(models)
-    for problem in problems:
-        print(f"aural models verify: {printable(problem)}", file=sys.stderr)
-    if problems:
-        return 2
-    print(f"{models.root}: {len(model_store(models).refs())} stored version(s) intact; "
-          + ("published adapter matches metadata.json" if models.adapter.is_file() else "nothing published"))
-    return 0
+    status = 0
+    for models in _models_layouts(args):
+        problems = verify_models(models)
+        for problem in problems:
+            print(f"aural models verify: {printable(problem)}", file=sys.stderr)
+        if problems:
+            status = 2
+            continue
+        print(f"{printable(models.root)}: {len(model_store(models).refs())} stored version(s) intact; "
+              + ("published adapter matches metadata.json" if models.adapter.is_file() else "nothing published"))
+    return status
 
 
 def cmd_models_promote(args) -> int:
-    from storage.models import promote
+    from storage.artifacts import ArtifactIntegrityError
+    from storage.models import model_store, promote
 
-    models = _models_layout(args)
+    def holds(models) -> bool:
+        try:
+            return bool(model_store(models).expand(args.ref))
+        except ArtifactIntegrityError:
+            return False
+
+    layouts = _models_layouts(args)
+    holders = [models for models in layouts if holds(models)]
+    if len(holders) > 1:
+        raise ArtifactIntegrityError(f"ref={args.ref!r} names versions of {len(holders)} data folders: "
+                                     "give more characters")
+    models = holders[0] if holders else layouts[0]  # none: promote says so, naming the store
     ref = promote(models, args.ref)
-    print(f"published {ref[:19]} as {models.adapter}")
+    print(f"published {ref[:19]} as {printable(models.adapter)}")
     return 0
 
 
 def cmd_models_gc(args) -> int:
     from storage.models import gc
 
-    deleted = gc(_models_layout(args), args.keep)
+    deleted = [ref for models in _models_layouts(args) for ref in gc(models, args.keep)]
     print(f"deleted {len(deleted)} version(s)" + "".join(f"\n  {ref[:19]}" for ref in deleted))
     return 0
 
@@ -318,8 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
     p.add_argument("--data", default=None,
                    help="inputs/, eval/ and cache/ live here (default: data, filled with the demo corpus when empty)")
-    p.add_argument("--models", default="models", help="(default: %(default)s)")
-    p.add_argument("--reports", default="reports", help="(default: %(default)s)")
+    p.add_argument("--models", default=None,
+                   help="adapter.pt, metadata.json and the model store (default: models/ for the default data "
+                        "folder, <data>/models for any other)")
+    p.add_argument("--reports", default=None,
+                   help="eval.json, eval.md, index.html (default: reports/ for the default data folder, "
+                        "<data>/reports for any other)")
     _common_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -405,7 +435,10 @@ def _output_folders(args) -> list[Path]:
     if args.command == "render":
         return [*_cache_folders(args.cache), Path(args.out)]
     if args.command == "run":
-        data, models, reports = Path(args.data or DATA_DIR), Path(args.models), Path(args.reports)
+        from storage.layout import DataLayout
+
+        layout = DataLayout.resolve(args.data or DATA_DIR, args.models, args.reports)
+        data, models, reports = layout.data, layout.models_root, layout.reports_root
         return [data, *_cache_folders(data / CACHE), models, IfPresent(models / "store"), reports,
                 IfPresent(reports / "audio")]
     return []

@@ -26,8 +26,9 @@ from storage.frames import read_frames
 from storage.keys import frames_file
 from storage.layout import CacheLayout, ModelsLayout, ReportsLayout, manifest_name
 from storage.manifest import read_manifest
-from storage.models import load_published, trained_file_ids
+from storage.models import describe_adapter, load_published, trained_file_ids
 from storage.probe_store import find_probe
+from storage.report import AdapterReport
 from storage.report_pages import markdown_escape
 from storage.reports import EvalSection
 from storage.sections import read_sections, training_arrays
@@ -47,7 +48,7 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
                   report: str = "reports/eval.json", cache_dir: str = "data/cache",
                   config_path: str | None = None, show_progress: bool = True,
                   config: AuralConfig | None = None, task_runner: RunnerKind = "threads", workers: int = 2,
-                  dask_address: str | None = None) -> dict:
+                  dask_address: str | None = None, publication: dict | None = None) -> dict:
     """Analyse held-out music, predict section controls, render adapter and baseline segments,
     score them and write the reports (eval.json, eval.md and index.html with audio).
 
@@ -65,17 +66,20 @@ def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.p
             ``evaluate-sections``.
         workers: threads, processes or local Dask workers (at least 1).
         dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.
+        publication: how this adapter came to be evaluated, from the pipeline run that trained
+            it: ``{"status": "published by this run" | "kept from an earlier run", "reason"}``;
+            empty for an adapter evaluated on its own. The report names the adapter either way.
     """
     runner = {"task_runner": task_runner, "workers": workers, "dask_address": dask_address}
     return run_with_runner(evaluate_sections, **runner, input_dir=input_dir, adapter=adapter, report=report,
                            cache_dir=cache_dir, config_path=config_path, show_progress=show_progress,
-                           config=config, analysis_runner=runner)
+                           config=config, analysis_runner=runner, publication=publication)
 
 
 @flow(name="evaluate-sections")
 def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str, config_path: str | None = None,
                       show_progress: bool = True, config: AuralConfig | None = None,
-                      analysis_runner: dict | None = None) -> dict:
+                      analysis_runner: dict | None = None, publication: dict | None = None) -> dict:
     """The body of ``evaluate_flow``, run with the task runner its parameters chose;
     ``analysis_runner`` passes the same choice on to the analysis of the held-out folder."""
     logger = get_run_logger()
@@ -84,11 +88,16 @@ def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str,
     logger.info("evaluate: %s with %s -> %s", folder, Path(adapter).resolve(), reports.root)
     config, styles = resolve_settings(config, config_path)
     model, info = load_published(adapter)  # checked against the hash in metadata.json
+    scored_adapter = _adapter_report(adapter, info, publication)
+    logger.info("adapter: %s", AdapterReport(**scored_adapter).one_line())
     analysis, _ = run_flow(analyze_flow, input_dir=str(folder), cache_dir=str(cache.root), config=config,
                            show_progress=show_progress, **(analysis_runner or {}))
     files = [f for f in read_manifest(cache, manifest_name(folder))["files"] if f["status"] != "failed"]
     if not files:
         raise InputsMissingError(f"no usable audio in {folder}: nothing to evaluate")
+    if len(files) < 2:
+        logger.warning("%s holds one usable file: the file-level intervals need at least 2 held-out files "
+                       "and read n/a", folder)
     leaked = sorted(f["source"] for f in files if f["file_id"] in trained_file_ids(info))
     if leaked:
         logger.warning("the adapter was trained on %d of these files (%s): scores are not held-out",
@@ -151,13 +160,21 @@ def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str,
                           renderer=config.render.renderer, estimator=ESTIMATOR_VERSION,
                           controls_source=config.controls.model_dump(), ci_level=config.eval.ci_level,
                           failed=analysis["failed"],
-                          trained_on_eval=leaked, probe=probe_report)
+                          trained_on_eval=leaked, probe=probe_report, adapter=scored_adapter)
     publish_eval_artifacts(result)
     verdict = ("PASSED" if scores.passed else "not passed") + (" (also at the CI's bound)" if scores.passed_ci else "")
     logger.info("match %.3f vs fixed baseline %.3f (delta %.3f), tempo r %.3f -> %s", scores.match_score,
                 scores.baseline_match_score, scores.match_delta, scores.tempo_corr, verdict)
-    result["failed_inputs"] = analysis["failed"]
+    result["failed_inputs"], result["adapter"] = analysis["failed"], scored_adapter
     return finish(result, [f["source"] for f in analysis["failed"]], f"evaluation of {folder}")
+
+
+def _adapter_report(adapter: str, info: dict, publication: dict | None) -> dict:
+    """The report's ``adapter`` entry (``storage.report.AdapterReport``)."""
+    described = describe_adapter(adapter, info)
+    published = described.pop("published")
+    status = (publication or {}).get("status") or ("published" if published else "file")
+    return {**described, "publication": status, "reason": (publication or {}).get("reason")}
 
 
 def evaluate_probe(config: AuralConfig, styles, info: dict, models: ModelsLayout, x, rows: list[dict]):

@@ -8,7 +8,8 @@ from prefect.artifacts import create_markdown_artifact
 from aural_core.audio import AUDIO_EXTENSIONS
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
-from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, DataLayout
+from storage.layout import DATA_DIR, DataLayout
+from storage.report import AdapterReport
 from storage.report_pages import markdown_escape
 
 from .analyze import analyze_flow
@@ -25,7 +26,7 @@ def _has_audio(folder) -> bool:
 
 
 @flow(name="pipeline")
-def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
+def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, reports_dir: str | None = None,
                   config_path: str | None = None, demo_if_empty: bool = False,
                   show_progress: bool = True, config: AuralConfig | None = None,
                   force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,
@@ -39,8 +40,12 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, report
         data_dir: folder holding inputs/ (training audio), eval/ (held-out audio) and cache/.
             Relative paths resolve against the working directory of the process running the
             flow (for a deployment: the folder its pull step sets, see prefect.yaml).
-        models_dir: where adapter.pt, metadata.json and the model store go.
-        reports_dir: where eval.json, eval.md and index.html go.
+        models_dir: where adapter.pt, metadata.json and the model store go; empty: models/
+            for the default data folder, <data_dir>/models for any other (each data folder
+            trains and publishes its own adapter; a models folder shared by several keeps one
+            published adapter per data folder, see storage/lineage.py).
+        reports_dir: where eval.json, eval.md and index.html go; empty: reports/ for the default
+            data folder, <data_dir>/reports for any other.
         config_path: TOML or JSON settings file; empty for the defaults.
         demo_if_empty: write the synthetic demo corpus when inputs/ holds no audio. Off by
             default: an empty or missing inputs folder (an unmounted volume, a typo) fails.
@@ -75,10 +80,14 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, report
     result["train"] = train_flow(cache_dir=cache, out_path=str(layout.models.adapter), config=config,
                                  manifest=str(layout.inputs), show_progress=show_progress,
                                  force_publish=force_publish, **runner)
+    train = result["train"]
+    publication = {"status": "published by this run" if train["published"] else "kept from an earlier run",
+                   "reason": train["decision"]["reason"] if train["published"] else
+                   f"this run's adapter {train['ref'][:19]} was not published: {train['decision']['reason']}"}
     result["eval"], eval_failed = run_flow(
-        evaluate_flow, input_dir=str(layout.eval), adapter=result["train"]["adapter"],
+        evaluate_flow, input_dir=str(layout.eval), adapter=train["adapter"],
         report=str(layout.reports.eval_json), cache_dir=cache, config=config,
-        show_progress=show_progress, **runner)
+        show_progress=show_progress, publication=publication, **runner)
     failures = [f["source"] for f in result["analyze"]["failed"]] + [
         f["source"] for f in result["eval"].get("failed_inputs", [])]
     result["failed_files"] = failures
@@ -98,10 +107,10 @@ def _publish_summary(result: dict, layout: DataLayout) -> None:
         f"- analysis of inputs: {len(analysed['computed'])} computed, {len(analysed['cached'])} cached, "
         f"{len(analysed['failed'])} failed ({artifact_link(artifact_key('analyze', layout.inputs.name))}, "
         f"held-out: {artifact_link(artifact_key('analyze', layout.eval.name))})",
-        f"- adapter: `{markdown_escape(display_path(layout.models.adapter))}` ({result['train']['ref'][:19]}…; "
-        f"{artifact_link('train-summary')}, {artifact_link('adapter-metrics')}); "
-        f"{'published' if result['train']['published'] else 'not published'}: "
-        f"{markdown_escape(result['train']['decision']['reason'])} ({artifact_link('adapter-publish-decision')})",
+        f"- adapter scored: `{markdown_escape(display_path(result['train']['adapter']))}`, "
+        f"{markdown_escape(AdapterReport(**result['eval']['adapter']).one_line())} "
+        f"({artifact_link('train-summary')}, {artifact_link('adapter-metrics')}, "
+        f"{artifact_link('adapter-publish-decision')})",
         f"- evaluation: `{markdown_escape(display_path(layout.reports.eval_json))}` and the page "
         f"`{markdown_escape(display_path(layout.reports.index_html))}` "
         f"({artifact_link('eval-headline')}, {artifact_link('eval-report')})",

@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from aural_core.styles import style_table_hash
-from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, DataLayout
+from storage.layout import DATA_DIR, DataLayout
 from storage.locking import folder_lock
 from storage.manifest import list_inputs
 from storage.training_log import TrainingLog, inputs_key
@@ -28,7 +28,7 @@ RETRAIN_LOCK = ".retrain.lock"
 
 
 @flow(name="retrain")
-def retrain_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports_dir: str = REPORTS_DIR,
+def retrain_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, reports_dir: str | None = None,
                  config_path: str | None = None, config: AuralConfig | None = None,
                  force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,
                  dask_address: str | None = None) -> dict:
@@ -37,8 +37,9 @@ def retrain_flow(data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, reports
     Args:
         data_dir: folder holding inputs/, eval/ and cache/ (as for the pipeline). Relative paths
             resolve against the working directory of the process running the flow.
-        models_dir: where the retrained adapter goes (published only if no worse).
-        reports_dir: where the evaluation reports go.
+        models_dir: where the retrained adapter goes (published only if no worse); empty: as
+            for the pipeline (models/ for the default data folder, <data_dir>/models otherwise).
+        reports_dir: where the evaluation reports go; empty: as for the pipeline.
         config_path: TOML or JSON settings file; empty for the defaults.
         config: settings as a typed object (the Run form's fields); overrides config_path.
         force_publish: publish the new adapter even when it is worse than the published one.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -12,12 +13,14 @@ from aural_core.errors import InputsMissingError
 from aural_core.selection import PublishDecision
 from storage.keys import frames_file
 from storage.layout import CacheLayout, ModelsLayout
+from storage.lineage import Lineage, publication_layout
 from storage.manifest import read_manifest, resolve_manifest
 from storage.models import publish_adapter
 from storage.report_pages import markdown_escape
 from tasks.augment import augment_files
 from tasks.common import one_blas_thread
 from tasks.probe import fit_probe_task
+from tasks.progress import note
 from tasks.train import build_training_set, decide_publish, label_files, train_task
 
 from .runners import RunnerKind, run_with_runner
@@ -33,6 +36,9 @@ def training_files(cache: CacheLayout, manifest: str, config: AuralConfig) -> li
         held_out = {f["file_id"] for f in read_manifest(cache, "eval")["files"]}
         files = [f for f in files if f["file_id"] not in held_out]
     return files
+
+
+FEW_TRAINING_FILES = 8  # below this, say plainly that the adapter has little to learn from
 
 
 @flow(name="train")
@@ -61,7 +67,10 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
         cache_dir: analysis cache written by the analyze flow. Relative paths resolve against
             the working directory of the process running the flow.
         out_path: where the adapter is published; metadata.json and the model store (store/)
-            go beside it.
+            go beside it. When that folder publishes the adapter of another data folder (a
+            models folder shared by several), this one's goes to
+            ``<folder>/lineages/<name>-<id>/adapter.pt`` (storage/lineage.py): the no-worse
+            rule compares adapters of one data folder only.
         config_path: TOML or JSON settings file; empty for the defaults.
         manifest: the analysed folder to train on, by name ("inputs") or path; empty means the
             cache's only analysed folder besides "eval".
@@ -74,15 +83,21 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
         dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.
     """
     logger = get_run_logger()
-    cache, models = CacheLayout(Path(cache_dir).resolve()), ModelsLayout.of_adapter(out_path)
+    cache = CacheLayout(Path(cache_dir).resolve())
     config, styles = resolve_settings(config, config_path)
     name = resolve_manifest(cache, manifest)
+    lineage = Lineage.of_folder(read_manifest(cache, name)["input_dir"])
+    models = publication_layout(ModelsLayout.of_adapter(out_path), lineage)
+    if models.root != ModelsLayout.of_adapter(out_path).root:
+        logger.info("%s publishes an adapter of another data folder: the adapter for %s goes to %s",
+                    ModelsLayout.of_adapter(out_path).root, lineage.folder, models.adapter)
     logger.info("train: folder %r analysed in %s -> %s", name, cache.root, models.adapter)
     files = training_files(cache, name, config)
     if len(files) < 2:
         raise InputsMissingError(f"need at least 2 analysed training files in {cache.root}, found {len(files)} "
                                  f"with feature config {config.features.config_hash()}: run `aural analyze` "
                                  "with this config first")
+    input_set = {"hash": input_set_hash(files), "n_files": len(files)}
     # Only the ids and shown names travel as the inner flow's parameters (a manifest's real
     # paths may not be UTF-8, which the API refuses).
     prepared = run_with_runner(train_sections, task_runner, workers, dask_address, cache_dir=str(cache.root),
@@ -92,13 +107,15 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     augment, copies = prepared["augment"], prepared["copies"]
     section_files = [r["sections"] for r in labelled]
 
-    dataset = build_training_set(section_files, str(cache.root), copies, config.labels)
-    result = train_task(dataset["npz"], config, styles, dataset, str(models.store), show_progress)
+    dataset = build_training_set(section_files, str(cache.root), copies, config.labels, config.train)
+    _announce_split(dataset, show_progress)
+    provenance = {"lineage": lineage.to_dict(), "input_set": input_set}
+    result = train_task(dataset["npz"], config, styles, dataset, str(models.store), show_progress, provenance)
     meta = result["metadata"]
     decision = decide_publish(dataset["npz"], result["ref"], str(models.root), force_publish)
     _record_decision(decision, result["ref"])
     if decision["publish"]:
-        publish_adapter(models, result["ref"], meta)
+        publish_adapter(models, result["ref"], {**meta, **provenance})
     # Seed section 8's probe, fitted on the same sections and split (stored in models/probes).
     probe = (fit_probe_task(dataset["npz"], meta["split"]["val_files"], config, styles, str(models.root),
                             dataset["data_hash"]) if config.render.probe else None)
@@ -110,10 +127,39 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
         f"{dataset['n_files']} files (+{dataset['n_augmented_sections']} augmented); "
         f"best epoch {meta['best_epoch']}; validation: " + ", ".join(f"{k} {v:.3f}" for k, v in val.items())))
     return {"adapter": str(models.adapter), "ref": result["ref"], "metadata": str(models.metadata),
+            "lineage": lineage.to_dict(), "input_set": input_set,
             "published": decision["publish"], "decision": decision, "probe": probe,
             "labels": summary.to_dict(), "augment": augment.to_dict(), "dataset": dataset,
             "metrics": meta["metrics"],
             "best_epoch": meta["best_epoch"], "epochs_run": len(meta["history"])}
+
+
+def input_set_hash(files: list[dict]) -> str:
+    """16 hex characters naming the set of training files (their content ids, in any order)."""
+    return hashlib.sha256("\n".join(sorted(f["file_id"] for f in files)).encode()).hexdigest()[:16]
+
+
+def _announce_split(dataset: dict, show_progress: bool) -> None:
+    """Say before training how many files and sections train and validate, and warn when there
+    are too few to learn from or one file validates alone."""
+    split, logger = dataset["split"], get_run_logger()
+    augmented = split["n_augmented_train_sections"]
+    text = (f"training on {_count(split['n_train_files'], 'file')} ({_count(split['n_train_sections'], 'section')}"
+            + (f", +{augmented} augmented" if augmented else "")
+            + f"), validating on {_count(split['n_val_files'], 'held-out file')} "
+              f"({_count(split['n_val_sections'], 'section')})")
+    logger.info(text)
+    if show_progress:
+        note(text)
+    if split["n_train_files"] < FEW_TRAINING_FILES:
+        logger.warning("only %s train: an adapter learns little from so few; a dozen or more files in the "
+                       "training folder give it something to learn", _count(split["n_train_files"], "file"))
+    if split["n_val_files"] < 2:
+        logger.warning("only one file validates: early stopping and the publish decision rest on that one piece")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _record_decision(decision: dict, ref: str) -> None:

@@ -25,6 +25,10 @@
 Flows, the CLI and the deployments take the three top folders (or one of the inner ones) and
 derive everything else here. Relative folders resolve against the current working directory
 (for a deployment: the working directory its pull step sets) when a flow starts.
+
+Models and reports follow the data folder unless named: the default ``data/`` keeps ``models/``
+and ``reports/`` beside it; any other data folder ``D`` gets ``D/models`` and ``D/reports``, so
+two data folders never share or overwrite each other's adapter and report (storage/lineage.py).
 """
 
 from __future__ import annotations
@@ -40,6 +44,21 @@ RENDER = "render"  # data/render: the folder a scheduled whole-piece render job 
 def manifest_name(input_dir: str | Path) -> str:
     """The manifest of an analysed folder is named after the folder (``inputs``, ``eval``)."""
     return Path(input_dir).resolve().name
+
+
+def default_models_dir(data_dir: str | Path) -> Path:
+    """``models/`` for the default data folder, else ``<data>/models``."""
+    return _follows_data(data_dir, MODELS_DIR)
+
+
+def default_reports_dir(data_dir: str | Path) -> Path:
+    """``reports/`` for the default data folder, else ``<data>/reports``."""
+    return _follows_data(data_dir, REPORTS_DIR)
+
+
+def _follows_data(data_dir: str | Path, name: str) -> Path:
+    data = Path(data_dir).resolve()
+    return Path(name).resolve() if data == Path(DATA_DIR).resolve() else data / name
 
 
 @dataclass(frozen=True)
@@ -178,9 +197,12 @@ class DataLayout:
     reports_root: Path
 
     @classmethod
-    def resolve(cls, data_dir: str | Path = DATA_DIR, models_dir: str | Path = MODELS_DIR,
-                reports_dir: str | Path = REPORTS_DIR) -> DataLayout:
-        return cls(Path(data_dir).resolve(), Path(models_dir).resolve(), Path(reports_dir).resolve())
+    def resolve(cls, data_dir: str | Path = DATA_DIR, models_dir: str | Path | None = None,
+                reports_dir: str | Path | None = None) -> DataLayout:
+        """Absolute folders; models and reports follow ``data_dir`` when not given (None or "")."""
+        models = Path(models_dir).resolve() if models_dir else default_models_dir(data_dir)
+        reports = Path(reports_dir).resolve() if reports_dir else default_reports_dir(data_dir)
+        return cls(Path(data_dir).resolve(), models, reports)
 
     @property
     def inputs(self) -> Path:

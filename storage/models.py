@@ -375,6 +375,26 @@ def load_published(source: ModelsLayout | str | Path) -> tuple[Adapter, dict]:
     return load_adapter(adapter, data=data)
 
 
+def describe_adapter(adapter: str | Path, info: dict) -> dict:
+    """Who an adapter is, for a report: the fields of ``storage.report.AdapterReport`` but
+    ``publication`` (its store version, when it was stored, lineage and input set, read from the
+    metadata.json published beside it; ``info`` is what ``load_published`` returned)."""
+    models, path = _models_of(adapter)
+    meta = {}
+    if path.resolve() == models.adapter.resolve():
+        with contextlib.suppress(ArtifactIntegrityError):
+            meta = _metadata_or_none(models) or {}
+    ref, lineage = meta.get("artifact"), meta.get("lineage") or {}
+    trained_at = None
+    if ref:
+        with contextlib.suppress(ArtifactIntegrityError, OSError):
+            trained_at = model_store(models).record(ref).get("stored_at")
+    return {"file": str(path.resolve()), "ref": ref, "trained_at": trained_at, "lineage": lineage.get("name"),
+            "trained_on": lineage.get("folder"), "input_set": (meta.get("input_set") or {}).get("hash"),
+            "n_train_files": len(info["split"]["train_files"]) if info.get("split") else None,
+            "n_sections": info.get("n_sections"), "published": bool(ref)}
+
+
 def stored_metadata(path: str | Path) -> dict:
     """The training metadata embedded in an adapter file (without building the model)."""
     return json.loads(_read_payload(Path(path)).get("metadata") or "{}")
@@ -386,7 +406,8 @@ def _val_loss(meta: dict) -> float | None:
 
 
 def list_versions(models: ModelsLayout) -> list[dict]:
-    """Every stored version, newest first: ref, stored_at, data_hash, val_loss, published, ok."""
+    """Every stored version, newest first: ref, stored_at, data_hash, lineage (the data folder's
+    name, None before lineages), val_loss, published, ok."""
     store = model_store(models)
     try:
         published = recorded_digest(models)
@@ -396,6 +417,7 @@ def list_versions(models: ModelsLayout) -> list[dict]:
     for ref in store.refs():
         record = store.record(ref)
         row = {"ref": ref, "stored_at": record.get("stored_at"), "data_hash": record.get("data_hash"),
+               "lineage": (record.get("lineage") or {}).get("name"),
                "val_loss": None, "published": ref[7:] == published, "ok": True}
         try:
             meta = stored_metadata(store.get(ref))
@@ -432,9 +454,17 @@ def promote(models: ModelsLayout, ref: str) -> str:
     """
     store = model_store(models)
     full = store.expand(ref)
-    meta = stored_metadata(store.get(full))
+    meta = {**stored_metadata(store.get(full)), **provenance(store.record(full))}
     publish_adapter(models, full, {**meta, "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")})
     return full
+
+
+PROVENANCE_KEYS = ("lineage", "input_set")
+
+
+def provenance(record: dict) -> dict:
+    """The lineage and input set a store record keeps for its adapter (``storage.lineage``)."""
+    return {k: record[k] for k in PROVENANCE_KEYS if k in record}
 
 
 def gc(models: ModelsLayout, keep: int, *, stale_seconds: float = 3600.0) -> list[str]:

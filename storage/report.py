@@ -11,7 +11,8 @@ field, or changing its type, is a new :data:`REPORT_SCHEMA_VERSION`.
 Optional fields added since, all read as absent from older version-2 files: per render, the
 ``conditioning`` it was generated from ("controls" for synth, "prompt", "probe", "mix:<w>",
 "prompt+chroma") and the ``sampling`` settings of a sampled backend; the run's ``probe``
-figures (seed section 8).
+figures (seed section 8); the ``adapter`` it scored (its version, lineage, input set and
+whether this run published it).
 
 Models are built from Python values in lax mode (numpy scalars become floats); a file is read
 back in strict mode, so a string where a number belongs is an error, not a conversion.
@@ -172,6 +173,35 @@ class ProbeReport(_ReportModel):
     used_for_renders: bool
 
 
+class AdapterReport(_ReportModel):
+    """The adapter the report scored: which stored version, what it was trained for and on,
+    and how it came to be the one evaluated.
+
+    ``publication``: ``published by this run``, ``kept from an earlier run`` (the run's new
+    adapter was not published; ``reason`` says why), ``published`` (a published adapter
+    evaluated on its own) or ``file`` (an adapter file outside a models folder).
+    """
+
+    file: str                     # the adapter file evaluated (absolute)
+    ref: str | None               # its version in the model store (sha256:...)
+    trained_at: str | None        # when it was stored (UTC, ISO 8601)
+    lineage: str | None           # the data folder it was trained for (its name)
+    trained_on: str | None        # the training folder (absolute)
+    input_set: str | None         # hash of the training files' content ids
+    n_train_files: int | None     # files it trained on (the validation files excluded)
+    n_sections: int | None        # original sections of its training set
+    publication: Literal["published by this run", "kept from an earlier run", "published", "file"]
+    reason: str | None = None
+
+    def one_line(self) -> str:
+        """E.g. "sha256:1a2b3c4d5e6f trained 2026-12-06 02:05 UTC for mymusic (12 files) · published by this run"."""
+        when = f" trained {self.trained_at[:16].replace('T', ' ')} UTC" if self.trained_at else ""
+        what = f" for {self.lineage}" if self.lineage else ""
+        files = f" ({self.n_train_files} training files)" if self.n_train_files is not None else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{(self.ref or self.file)[:19]}{when}{what}{files} · {self.publication}{why}"
+
+
 class Difference(_ReportModel):
     """Adapter minus a reference: the mean over sections and its file-level bootstrap interval."""
 
@@ -245,6 +275,7 @@ class EvalReport(_ReportModel):
     trained_on_eval_files: list[str]
     sections: list[SectionReport]
     probe: ProbeReport | None = None
+    adapter: AdapterReport | None = None
 
     @model_validator(mode="after")
     def _counts_match_sections(self) -> EvalReport:

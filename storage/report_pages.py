@@ -54,6 +54,29 @@ def markdown_code(value) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+NO_INTERVAL = "n/a — needs ≥ 2 held-out files"
+
+
+def interval(difference, fmt: str = "{}") -> str:
+    """A difference's interval as ``[low, high]``; "n/a — needs ≥ 2 held-out files" when the
+    file-level bootstrap had one file (a measured delta, no interval); "–" when nothing was
+    measured.
+
+    Examples
+    --------
+    >>> from storage.report import Difference
+    >>> interval(Difference(delta=0.2, ci_low=0.1, ci_high=0.3))
+    '[0.1, 0.3]'
+    >>> interval(Difference(delta=0.2, ci_low=None, ci_high=None))
+    'n/a — needs ≥ 2 held-out files'
+    """
+    if difference.delta is None:
+        return "–"
+    if difference.ci_low is None or difference.ci_high is None:
+        return NO_INTERVAL
+    return f"[{fmt.format(difference.ci_low)}, {fmt.format(difference.ci_high)}]"
+
+
 def bar_px(score: float | None) -> str:
     """Width in pixels of a match bar (scores clipped to 0-1; a missing score draws none)."""
     return f"{max(0.0, min(1.0, score or 0.0)) * _BAR_PX:.0f}"
@@ -94,7 +117,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,  # a misspelt field fails instead of rendering blank
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(markdown_escape=markdown_escape, markdown_code=markdown_code, bar_px=bar_px,
-                       render_note=render_note)
+                       render_note=render_note, interval=interval)
     return env
 
 

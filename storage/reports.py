@@ -41,7 +41,8 @@ class EvalSection:
 def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Scores, baseline: Controls,
                   prior, energy: dict[str, list[dict]], inputs: dict[str, str], seconds: float, embedder: str,
                   renderer: str, estimator: str, controls_source: dict, failed: list,
-                  trained_on_eval: list | None = None, ci_level: float = 0.95, probe: dict | None = None) -> dict:
+                  trained_on_eval: list | None = None, ci_level: float = 0.95, probe: dict | None = None,
+                  adapter: dict | None = None) -> dict:
     """Write eval.json, eval.md, index.html and the audio they play.
 
     Parameters
@@ -63,6 +64,8 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
         Files the adapter was trained on although they are in the evaluation set.
     probe : dict, optional
         The linear probe's figures (:class:`~storage.report.ProbeReport`), when render.probe is on.
+    adapter : dict, optional
+        The adapter scored (:class:`~storage.report.AdapterReport`).
 
     Returns
     -------
@@ -89,7 +92,8 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
         attributes={k: {m: _finite(v) for m, v in a.items()} for k, a in scores.attributes.items()},
         differences={ref: {m: {"delta": _finite(d.delta), "ci_low": _finite(d.ci_low), "ci_high": _finite(d.ci_high)}
                            for m, d in metrics.items()} for ref, metrics in scores.differences.items()},
-        failed_inputs=failed, trained_on_eval_files=trained_on_eval or [], sections=rows, probe=probe)
+        failed_inputs=failed, trained_on_eval_files=trained_on_eval or [], sections=rows, probe=probe,
+        adapter=adapter)
     write_eval_json(report, body)
     markdown = write_text_atomic(layout.eval_md, render_markdown(body))
     page = write_text_atomic(layout.index_html, render_html(body, energy))

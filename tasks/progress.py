@@ -18,6 +18,11 @@ from rich.progress import (
 console = Console(stderr=True)
 
 
+def note(text: str) -> None:
+    """A line for the person at the terminal (a flow run's log has it too, through its logger)."""
+    console.print(text, highlight=False)
+
+
 class _Bar:
     """A rich Progress used as a context manager (subclasses set ``_progress``)."""
 

@@ -10,12 +10,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import CacheKeyFnPolicy
 from prefect.futures import wait
 
-from aural_core.config import AuralConfig, LabelConfig, SectionConfig
+from aural_core.config import AuralConfig, LabelConfig, SectionConfig, TrainConfig
 from aural_core.evaluation import CorpusPrior
 from aural_core.sections import LABELS_VERSION, label_sections
 from aural_core.selection import PublishDecision, decide
 from aural_core.styles import StyleTable, style_table_hash
-from aural_core.training import train_adapter
+from aural_core.training import split_summary, train_adapter
 from storage.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_file
 from storage.frames import frame_arrays, read_frames
 from storage.integrity import record_checksum, recorded_checksum
@@ -57,13 +57,14 @@ def label_file(frames_file: str, file_id: str, source: str, out_path: str,
 
 @task(name="build-training-set")
 def build_training_set(section_files: list[str], cache_dir: str, augmented: list[dict] | None = None,
-                       labels: LabelConfig | None = None) -> dict:
+                       labels: LabelConfig | None = None, train: TrainConfig | None = None) -> dict:
     """All sections -> ``<cache>/sections.npz`` (X, y_*, file ids); returns its path and hash.
 
     ``augmented``: ready copies of training files (see ``tasks.augment.augment_files``); their
     sections follow the originals, under the original file id, marked by the ``augmented``
     (bool) and ``transform`` (str, "" for an original) arrays, which exist only when copies do.
-    The corpus prior and ``n_sections`` count the original sections only.
+    The corpus prior and ``n_sections`` count the original sections only. ``split``: how many
+    files and sections will train and validate (``aural_core.training.split_summary``).
     """
     arrays = training_arrays(read_sections(section_files))
     prior = CorpusPrior.from_labels(emotion_ids=arrays["y_emotion"], bpm=arrays["y_bpm"], key_ids=arrays["y_key"],
@@ -79,15 +80,22 @@ def build_training_set(section_files: list[str], cache_dir: str, augmented: list
     copies = {}
     for c in augmented or []:
         copies.setdefault(c["file_id"], []).append(c["transform"])
-    return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": n_original,
+    train = train or TrainConfig()
+    split = split_summary(arrays["file_id"], val_fraction=train.val_fraction, seed=train.seed,
+                          augmented=arrays.get("augmented"))
+    return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": n_original, "split": split,
             "n_files": int(len(set(arrays["file_id"].tolist()))), "prior": prior.to_dict(),
             "n_augmented_sections": int(len(arrays["X"]) - n_original), "augmented_copies": copies}
 
 
 @task(name="train-adapter")
 def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict, store_dir: str,
-               show_progress: bool = False) -> dict:
-    """Train the adapter on ``sections.npz``; store it; return its artifact ref and metadata."""
+               show_progress: bool = False, provenance: dict | None = None) -> dict:
+    """Train the adapter on ``sections.npz``; store it; return its artifact ref and metadata.
+
+    ``provenance`` (the lineage and input set, ``storage.lineage``) goes into the store's record
+    of the adapter, not into the adapter file: the same data and seed give the same bytes in
+    any folder."""
     logger = get_run_logger()
     with np.load(npz) as data:
         arrays = {k: data[k] for k in data.files}
@@ -107,7 +115,8 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict,
     staging = Path(store_dir) / f".staging-{uuid.uuid4().hex}.pt"
     try:
         save_adapter(staging, result.model, metadata=metadata)
-        ref = ArtifactStore(store_dir).put(staging, name="adapter", meta={"data_hash": dataset["data_hash"]})
+        ref = ArtifactStore(store_dir).put(staging, name="adapter",
+                                           meta={"data_hash": dataset["data_hash"], **(provenance or {})})
     finally:
         staging.unlink(missing_ok=True)
     return {"ref": ref, "metadata": metadata}

@@ -16,6 +16,11 @@ from storage.reports import EvalSection, write_reports
 SAMPLING = {"do_sample": True, "temperature": 0.7, "guidance_scale": 3.0, "top_k": 50}
 PROBE = {"ref": "sha256:" + "ab" * 32, "text_model": "facebook/musicgen-small", "alpha": 10.0, "r2_validation": 0.41,
          "n_validation": 6, "r2_eval": 0.35, "n_eval": 2, "mix": 0.5, "used_for_renders": True}
+ADAPTER = {"file": "/music/mine/models/adapter.pt", "ref": "sha256:" + "cd" * 32,
+           "trained_at": "2026-12-06T02:08:34.404143+00:00", "lineage": "mine", "trained_on": "/music/mine/inputs",
+           "input_set": "8cf33e1ee0e9987e", "n_train_files": 9, "n_sections": 31,
+           "publication": "kept from an earlier run",
+           "reason": "this run's adapter sha256:0123456789 was not published: worse than the published model"}
 
 
 def write_small_report(root: Path, *, source: str = "song.wav", style_prompt: str = "calm piano") -> Path:
@@ -59,5 +64,5 @@ def write_small_report(root: Path, *, source: str = "song.wav", style_prompt: st
                   prior=CorpusPrior(emotion="calm", bpm=100.0, key="C major", style_id=2), energy={"abc": frames},
                   inputs={"abc": str(src)}, seconds=15.0, embedder="dsp", renderer="synth",
                   estimator="essentia-test", controls_source={"key": "adapter", "bpm": "adapter"},
-                  failed=[{"source": "broken.wav", "error": "not audio"}], probe=PROBE)
+                  failed=[{"source": "broken.wav", "error": "not audio"}], probe=PROBE, adapter=ADAPTER)
     return root / "reports"

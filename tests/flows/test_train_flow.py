@@ -67,7 +67,7 @@ def test_a_worse_adapter_is_stored_but_not_published(analysed, tmp_path):
     _, cache = analysed
     out = tmp_path / "models" / "adapter.pt"
     first = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False)
-    assert first["published"] and first["decision"]["reason"] == "nothing published yet"
+    assert first["published"] and first["decision"]["reason"] == "first adapter for this data folder"
     published = out.read_bytes()
 
     barely_trained = tmp_path / "barely.toml"

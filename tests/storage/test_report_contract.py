@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 from storage.report import REPORT_SCHEMA_VERSION, EvalReport, ReportFormatError, read_eval_json, write_eval_json
 from storage.report_pages import markdown_code, markdown_escape
 
-from ..report_fixture import PROBE, SAMPLING, write_small_report
+from ..report_fixture import ADAPTER, PROBE, SAMPLING, write_small_report
 
 NASTY_NAME = "a|b*_c_[x](y)<b>.wav"
 NASTY_PROMPT = "lo-fi | `tape` **hiss** [link](http://x) & <i>more</i>"
@@ -20,7 +20,7 @@ NASTY_PROMPT = "lo-fi | `tape` **hiss** [link](http://x) & <i>more</i>"
 TOP_LEVEL = ["schema_version", "match_score", "baseline_match_score", "match_delta", "tempo_corr",
              "targets", "passed", "passed_ci", "n_sections", "n_files", "embedder", "renderer", "seconds", "bpm_mae",
              "agreement", "baseline_controls", "estimator", "controls_source", "prior", "ci_level", "attributes",
-             "differences", "failed_inputs", "trained_on_eval_files", "sections", "probe"]
+             "differences", "failed_inputs", "trained_on_eval_files", "sections", "probe", "adapter"]
 SECTION = ["file_id", "source", "section", "start_s", "end_s", "spans", "predicted", "confidence", "weak_labels",
            "reference_bpm", "rendered_bpm", "baseline_rendered_bpm", "match", "baseline_match", "audio",
            "seconds", "source_file", "source_estimate", "renders"]
@@ -78,8 +78,8 @@ def test_eval_json_records_conditioning_sampling_and_probe(written):
 
 
 def test_a_v2_report_without_the_later_optional_fields_still_reads(written, tmp_path):
-    """Files written before conditioning, sampling and the probe were recorded stay valid."""
-    del written["probe"]
+    """Files written before conditioning, sampling, the probe and the adapter were recorded stay valid."""
+    del written["probe"], written["adapter"]
     for section in written["sections"]:
         for render in section["renders"].values():
             del render["conditioning"], render["sampling"]
@@ -87,6 +87,25 @@ def test_a_v2_report_without_the_later_optional_fields_still_reads(written, tmp_
     path.write_text(json.dumps(written))
     report = read_eval_json(path)
     assert report.probe is None and report.sections[0].renders["adapter"].conditioning is None
+    assert report.adapter is None
+
+
+def test_every_view_names_the_adapter_scored(reports, written):
+    """eval.json, eval.md and index.html say which adapter was scored, for which data folder,
+    and that this run kept an earlier one (and why)."""
+    assert written["adapter"] == ADAPTER
+    markdown, page = (reports / "eval.md").read_text(), (reports / "index.html").read_text()
+    for view in (markdown, page):
+        assert "sha256:cdcdcdcdcdcd" in view and "mine" in view and "kept from an earlier run" in view
+        assert "worse than the published model" in view and "/music/mine/inputs" in view
+
+
+def test_one_held_out_file_shows_no_interval_but_says_why(reports, written):
+    """The fixture's sections come from one file: deltas are measured, their intervals are not."""
+    assert written["differences"]["fixed"]["match"]["ci_low"] is None
+    for view in ((reports / "eval.md").read_text(), (reports / "index.html").read_text()):
+        assert "n/a — needs ≥ 2 held-out files" in view
+        assert "None" not in view
 
 
 def _drop(path):
