@@ -1,10 +1,15 @@
-"""The adapter (seed section 3): four small heads from x_t (521) to generation controls.
+"""The adapter (seed section 3): four small heads from a section to generation controls.
 
-Emotion 521->128->5, BPM 521->128->1, key 521->128->14, style 521->128->K. Inputs are
-standardised with statistics stored as buffers, so a saved adapter carries them. BPM is
-regressed as (bpm - bpm_center) / bpm_scale so its L1 term is about the size of a CE term
-(with the default scale a 50 BPM error costs 1.0), and predictions are clamped to the default
-label range (``LabelConfig.bpm_min`` .. ``bpm_max``), where every training label lies.
+- emotion and style: 521 -> 128 -> 5 and -> K over the standardised section vector x, as the
+  seed says;
+- key: ``heads.KeyHead`` over the section's chroma and its file's chroma, 24 keys, exactly
+  transposition-equivariant; the seed's 14-class key is its fold (``vocab.fold_key_14``);
+- tempo: ``heads.TempoHead``, a distribution over the fine log-tempo grid read from the
+  section's periodicity curve, with an octave preference from percussive share, onset rate
+  and x; the BPM is its refined mode, clamped to the label range.
+
+Inputs travel as one dict of arrays (``INPUTS``), the columns ``storage.sections`` writes.
+Standardisation statistics of x and the onset rate are buffers, so a saved adapter carries them.
 """
 
 from __future__ import annotations
@@ -17,12 +22,22 @@ from torch import nn
 from torch.nn import functional as F
 
 from .config import LabelConfig, TrainConfig
+from .errors import ParameterError
 from .features import FEATURE_DIM
-from .vocab import EMOTIONS, KEYS_14
+from .heads import N_KEYS, TEMPO_BINS, KeyHead, TempoHead, decode_tempo, soft_tempo_target
+from .key import DEFAULT_PROFILE
+from .tempo import TEMPO_FINE_BPM
+from .vocab import EMOTIONS, fold_key_14
 
 _TRAIN, _LABELS = TrainConfig(), LabelConfig()  # the defaults live in config.py
 BPM_MIN, BPM_MAX = _LABELS.bpm_min, _LABELS.bpm_max
-LOSS_WEIGHTS = {"emotion": 1.0, "bpm": 0.5, "key": 0.5, "style": 1.0}
+LOSS_WEIGHTS = {"emotion": 1.0, "key": 0.5, "tempo": 1.0, "style": 1.0}
+# What the adapter reads of a section: array name -> shape of one row.
+INPUTS = {"X": (FEATURE_DIM,), "chroma": (12,), "context_chroma": (12,), "tempo_periodicity": (TEMPO_BINS,),
+          "percussive_share": (), "onset_rate": ()}
+# The seed's 14-class key of each of the 24 (index 2 * root + minor).
+_GRID_BPM = torch.as_tensor(TEMPO_FINE_BPM, dtype=torch.float32)
+FOLD_14 = torch.tensor([fold_key_14(i // 2, bool(i % 2)) for i in range(N_KEYS)])
 
 
 @dataclass(frozen=True)
@@ -33,8 +48,12 @@ class AdapterConfig:
     in_dim: int = FEATURE_DIM
     hidden: int = _TRAIN.hidden
     n_emotions: int = len(EMOTIONS)
-    n_keys: int = len(KEYS_14)
-    bpm_center: float = _TRAIN.bpm_center
+    key_hidden: int = 16
+    key_profile: str = DEFAULT_PROFILE
+    key_context_weight: float = _LABELS.key_context_weight
+    tempo_channels: int = 8
+    bpm_min: float = BPM_MIN
+    bpm_max: float = BPM_MAX
     bpm_scale: float = _TRAIN.bpm_scale
 
     def to_dict(self) -> dict:
@@ -45,59 +64,99 @@ def _head(in_dim: int, hidden: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, out))
 
 
+def as_tensors(arrays: dict[str, np.ndarray], mask: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """The ``INPUTS`` (float32) and any targets present (``y_bpm`` float, other ``y_*`` long)
+    of the rows ``mask`` selects, as tensors."""
+    missing = [k for k in INPUTS if k not in arrays]
+    if missing:
+        raise ParameterError(f"adapter inputs lack {missing}: sections written before the key and tempo "
+                             "heads; label them again (`aural train` does)")
+    rows = slice(None) if mask is None else mask
+    out = {k: torch.as_tensor(np.asarray(arrays[k])[rows], dtype=torch.float32) for k in INPUTS}
+    for k in ("y_emotion", "y_key_full", "y_style"):
+        if k in arrays:
+            out[k] = torch.as_tensor(np.asarray(arrays[k])[rows], dtype=torch.long)
+    if "y_bpm" in arrays:
+        out["y_bpm"] = torch.as_tensor(np.asarray(arrays["y_bpm"])[rows], dtype=torch.float32)
+    return out
+
+
 class Adapter(nn.Module):
-    """Four heads over standardised features."""
+    """Emotion and style heads over x; key and tempo heads over the section's evidence."""
 
     def __init__(self, config: AdapterConfig):
         super().__init__()
-        self.config = config
-        c = config
+        self.config = c = config
         self.register_buffer("x_mean", torch.zeros(c.in_dim))
         self.register_buffer("x_std", torch.ones(c.in_dim))
+        self.register_buffer("onset_mean", torch.zeros(()))
+        self.register_buffer("onset_std", torch.ones(()))
         self.emotion = _head(c.in_dim, c.hidden, c.n_emotions)
-        self.bpm = _head(c.in_dim, c.hidden, 1)
-        self.key = _head(c.in_dim, c.hidden, c.n_keys)
         self.style = _head(c.in_dim, c.hidden, c.n_styles)
+        self.key = KeyHead(profile=c.key_profile, context_weight=c.key_context_weight, hidden=c.key_hidden)
+        self.tempo = TempoHead(context_dim=2, bpm_min=c.bpm_min, bpm_max=c.bpm_max, channels=c.tempo_channels)
 
-    def set_standardization(self, x: np.ndarray) -> None:
-        """Store the training set's per-dimension mean and std (std floored at 1e-3)."""
-        x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    def set_standardization(self, inputs: dict[str, np.ndarray | torch.Tensor]) -> None:
+        """Store the training set's mean and std of x (per dimension) and of the onset rate
+        (std floored at 1e-3)."""
+        x = torch.as_tensor(np.asarray(inputs["X"]), dtype=torch.float32)
         self.x_mean.copy_(x.mean(dim=0))
         self.x_std.copy_(x.std(dim=0, unbiased=False).clamp_min(1e-3))
+        rate = torch.as_tensor(np.asarray(inputs["onset_rate"]), dtype=torch.float32)
+        self.onset_mean.copy_(rate.mean())
+        self.onset_std.copy_(rate.std(unbiased=False).clamp_min(1e-3))
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        z = (x - self.x_mean) / self.x_std
-        return {"emotion": self.emotion(z), "bpm": self.bpm(z).squeeze(-1),
-                "key": self.key(z), "style": self.style(z)}
-
-    def bpm_to_target(self, bpm: torch.Tensor) -> torch.Tensor:
-        return (bpm - self.config.bpm_center) / self.config.bpm_scale
-
-    def target_to_bpm(self, t: torch.Tensor) -> torch.Tensor:
-        return (t * self.config.bpm_scale + self.config.bpm_center).clamp(BPM_MIN, BPM_MAX)
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        z = (batch["X"] - self.x_mean) / self.x_std
+        rate = (batch["onset_rate"] - self.onset_mean) / self.onset_std
+        context = torch.cat([batch["percussive_share"][:, None], rate[:, None]], dim=-1)
+        return {"emotion": self.emotion(z), "style": self.style(z),
+                "key": self.key(batch["chroma"], batch["context_chroma"]),
+                "tempo": self.tempo(batch["tempo_periodicity"], context)}
 
     @torch.no_grad()
-    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Class ids, probabilities and clamped BPM for a batch of section vectors (n, 521)."""
+    def predict(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Class ids, probabilities, BPM and confidences for a batch of sections (``INPUTS``).
+
+        ``key_full`` is the 24-key id (``vocab.KEYS_FULL``) and ``key`` its 14-class fold;
+        ``bpm`` the tempo distribution's refined mode within the label range and
+        ``bpm_prob`` its probability within 4 %.
+        """
         self.eval()
-        out = self(torch.as_tensor(np.asarray(x), dtype=torch.float32))
+        out = self(as_tensors(arrays))
         pred = {}
-        for head in ("emotion", "key", "style"):
+        for head in ("emotion", "style"):
             prob = F.softmax(out[head], dim=-1)
-            pred[head] = prob.argmax(dim=-1).numpy()
-            pred[f"{head}_prob"] = prob.numpy()
-        pred["bpm"] = self.target_to_bpm(out["bpm"]).numpy()
+            pred[head], pred[f"{head}_prob"] = prob.argmax(dim=-1).numpy(), prob.numpy()
+        key_prob = F.softmax(out["key"], dim=-1)
+        pred["key_full"], pred["key_full_prob"] = key_prob.argmax(dim=-1).numpy(), key_prob.numpy()
+        pred["key"] = FOLD_14[key_prob.argmax(dim=-1)].numpy()
+        bpm, confidence = decode_tempo(out["tempo"])
+        pred["bpm"] = bpm.clamp(self.config.bpm_min, self.config.bpm_max).numpy()
+        pred["bpm_prob"] = confidence.numpy()
         return pred
+
+
+def loss_terms(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
+               ) -> dict[str, torch.Tensor]:
+    """Each head's loss term (tensors): CE for emotion, key (24) and style; for tempo, CE
+    against the label's bin smoothed over +-4 % plus 0.5 L1 of the expected BPM in units of
+    ``bpm_scale`` (a 50 BPM error costs 1): the seed's BPM term on the distribution."""
+    tempo_p = F.log_softmax(out["tempo"], dim=-1)
+    target = soft_tempo_target(batch["y_bpm"], model.tempo.mask)
+    expected = (tempo_p.exp() * _GRID_BPM).sum(dim=-1)
+    return {
+        "emotion": F.cross_entropy(out["emotion"], batch["y_emotion"]),
+        "key": F.cross_entropy(out["key"], batch["y_key_full"]),
+        "tempo": -(target * tempo_p).sum(dim=-1).mean()
+                 + 0.5 * F.l1_loss(expected, batch["y_bpm"]) / model.config.bpm_scale,
+        "style": F.cross_entropy(out["style"], batch["y_style"]),
+    }
 
 
 def adapter_loss(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
                  ) -> tuple[torch.Tensor, dict[str, float]]:
-    """L = CE(emotion) + 0.5 L1(bpm) + 0.5 CE(key) + CE(style); also each term's value."""
-    terms = {
-        "emotion": F.cross_entropy(out["emotion"], batch["y_emotion"]),
-        "bpm": F.l1_loss(out["bpm"], model.bpm_to_target(batch["y_bpm"])),
-        "key": F.cross_entropy(out["key"], batch["y_key"]),
-        "style": F.cross_entropy(out["style"], batch["y_style"]),
-    }
+    """L = CE(emotion) + 0.5 CE(key, 24) + tempo + CE(style) (``loss_terms``), and each term's value."""
+    terms = loss_terms(model, out, batch)
     total = sum(LOSS_WEIGHTS[k] * v for k, v in terms.items())
     return total, {k: float(v.detach()) for k, v in terms.items()}

@@ -32,8 +32,8 @@ import numpy as np
 from .audio import valid_audio
 from .config import AugmentConfig, LabelConfig
 from .errors import ParameterError
-from .labels import fold_bpm
-from .sections import FrameArrays, LabelledSection
+from .labels import fold_bpm, pitch_class_histogram
+from .sections import FrameArrays, LabelledSection, section_evidence
 from .vocab import KEYS_14, fold_key_14, key_full_name, parse_key
 
 _LABELS = LabelConfig()  # the defaults live in config.py
@@ -155,6 +155,8 @@ def augment_sections(rows: Sequence[LabelledSection], frames: FrameArrays, *, tr
         One per row, in the same order.
     """
     rate = float(transform.rate)
+    weights = frames.energy + 1e-3  # as label_sections weighs the original's frames
+    context = pitch_class_histogram(frames.chroma_cqt, weights)
     out = []
     for row in rows:
         spans = [(a / rate, b / rate) for a, b in row.spans] or [(row.start_s / rate, row.end_s / rate)]
@@ -170,7 +172,7 @@ def augment_sections(rows: Sequence[LabelledSection], frames: FrameArrays, *, tr
             row, start_s=row.start_s / rate, end_s=row.end_s / rate, spans=spans, n_frames=len(idx),
             x=frames.x[idx].mean(axis=0).astype(np.float32), energy=float(frames.energy[idx].mean()),
             beat_strength=float(frames.beat_strength[idx].mean()), bpm=bpm,
-            key=key, key_id=key_id, key_full=key_full))
+            key=key, key_id=key_id, key_full=key_full, evidence=section_evidence(frames, idx, weights, context)))
     return out
 
 

@@ -95,10 +95,19 @@ class TrainConfig(_Frozen):
     """Adapter training (seed sections 3, 5, 7)."""
 
     hidden: int = Field(128, ge=1)
-    lr: float = Field(3e-4, gt=0, description="AdamW learning rate.")
+    lr: float = Field(3e-4, gt=0, description="AdamW learning rate of the emotion and style heads.")
+    head_lr: float = Field(1e-2, gt=0, description="AdamW learning rate of the key and tempo heads (few weights, "
+                                                  "shared across keys and tempi).")
+    head_epochs: int = Field(300, ge=0, description="Full-batch steps of the key and tempo heads (0: they stay the "
+                                                    "weak labeller they start as).")
     weight_decay: float = Field(1e-3, ge=0)
-    epochs: int = Field(30, ge=1, description="Most training epochs (early stopping may end sooner).")
-    patience: int = Field(5, ge=1)
+    epochs: int = Field(60, ge=1, description="Most training epochs (early stopping may end sooner).")
+    patience: int = Field(10, ge=1)
+    # Feature-space augmentation, every epoch (exact for the evidence arrays, see training.py).
+    rotate_keys: bool = Field(True, description="Transpose every training section by a fresh random shift "
+                                                "each epoch (chroma rolled, key label moved).")
+    tempo_shift_bins: int = Field(8, ge=0, le=24, description="Shift every training section's periodicity curve "
+                                  "by up to this many bins (24 per octave) each epoch, the BPM label with it.")
     # "per_head": each head keeps its best validation epoch (see training.py); "total": seed rule.
     early_stopping: Literal["per_head", "total"] = Field("per_head",
         description="per_head: each head keeps its best validation epoch; total: the seed's rule.")
@@ -106,8 +115,7 @@ class TrainConfig(_Frozen):
     val_fraction: float = Field(0.2, gt=0, lt=1,
         description="Share of training files held out for validation (whole files).")
     seed: int = 0
-    # BPM is regressed as (bpm - 110) / 50 so that its L1 term is about as large as a CE term.
-    bpm_center: float = 110.0
+    # The tempo term's L1 on the expected BPM is in units of 50 BPM, about as large as a CE term.
     bpm_scale: float = Field(50.0, gt=0)
 
 

@@ -30,7 +30,7 @@ from .config import ControlsConfig, EvalConfig
 from .controls import STEMS, Controls
 from .render.balance import stem_gains_for
 from .styles import StyleTable
-from .vocab import EMOTIONS, KEYS_14
+from .vocab import EMOTIONS, KEYS_FULL
 
 KINDS = ("adapter", "fixed", "prior", "shuffled", "oracle")
 REFERENCES = KINDS[1:]
@@ -51,7 +51,7 @@ def predicted_controls(pred: dict[str, np.ndarray], styles: StyleTable, descript
                        source: ControlsConfig | None = None) -> list[Controls]:
     """Controls for each section from ``Adapter.predict`` output and measured descriptors.
 
-    The key head predicts one of 14 natural-root keys, which is a valid full key name. With
+    The key is the key head's 24-key prediction (``pred["key_full"]``). With
     ``source.key == "measured"`` (or ``bpm``) the section's own ``key_full`` (``bpm``) from
     ``sections`` is used instead. Stem gains come from the stem balancer (emotion, style and
     the section's descriptors).
@@ -61,7 +61,7 @@ def predicted_controls(pred: dict[str, np.ndarray], styles: StyleTable, descript
     for i, desc in enumerate(descriptors):
         emotion = EMOTIONS[int(pred["emotion"][i])]
         style = styles[int(pred["style"][i])]
-        key = KEYS_14[int(pred["key"][i])] if source.key == "adapter" else sections[i]["key_full"]
+        key = KEYS_FULL[int(pred["key_full"][i])] if source.key == "adapter" else sections[i]["key_full"]
         bpm = float(pred["bpm"][i]) if source.bpm == "adapter" else float(sections[i]["bpm"])
         out.append(Controls(
             emotion=emotion, bpm=round(bpm, 1), key=key, style_id=style.id, style_prompt=style.prompt,
@@ -85,7 +85,7 @@ class CorpusPrior:
 
     emotion: str
     bpm: float
-    key: str          # one of the 14 classes the adapter predicts
+    key: str          # one of the 24 keys the adapter predicts
     style_id: int
 
     @classmethod
@@ -95,7 +95,7 @@ class CorpusPrior:
             return min(counts, key=lambda i: (-counts[i], i))
 
         return cls(emotion=EMOTIONS[mode(emotion_ids)], bpm=round(float(np.median(bpm)), 1),
-                   key=KEYS_14[mode(key_ids)], style_id=mode(style_ids))
+                   key=KEYS_FULL[mode(key_ids)], style_id=mode(style_ids))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -29,7 +29,7 @@ from .errors import ParameterError
 from .key import estimate_key
 from .styles import StyleTable
 from .tempo import estimate_tempo
-from .vocab import EMOTIONS, KEYS_14, TAG_EMOTION, fold_key_14, key_full_name
+from .vocab import EMOTIONS, KEYS_14, TAG_EMOTION, fold_key_14, key_full_name, parse_key
 
 RANK_WEIGHTS = (5.0, 4.0, 3.0, 2.0, 1.0)
 _DEFAULTS = LabelConfig()  # the defaults live in config.py
@@ -131,6 +131,23 @@ def key_label(histogram: np.ndarray, config: LabelConfig, context: np.ndarray | 
     key_full = key_full_name(tonic, minor)
     key_id = fold_key_14(tonic, minor)
     return KeyEstimate(key_full, KEYS_14[key_id], key_id, confidence, fallback)
+
+
+def known_key(key_full: str) -> KeyEstimate:
+    """A key given, not estimated (a strong label): full confidence, no fallback."""
+    tonic, minor = parse_key(key_full)
+    key_id = fold_key_14(tonic, minor)
+    return KeyEstimate(key_full_name(tonic, minor), KEYS_14[key_id], key_id, 1.0, False)
+
+
+def resolve_style(style: str, table: StyleTable) -> int | None:
+    """The style table's row named by ``style``: its id ("3") or its prompt (any case); None
+    when no row matches."""
+    text = str(style).strip()
+    if text.isdigit() and int(text) < len(table):
+        return int(text)
+    prompts = {row.prompt.strip().lower(): row.id for row in table.styles}
+    return prompts.get(text.lower())
 
 
 def style_label(emotion: str, energy: float, table: StyleTable, config: LabelConfig) -> int:

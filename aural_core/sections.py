@@ -11,18 +11,28 @@ Every segment lasts at least ``min_section_seconds``; a clip too short for three
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import SectionConfig
 from .errors import ParameterError
-from .labels import emotion_label, key_label_frames, pitch_class_histogram, style_label, tempo_label
+from .labels import (
+    emotion_label,
+    fold_bpm,
+    key_label_frames,
+    known_key,
+    pitch_class_histogram,
+    resolve_style,
+    style_label,
+    tempo_label,
+)
+from .strong_labels import FIELDS, StrongLabels
 from .vocab import EMOTIONS
 
 SECTION_NAMES = ("intro", "build", "release")
 # Bump when labelling or sectioning changes its output: part of every sections cache key.
-LABELS_VERSION = "2"  # 2: sections carry beat_strength
+LABELS_VERSION = "3"  # 2: sections carry beat_strength; 3: evidence for the heads, strong labels
 _DEFAULTS = SectionConfig()  # the defaults live in config.py
 
 
@@ -120,6 +130,17 @@ class FrameArrays:
 
 
 @dataclass(frozen=True)
+class SectionEvidence:
+    """What the key and tempo heads read of a section (``aural_core.heads``), beside x."""
+
+    chroma: np.ndarray              # (12,) energy-weighted tuning-corrected CQT chroma, sums to 1
+    context_chroma: np.ndarray      # (12,) the same over the whole file
+    tempo_periodicity: np.ndarray   # (97,) energy-weighted mean of the frames' tempo_acf_fine
+    percussive_share: float
+    onset_rate: float               # onsets per second
+
+
+@dataclass(frozen=True)
 class LabelledSection:
     """One row of the sections contract."""
 
@@ -140,23 +161,51 @@ class LabelledSection:
     key_confidence: float
     style_id: int
     style_prompt: str
+    evidence: SectionEvidence
+    # Where each label came from: "weak", or "tag" / "sidecar" (aural_core.strong_labels).
+    label_source: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FIELDS, "weak"))
 
 
-def label_sections(frames: FrameArrays, *, labels, sections, styles) -> list[LabelledSection]:
-    """Sections of one file with their weak labels (``labels``/``sections`` are config parts)."""
+def section_evidence(frames: FrameArrays, rows: np.ndarray, weights: np.ndarray, context: np.ndarray
+                     ) -> SectionEvidence:
+    """The heads' evidence of the frames ``rows``, weighted as the weak labels weigh them."""
+    w = weights[rows]
+    return SectionEvidence(
+        chroma=pitch_class_histogram(frames.chroma_cqt[rows], w).astype(np.float32),
+        context_chroma=np.asarray(context, dtype=np.float32),
+        tempo_periodicity=(frames.tempo_acf_fine[rows] * w[:, None]).sum(axis=0).astype(np.float32) / w.sum(),
+        percussive_share=float(np.average(frames.percussive_share[rows], weights=w)),
+        onset_rate=float(np.average(frames.onset_rate[rows], weights=w)))
+
+
+def label_sections(frames: FrameArrays, *, labels, sections, styles,
+                   strong: StrongLabels | None = None) -> list[LabelledSection]:
+    """Sections of one file with their labels (``labels``/``sections`` are config parts).
+
+    Labels are weak (``aural_core.labels``) except the fields ``strong`` gives, which replace
+    them in every section (their ``label_source`` says so); a strong style names a row of
+    ``styles`` by id or prompt (one that names none stays weak).
+    """
     weights = frames.energy + 1e-3  # louder frames say more about the key; silence still counts
     file_histogram = pitch_class_histogram(frames.chroma_cqt, weights)
+    strong = strong or StrongLabels()
+    strong_style = resolve_style(strong.style, styles) if strong.style is not None else None
+    sources = {f: strong.source.get(f, "weak") if getattr(strong, f) is not None else "weak" for f in FIELDS}
+    if strong_style is None:
+        sources["style"] = "weak"
     out = []
     for sec in section_frames(frames.energy, start_s=frames.start_s, end_s=frames.end_s,
                               n_sections=sections.n_sections, min_section_seconds=sections.min_section_seconds):
         i = sec.frames
-        emotion = emotion_label([frames.top_tags[j] for j in i])
+        emotion = strong.emotion or emotion_label([frames.top_tags[j] for j in i])
         energy = float(frames.energy[i].mean())
-        key = key_label_frames(frames.chroma_cqt[i], weights[i], file_histogram, labels)
-        bpm, _ = tempo_label(tempo_bpm=frames.tempo_bpm[i], beat_strength=frames.beat_strength[i],
-                             acf=frames.tempo_acf_fine[i], percussive_share=frames.percussive_share[i],
-                             onset_rate=frames.onset_rate[i], weights=weights[i], config=labels)
-        style_id = style_label(emotion, energy, styles, labels)
+        key = (known_key(strong.key) if strong.key else
+               key_label_frames(frames.chroma_cqt[i], weights[i], file_histogram, labels))
+        bpm = (fold_bpm(strong.bpm, lo=labels.bpm_min, hi=labels.bpm_max) if strong.bpm is not None else
+               tempo_label(tempo_bpm=frames.tempo_bpm[i], beat_strength=frames.beat_strength[i],
+                           acf=frames.tempo_acf_fine[i], percussive_share=frames.percussive_share[i],
+                           onset_rate=frames.onset_rate[i], weights=weights[i], config=labels)[0])
+        style_id = strong_style if strong_style is not None else style_label(emotion, energy, styles, labels)
         out.append(LabelledSection(
             section=sec.name, start_s=float(frames.start_s[i].min()), end_s=float(frames.end_s[i].max()),
             spans=[(float(frames.start_s[a]), float(frames.end_s[b])) for a, b in sec.spans],
@@ -166,5 +215,6 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles) -> list[Lab
             bpm=bpm,
             key=key.key, key_id=key.key_id, key_full=key.key_full, key_confidence=key.confidence,
             style_id=style_id, style_prompt=styles[style_id].prompt,
+            evidence=section_evidence(frames, i, weights, file_histogram), label_source=dict(sources),
         ))
     return out

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .adapter import Adapter, adapter_loss
+from .adapter import Adapter, adapter_loss, as_tensors
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,10 @@ class PublishDecision:
 
 def held_out_loss(model: Adapter, arrays: dict[str, np.ndarray], mask: np.ndarray) -> float:
     """The training loss of ``model`` on the rows of ``arrays`` that ``mask`` selects."""
-    batch = {"X": torch.as_tensor(arrays["X"][mask], dtype=torch.float32),
-             "y_bpm": torch.as_tensor(arrays["y_bpm"][mask], dtype=torch.float32)}
-    for k in ("y_emotion", "y_key", "y_style"):
-        batch[k] = torch.as_tensor(arrays[k][mask], dtype=torch.long)
+    batch = as_tensors(arrays, mask)
     model.eval()
     with torch.no_grad():
-        return float(adapter_loss(model, model(batch["X"]), batch)[0])
+        return float(adapter_loss(model, model(batch), batch)[0])
 
 
 def comparable_settings(metadata: dict) -> dict:
@@ -54,7 +51,7 @@ def comparable_settings(metadata: dict) -> dict:
     hashes, hyper = metadata.get("config_hashes", {}), metadata.get("hyperparameters", {})
     return {"features": hashes.get("features"), "labels": hashes.get("labels"), "sections": hashes.get("sections"),
             "styles": metadata.get("styles_hash"),
-            **{k: hyper.get(k) for k in ("seed", "val_fraction", "bpm_center", "bpm_scale")}}
+            **{k: hyper.get(k) for k in ("seed", "val_fraction", "bpm_scale")}}
 
 
 def comparability(candidate: dict, published: dict) -> str | None:

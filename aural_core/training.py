@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,12 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .adapter import Adapter, AdapterConfig, adapter_loss
-from .config import TrainConfig
+from .adapter import LOSS_WEIGHTS, Adapter, AdapterConfig, adapter_loss, as_tensors, loss_terms
+from .agreement.scores import tempo_agreement
+from .config import LabelConfig, TrainConfig
 from .errors import ParameterError
+from .heads import rotate_chroma, shift_periodicity
 
-TARGETS = ("y_emotion", "y_bpm", "y_key", "y_style")
-HEADS = ("emotion", "bpm", "key", "style")
+TARGETS = ("y_emotion", "y_bpm", "y_key_full", "y_style")
+SEED_HEADS = ("emotion", "style")  # trained and early-stopped as the seed says; key and tempo: fit_key_tempo
 
 
 def seed_everything(seed: int) -> None:
@@ -92,58 +95,90 @@ class TrainResult:
     split: dict = field(default_factory=dict)
 
 
-def _tensors(arrays: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, torch.Tensor]:
-    out = {"X": torch.as_tensor(arrays["X"][mask], dtype=torch.float32),
-           "y_bpm": torch.as_tensor(arrays["y_bpm"][mask], dtype=torch.float32)}
-    for k in ("y_emotion", "y_key", "y_style"):
-        out[k] = torch.as_tensor(arrays[k][mask], dtype=torch.long)
-    return out
-
-
-def head_metrics(model: Adapter, data: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Accuracy of the class heads and BPM mean absolute error."""
-    if len(data["X"]) == 0:
+def head_metrics(model: Adapter, arrays: dict[str, np.ndarray]) -> dict[str, float]:
+    """Accuracy of the class heads (key among 24 and its 14-class fold), tempo within 4 %
+    (and with octave errors, Acc2) and the BPM mean absolute error, on labelled sections."""
+    if len(arrays["X"]) == 0:
         return {}
-    pred = model.predict(data["X"].numpy())
+    pred = model.predict(arrays)
+    truth = np.asarray(arrays["y_bpm"], dtype=float)
+    tempo = [tempo_agreement(t, p) for t, p in zip(truth, pred["bpm"])]
     return {
-        "emotion_acc": float(np.mean(pred["emotion"] == data["y_emotion"].numpy())),
-        "key_acc": float(np.mean(pred["key"] == data["y_key"].numpy())),
-        "style_acc": float(np.mean(pred["style"] == data["y_style"].numpy())),
-        "bpm_mae": float(np.mean(np.abs(pred["bpm"] - data["y_bpm"].numpy()))),
+        "emotion_acc": float(np.mean(pred["emotion"] == arrays["y_emotion"])),
+        "key_acc": float(np.mean(pred["key_full"] == arrays["y_key_full"])),
+        "key14_acc": float(np.mean(pred["key"] == arrays["y_key"])),
+        "style_acc": float(np.mean(pred["style"] == arrays["y_style"])),
+        "tempo_acc1": float(np.mean([t["acc1"] for t in tempo])),
+        "tempo_acc2": float(np.mean([t["acc2"] for t in tempo])),
+        "bpm_mae": float(np.mean(np.abs(pred["bpm"] - truth))),
     }
 
 
+def augment_batch(batch: dict[str, torch.Tensor], *, generator: torch.Generator, rotate_keys: bool,
+                  tempo_shift_bins: int, bpm_min: float, bpm_max: float) -> dict[str, torch.Tensor]:
+    """A copy of ``batch`` with every section transposed by a random semitone shift (chroma and
+    context rolled, key label moved) and sped up or slowed down by a random number of
+    log-tempo bins (periodicity curve shifted, BPM label scaled), drawn from ``generator``.
+
+    Exact for these arrays: a rolled chroma is the chroma of the transposed music, a shifted
+    periodicity curve that of the same music at the scaled tempo. Shifts that would take a
+    label outside [bpm_min, bpm_max] are clipped to the range.
+    """
+    n, out = len(batch["X"]), dict(batch)
+    if rotate_keys:
+        k = torch.randint(0, 12, (n,), generator=generator)
+        out["chroma"] = rotate_chroma(batch["chroma"], k)
+        out["context_chroma"] = rotate_chroma(batch["context_chroma"], k)
+        root, minor = batch["y_key_full"] // 2, batch["y_key_full"] % 2
+        out["y_key_full"] = 2 * ((root + k) % 12) + minor
+    if tempo_shift_bins:
+        s = torch.randint(-tempo_shift_bins, tempo_shift_bins + 1, (n,), generator=generator).to(torch.float32)
+        log_bpm = torch.log2(batch["y_bpm"])
+        lo, hi = (math.log2(bpm_min) - log_bpm) * 24, (math.log2(bpm_max) - log_bpm) * 24
+        s = torch.minimum(torch.maximum(s, torch.ceil(lo)), torch.floor(hi)).to(torch.long)
+        out["tempo_periodicity"] = shift_periodicity(batch["tempo_periodicity"], s)
+        out["y_bpm"] = batch["y_bpm"] * torch.exp2(s.to(torch.float32) / 24)
+    return out
+
+
 def train_adapter(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
-                  on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
-    """See ``_train``; runs on one torch thread (the model is tiny: more threads only contend)."""
+                  labels: LabelConfig | None = None, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+    """See ``_train``; runs on one torch thread (the model is tiny: more threads only contend).
+
+    ``labels``: the label settings the sections were made with; the key head starts from their
+    key profile and context weight, the tempo head masks tempi outside their BPM range."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train(arrays, n_styles=n_styles, config=config, on_epoch=on_epoch)
+        return _train(arrays, n_styles=n_styles, config=config, labels=labels or LabelConfig(), on_epoch=on_epoch)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
+def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig, labels: LabelConfig,
            on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train the four heads jointly on sections (``X``, ``y_*``, ``file_id`` arrays).
+    """Train the adapter on sections (``X``, the evidence arrays, ``y_*``, ``file_id``).
 
     Whole files are held out (``split_files``). Rows marked by an optional ``augmented`` array
     (transformed copies, carrying their original file's id) train with their file and are
     dropped when that file validates: validation sees original sections only.
 
-    AdamW (lr, weight decay from ``config``), shuffled mini-batches, up to ``epochs`` epochs.
-    Early stopping (``config.early_stopping``):
+    Two stages:
 
-    - "per_head" (default): the four heads share no parameters, so each keeps the weights of
-      the epoch where its own validation term was lowest, and training stops once no head has
-      improved for ``patience`` epochs. With the total loss alone, the key head (whose
-      validation CE rises early on small corpora) would stop the BPM head half-trained.
-    - "total": the seed's rule, on the total validation loss.
+    1. The key and tempo heads (``fit_key_tempo``): full batch, ``head_epochs`` AdamW steps at
+       ``head_lr``, every step on freshly transposed and re-tempoed sections (``augment_batch``).
+       Their few weights are shared across keys and tempi and start as the weak labeller, so
+       they need many small steps, not early stopping: measured on the labelled composition
+       set, stopping on their validation loss kept the untrained heads.
+    2. The emotion and style heads, as the seed trains them: AdamW at ``lr``, shuffled
+       mini-batches, up to ``epochs`` epochs, early stopping (``config.early_stopping``):
+       "per_head" (default) keeps each head's best validation epoch and stops once neither has
+       improved for ``patience`` epochs; "total" uses the total validation loss (the seed's rule).
 
+    The loss history is that of stage 2 (the key and tempo terms are then constant).
     Same inputs and seed -> identical weights.
     """
-    missing = [k for k in ("X", "file_id", *TARGETS) if k not in arrays]
+    missing = [k for k in ("file_id", *TARGETS) if k not in arrays]
     if missing:
         raise ParameterError(f"training arrays lack {missing}")
     seed_everything(config.seed)
@@ -151,12 +186,14 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
     augmented = np.asarray(arrays.get("augmented", np.zeros(len(train_mask), dtype=bool)), dtype=bool)
     n_dropped = int((val_mask & augmented).sum())
     val_mask = val_mask & ~augmented  # copies of a validation file never validate (nor train)
-    train, val = _tensors(arrays, train_mask), _tensors(arrays, val_mask)
+    train, val = as_tensors(arrays, train_mask), as_tensors(arrays, val_mask)
+    train_arrays = {k: np.asarray(v)[train_mask] for k, v in arrays.items()}
+    val_arrays = {k: np.asarray(v)[val_mask] for k, v in arrays.items()}
 
-    model = Adapter(AdapterConfig(n_styles=n_styles, hidden=config.hidden,
-                                  bpm_center=config.bpm_center, bpm_scale=config.bpm_scale))
-    model.set_standardization(train["X"].numpy())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    model = Adapter(AdapterConfig(n_styles=n_styles, hidden=config.hidden, bpm_scale=config.bpm_scale,
+                                  key_profile=labels.key_profile, key_context_weight=labels.key_context_weight,
+                                  bpm_min=labels.bpm_min, bpm_max=labels.bpm_max))
+    model.set_standardization(train_arrays)
     generator = torch.Generator().manual_seed(config.seed)
     result = TrainResult(model=model, split={
         "train_files": sorted(set(arrays["file_id"][train_mask].tolist())),
@@ -164,8 +201,11 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
         "n_train_sections": int(train_mask.sum()), "n_val_sections": int(val_mask.sum()),
         **({"n_augmented_train_sections": int((train_mask & augmented).sum()),
             "n_augmented_dropped": n_dropped} if augmented.any() else {})})
-    per_head = config.early_stopping == "per_head"
-    tracked = HEADS if per_head else ("total",)
+    fit_key_tempo(model, train, config=config, generator=generator)
+
+    optimizer = torch.optim.AdamW([*model.emotion.parameters(), *model.style.parameters()], lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    tracked = SEED_HEADS if config.early_stopping == "per_head" else ("total",)
     best = {h: (float("inf"), None, 0) for h in tracked}  # (loss, state, epoch)
     n = len(train["X"])
     for epoch in range(1, config.epochs + 1):
@@ -175,7 +215,7 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
         for start in range(0, n, config.batch_size):
             idx = order[start:start + config.batch_size]
             batch = {k: v[idx] for k, v in train.items()}
-            loss, terms = adapter_loss(model, model(batch["X"]), batch)
+            loss, terms = adapter_loss(model, model(batch), batch)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -184,7 +224,7 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
                 terms_sum[k] = terms_sum.get(k, 0.0) + v * len(idx)
         model.eval()
         with torch.no_grad():
-            val_loss, val_terms = adapter_loss(model, model(val["X"]), val)
+            val_loss, val_terms = adapter_loss(model, model(val), val)
         row = {"epoch": epoch, "train_loss": total / n, "val_loss": float(val_loss),
                "train_terms": {k: v / n for k, v in terms_sum.items()}, "val_terms": val_terms}
         result.history.append(row)
@@ -202,5 +242,24 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
         (model if h == "total" else getattr(model, h)).load_state_dict(best[h][1])
     result.best_epochs = {h: best[h][2] for h in tracked}
     result.best_epoch = max(result.best_epochs.values())
-    result.metrics = {"train": head_metrics(model, train), "validation": head_metrics(model, val)}
+    result.metrics = {"train": head_metrics(model, train_arrays), "validation": head_metrics(model, val_arrays)}
     return result
+
+
+def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: TrainConfig,
+                  generator: torch.Generator) -> None:
+    """Stage 1 of ``_train``: the key and tempo heads, full batch, ``config.head_epochs`` steps,
+    each on freshly augmented sections (``augment_batch``)."""
+    params = [*model.key.parameters(), *model.tempo.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=config.head_lr, weight_decay=config.weight_decay)
+    model.train()
+    for _ in range(config.head_epochs):
+        batch = augment_batch(train, generator=generator, rotate_keys=config.rotate_keys,
+                              tempo_shift_bins=config.tempo_shift_bins, bpm_min=model.config.bpm_min,
+                              bpm_max=model.config.bpm_max)
+        terms = loss_terms(model, model(batch), batch)
+        loss = LOSS_WEIGHTS["key"] * terms["key"] + LOSS_WEIGHTS["tempo"] * terms["tempo"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()

@@ -1,4 +1,5 @@
-"""Writing the demo corpus: audio files and ``truth.json`` per split, each written atomically."""
+"""Writing the demo corpus: audio files, ``truth.json`` and the ``labels.csv`` sidecar per split,
+each written atomically."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import soundfile as sf
 
 from storage.atomic import atomic_path, write_text_atomic
+from storage.strong_labels import write_sidecar
 
 from .arranger import synthesize_clip
 from .plan import SPLITS, plan_corpus, split_truth
@@ -17,7 +19,9 @@ def write_corpus(out_dir, *, n_inputs: int = 24, n_eval: int = 6, seed: int = 0)
     """Synthesise the demo corpus and write it with its ground truth.
 
     Writes ``out_dir/inputs/<name>.wav|flac`` and ``out_dir/eval/...`` (16-bit PCM), plus
-    ``truth.json`` in each split folder. Every file goes through :mod:`storage.atomic`, so
+    ``truth.json`` in each split folder and the same truth as strong labels (``labels.csv``:
+    BPM, key and the mood as emotion; ``storage.strong_labels``), which training reads in place
+    of the weak labels. Every file goes through :mod:`storage.atomic`, so
     readers never see half a file. The same seed gives byte-identical files.
 
     Parameters
@@ -43,4 +47,6 @@ def write_corpus(out_dir, *, n_inputs: int = 24, n_eval: int = 6, seed: int = 0)
                 sf.write(tmp, synthesize_clip(spec), spec.sr, subtype="PCM_16", format=spec.fmt.upper())
         truths[split] = split_truth(specs, split, seed=seed)
         write_text_atomic(folder / "truth.json", json.dumps(truths[split], indent=2) + "\n")
+        write_sidecar(folder, {name: {"bpm": clip["bpm"], "key": clip["key"], "emotion": clip["mood"]}
+                               for name, clip in truths[split]["clips"].items()})
     return truths

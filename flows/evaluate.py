@@ -35,7 +35,7 @@ from storage.sections import read_sections, training_arrays
 from tasks.common import one_blas_thread
 from tasks.evaluate import ESTIMATOR_VERSION, estimate_sources, render_all, score_all, write_report
 from tasks.probe import probe_lookup
-from tasks.train import label_files
+from tasks.train import label_files, read_strong_labels
 
 from .analyze import analyze_flow
 from .runners import RunnerKind, run_with_runner
@@ -102,10 +102,11 @@ def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str,
     if leaked:
         logger.warning("the adapter was trained on %d of these files (%s): scores are not held-out",
                        len(leaked), ", ".join(leaked))
-    labelled = label_files(cache, files, config, styles)
+    strong = read_strong_labels(cache, manifest_name(folder), {f["file_id"] for f in files}, styles)
+    labelled = label_files(cache, files, config, styles, strong)
     table = read_sections([o.result["sections"] for o in labelled.outcomes if o.result])
-    rows, x = table.to_pylist(), training_arrays(table)["X"]
-    pred = model.predict(x)
+    rows, arrays = table.to_pylist(), training_arrays(table)
+    x, pred = arrays["X"], model.predict(arrays)
     adapter_controls = predicted_controls(pred, styles, [section_descriptors(r) for r in rows], sections=rows,
                                           source=config.controls)
     prior = CorpusPrior(**info["prior"]) if info.get("prior") else None
@@ -149,7 +150,8 @@ def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str,
     sections = [EvalSection(row=r, seconds=lengths[i], controls={k: controls[k][i] for k in controls},
                             scored={k: scored[k][i] for k in controls}, source_estimate=estimates[i],
                             prediction={"emotion_prob": float(pred["emotion_prob"][i].max()),
-                                        "key_prob": float(pred["key_prob"][i].max())},
+                                        "key_prob": float(pred["key_full_prob"][i].max()),
+                                        "bpm_prob": float(pred["bpm_prob"][i])},
                             settings={k: settings[k][i] for k in controls if settings[k][i]})
                 for i, r in enumerate(rows)]
     energy = {f["file_id"]: read_frames(frames_file(cache, f["file_id"], config.features)).select(

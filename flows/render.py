@@ -86,7 +86,7 @@ def render_piece_flow(input_path: str = "data/render", adapter: str = "models/ad
     if done:
         table = read_sections([o.result["sections"] for o in done])
         rows = table.to_pylist()
-        controls = predicted_controls(model.predict(training_arrays(table)["X"]), styles,
+        controls = predicted_controls(model.predict(training_arrays(table)), styles,
                                       [section_descriptors(r) for r in rows], sections=rows, source=config.controls)
         for fid in dict.fromkeys(r["file_id"] for r in rows):
             mine = [i for i, r in enumerate(rows) if r["file_id"] == fid]

@@ -17,6 +17,7 @@ from aural_core.styles import style_table_hash
 from storage.layout import DATA_DIR, DataLayout
 from storage.locking import folder_lock
 from storage.manifest import list_inputs
+from storage.strong_labels import sidecar_fingerprint
 from storage.training_log import TrainingLog, inputs_key
 
 from .pipeline import pipeline_flow
@@ -52,7 +53,9 @@ def retrain_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, report
     config, styles = resolve_settings(config, config_path)
     if not layout.inputs.is_dir():
         raise InputsMissingError(f"input folder {layout.inputs} does not exist (is the volume mounted?)")
-    key = inputs_key(list_inputs(layout.inputs), config.config_hash(), style_table_hash(styles))
+    # A changed labels.csv is a changed input set: its strong labels change what trains.
+    key = inputs_key(list_inputs(layout.inputs), config.config_hash(), style_table_hash(styles),
+                     sidecar_fingerprint(layout.inputs))
     # One retrain per models folder at a time, across deployments and machines sharing it: a
     # second trigger waits here, then finds the first one's record and skips.
     with folder_lock(layout.models.root / RETRAIN_LOCK):

@@ -21,7 +21,7 @@ from tasks.augment import augment_files
 from tasks.common import one_blas_thread
 from tasks.probe import fit_probe_task
 from tasks.progress import note
-from tasks.train import build_training_set, decide_publish, label_files, train_task
+from tasks.train import build_training_set, decide_publish, label_files, read_strong_labels, train_task
 
 from .runners import RunnerKind, run_with_runner
 from .settings import resolve_settings
@@ -125,6 +125,7 @@ def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt
     create_markdown_artifact(key="train-summary", markdown=(
         f"# train\n{summary.one_line()}\n\n{augment.one_line()}\n\n{dataset['n_sections']} sections from "
         f"{dataset['n_files']} files (+{dataset['n_augmented_sections']} augmented); "
+        f"{label_sources_line(dataset['label_sources']) or 'weak labels only'}; "
         f"best epoch {meta['best_epoch']}; validation: " + ", ".join(f"{k} {v:.3f}" for k, v in val.items())))
     return {"adapter": str(models.adapter), "ref": result["ref"], "metadata": str(models.metadata),
             "lineage": lineage.to_dict(), "input_set": input_set,
@@ -148,6 +149,8 @@ def _announce_split(dataset: dict, show_progress: bool) -> None:
             + (f", +{augmented} augmented" if augmented else "")
             + f"), validating on {_count(split['n_val_files'], 'held-out file')} "
               f"({_count(split['n_val_sections'], 'section')})")
+    strong = label_sources_line(dataset["label_sources"])
+    text += f"; {strong}" if strong else ""
     logger.info(text)
     if show_progress:
         note(text)
@@ -156,6 +159,13 @@ def _announce_split(dataset: dict, show_progress: bool) -> None:
                        "training folder give it something to learn", _count(split["n_train_files"], "file"))
     if split["n_val_files"] < 2:
         logger.warning("only one file validates: early stopping and the publish decision rest on that one piece")
+
+
+def label_sources_line(counts: dict[str, dict[str, int]]) -> str:
+    """E.g. "strong labels: bpm 40 sidecar, key 38 tag + 2 sidecar" ("" when every label is weak)."""
+    parts = [f"{name} " + " + ".join(f"{n} {origin}" for origin, n in sorted(by.items()) if origin != "weak")
+             for name, by in counts.items() if any(origin != "weak" for origin in by)]
+    return "strong labels: " + ", ".join(parts) if parts else ""
 
 
 def _count(n: int, noun: str) -> str:
@@ -184,7 +194,8 @@ def train_sections(cache_dir: str, manifest: str, files: list[dict], config: Aur
     augmented copies of those on the training side, with the task runner ``train_flow`` chose."""
     cache = CacheLayout(Path(cache_dir))
     styles = resolve_settings(config, None)[1]
-    summary = label_files(cache, files, config, styles)
+    strong = read_strong_labels(cache, manifest, {f["file_id"] for f in files}, styles)
+    summary = label_files(cache, files, config, styles, strong)
     labelled = [o.result for o in summary.outcomes if o.result and o.result["n_sections"]]
     with one_blas_thread():
         augment, copies = augment_files(cache, manifest, labelled, config)

@@ -6,7 +6,8 @@ A key is the first 12 hex chars of the SHA-256 of everything the output's conten
   extractor fingerprint (``EXTRACTOR_VERSION`` + the tables the features follow) and the
   frames schema version;
 - sections ``<file_id>-<sections key>``: the frames key (so everything above), the label and
-  section config hashes, the style table's hash and the labelling and sections schema versions;
+  section config hashes, the style table's hash, the labelling and sections schema versions
+  and the file's strong labels (a tag or ``labels.csv`` row changed: labelled again);
 - renders: ``tasks.evaluate.render_key`` (controls, seeds, lengths, renderer settings, style
   table, renderer version).
 
@@ -40,10 +41,12 @@ def frames_key(file_id: str, features: FeatureConfig) -> str:
     return _key("frames", file_id, features.config_hash(), extractor_fingerprint(), FRAMES_SCHEMA_VERSION)
 
 
-def sections_key(frames: str, labels: LabelConfig, sections: SectionConfig, styles: StyleTable) -> str:
-    """Key of one input's sections, computed from the frames of key ``frames``."""
+def sections_key(frames: str, labels: LabelConfig, sections: SectionConfig, styles: StyleTable,
+                 strong: str = "") -> str:
+    """Key of one input's sections, computed from the frames of key ``frames``; ``strong`` is
+    the fingerprint of the file's strong labels (``StrongLabels.fingerprint``, "" for none)."""
     return _key("sections", frames, labels.config_hash(), sections.config_hash(), style_table_hash(styles),
-                LABELS_VERSION, SECTIONS_SCHEMA_VERSION)
+                LABELS_VERSION, SECTIONS_SCHEMA_VERSION, strong)
 
 
 def frames_file(cache: CacheLayout, file_id: str, features: FeatureConfig) -> Path:
@@ -52,6 +55,6 @@ def frames_file(cache: CacheLayout, file_id: str, features: FeatureConfig) -> Pa
 
 
 def sections_file(cache: CacheLayout, file_id: str, features: FeatureConfig, labels: LabelConfig,
-                  sections: SectionConfig, styles: StyleTable) -> Path:
-    """Path of the sections of ``file_id`` under these settings."""
-    return cache.sections(file_id, sections_key(frames_key(file_id, features), labels, sections, styles))
+                  sections: SectionConfig, styles: StyleTable, strong: str = "") -> Path:
+    """Path of the sections of ``file_id`` under these settings and strong labels."""
+    return cache.sections(file_id, sections_key(frames_key(file_id, features), labels, sections, styles, strong))

@@ -56,7 +56,8 @@ class Targets(_ReportModel):
 
 
 class Agreement(_ReportModel):
-    """Fraction of sections whose predicted label equals the weak label, per head."""
+    """Fraction of sections whose predicted label equals the section's own label (weak or strong), per
+    head; the key among 24 (reports written before the 24-key head compared 14-class keys)."""
 
     emotion: float
     key: float
@@ -82,10 +83,12 @@ class FailedInput(_ReportModel):
 
 
 class Confidence(_ReportModel):
-    """The adapter's top-class probability per classification head."""
+    """The adapter's top-class probability per classification head (the key among 24), and the
+    tempo head's probability within 4 % of its BPM (absent from reports before the tempo head)."""
 
     emotion_prob: float
     key_prob: float
+    bpm_prob: float | None = None
 
 
 class WeakLabels(_ReportModel):

@@ -134,6 +134,6 @@ def _agreement(sections: list[EvalSection]) -> dict:
     n = len(sections)
     return {
         "emotion": round(sum(s.controls["adapter"].emotion == s.row["emotion"] for s in sections) / n, 4),
-        "key": round(sum(s.controls["adapter"].key == s.row["key"] for s in sections) / n, 4),
+        "key": round(sum(s.controls["adapter"].key == s.row["key_full"] for s in sections) / n, 4),
         "style": round(sum(s.controls["adapter"].style_id == s.row["style_id"] for s in sections) / n, 4),
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from prefect import get_run_logger, task
 
 from aural_core.config import AuralConfig, RenderConfig
@@ -14,6 +13,7 @@ from aural_core.probe import ALPHAS, fit_section_probe
 from aural_core.styles import StyleTable, style_table_hash
 from storage.layout import ModelsLayout
 from storage.probe_store import PROBE_FORMAT, probe_name, store_probe
+from storage.sections import read_npz
 
 from .evaluate import renderer_for
 
@@ -50,8 +50,7 @@ def fit_probe_task(npz: str, val_files: list[str], config: AuralConfig, styles: 
                        "and that checkpoint is not here (%s)", exc)
         return None
     style_targets = encoder.encode_prompts([s.prompt for s in styles.styles])
-    with np.load(npz) as data:
-        arrays = {k: data[k] for k in data.files}
+    arrays = read_npz(npz)
     fit = fit_section_probe(arrays, style_targets, val_files=val_files, embed_dim=EMBED_DIM)
     name = probe_lookup(config, styles, data_hash)
     metadata = {"format": PROBE_FORMAT, "data_hash": data_hash, "text_model": config.render.musicgen_model,

@@ -14,6 +14,7 @@ from aural_core.config import AuralConfig, LabelConfig, SectionConfig, TrainConf
 from aural_core.evaluation import CorpusPrior
 from aural_core.sections import LABELS_VERSION, label_sections
 from aural_core.selection import PublishDecision, decide
+from aural_core.strong_labels import StrongLabels
 from aural_core.styles import StyleTable, style_table_hash
 from aural_core.training import split_summary, train_adapter
 from storage.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_file
@@ -21,8 +22,18 @@ from storage.frames import frame_arrays, read_frames
 from storage.integrity import record_checksum, recorded_checksum
 from storage.keys import frames_file, sections_file
 from storage.layout import CacheLayout, ModelsLayout
+from storage.manifest import read_manifest
 from storage.models import load_adapter, load_published, model_store, save_adapter, training_metadata
-from storage.sections import read_sections, sections_table, training_arrays, write_npz, write_sections
+from storage.sections import (
+    label_source_counts,
+    read_npz,
+    read_sections,
+    sections_table,
+    training_arrays,
+    write_npz,
+    write_sections,
+)
+from storage.strong_labels import strong_labels_for
 
 from .augment import augmented_arrays
 from .common import short_hash, submit_cached
@@ -39,11 +50,12 @@ def sections_cache_key(context, p) -> str:
 @task(name="label-sections", task_run_name="sections-{source}",
       cache_policy=CacheKeyFnPolicy(cache_key_fn=sections_cache_key), persist_result=True)
 def label_file(frames_file: str, file_id: str, source: str, out_path: str,
-               labels: LabelConfig, sections: SectionConfig, styles: StyleTable) -> dict:
-    """Weak labels and k-means sections of one file -> its sections Parquet at ``out_path``
-    (``storage.keys.sections_file``)."""
+               labels: LabelConfig, sections: SectionConfig, styles: StyleTable,
+               strong: StrongLabels | None = None) -> dict:
+    """Labels (weak, or ``strong`` where given) and sections of one file -> its sections Parquet
+    at ``out_path`` (``storage.keys.sections_file``)."""
     rows = label_sections(frame_arrays(read_frames(frames_file)), labels=labels, sections=sections,
-                          styles=styles)
+                          styles=styles, strong=strong)
     if len(rows) < sections.n_sections:
         get_run_logger().info("%s: %.0f s of audio -> %d section(s) of at least %g s (at most %d)",
                               source, rows[-1].end_s if rows else 0.0, len(rows), sections.min_section_seconds,
@@ -66,8 +78,9 @@ def build_training_set(section_files: list[str], cache_dir: str, augmented: list
     The corpus prior and ``n_sections`` count the original sections only. ``split``: how many
     files and sections will train and validate (``aural_core.training.split_summary``).
     """
-    arrays = training_arrays(read_sections(section_files))
-    prior = CorpusPrior.from_labels(emotion_ids=arrays["y_emotion"], bpm=arrays["y_bpm"], key_ids=arrays["y_key"],
+    table = read_sections(section_files)
+    arrays = training_arrays(table)
+    prior = CorpusPrior.from_labels(emotion_ids=arrays["y_emotion"], bpm=arrays["y_bpm"], key_ids=arrays["y_key_full"],
                                     style_ids=arrays["y_style"])
     n_original = int(len(arrays["X"]))
     extra = augmented_arrays(augmented or [], labels or LabelConfig())
@@ -84,6 +97,7 @@ def build_training_set(section_files: list[str], cache_dir: str, augmented: list
     split = split_summary(arrays["file_id"], val_fraction=train.val_fraction, seed=train.seed,
                           augmented=arrays.get("augmented"))
     return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": n_original, "split": split,
+            "label_sources": label_source_counts(table),
             "n_files": int(len(set(arrays["file_id"].tolist()))), "prior": prior.to_dict(),
             "n_augmented_sections": int(len(arrays["X"]) - n_original), "augmented_copies": copies}
 
@@ -97,8 +111,7 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict,
     of the adapter, not into the adapter file: the same data and seed give the same bytes in
     any folder."""
     logger = get_run_logger()
-    with np.load(npz) as data:
-        arrays = {k: data[k] for k in data.files}
+    arrays = read_npz(npz)
     from .progress import EpochProgress
 
     with EpochProgress(config.train.epochs, enabled=show_progress) as bar:
@@ -106,7 +119,8 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict,
             bar.update(row)
             logger.info("epoch %d: train %.4f val %.4f", row["epoch"], row["train_loss"], row["val_loss"])
 
-        result = train_adapter(arrays, n_styles=len(styles), config=config.train, on_epoch=on_epoch)
+        result = train_adapter(arrays, n_styles=len(styles), config=config.train, labels=config.labels,
+                               on_epoch=on_epoch)
     report = {"history": result.history, "best_epoch": result.best_epoch, "best_epochs": result.best_epochs,
               "stopped_early": result.stopped_early, "metrics": result.metrics, "split": result.split}
     metadata = training_metadata(config=config, styles=styles, styles_hash=style_table_hash(styles),
@@ -134,24 +148,40 @@ def decide_publish(npz: str, ref: str, models_root: str, force: bool = False) ->
             published, published_meta = load_published(models)
         except ArtifactIntegrityError as exc:  # a damaged published model is no bar to replace
             return PublishDecision(True, f"the published adapter is unusable ({exc})").to_dict()
-    with np.load(npz) as data:
-        arrays = {k: data[k] for k in data.files}
+    arrays = read_npz(npz)
     val_mask = np.isin(arrays["file_id"], candidate_meta["split"]["val_files"])
     if "augmented" in arrays:
         val_mask &= ~arrays["augmented"].astype(bool)
     return decide(candidate, candidate_meta, published, published_meta, arrays, val_mask, force=force).to_dict()
 
 
-def label_files(cache: CacheLayout, files: list[dict], config, styles) -> RunSummary:
-    """Run the cached label-sections task over analysed files; outcomes per file."""
-    futures, notes = {}, {}
+def read_strong_labels(cache: CacheLayout, manifest: str, file_ids: set[str], styles: StyleTable
+                       ) -> dict[str, StrongLabels]:
+    """Strong labels (tags, ``labels.csv``) of the files ``file_ids`` of the analysed folder
+    ``manifest``; each value that cannot be used is a warning in the run's log."""
+    listing = read_manifest(cache, manifest)
+    entries = [f for f in listing["files"] if f["file_id"] in file_ids]
+    labels, warnings = strong_labels_for(listing["input_dir"], entries, styles)
+    logger = get_run_logger()
+    for line in warnings:
+        logger.warning(line)
+    return labels
+
+
+def label_files(cache: CacheLayout, files: list[dict], config, styles,
+                strong: dict[str, StrongLabels] | None = None) -> RunSummary:
+    """Run the cached label-sections task over analysed files; outcomes per file. ``strong``:
+    the files' strong labels by content id (``storage.strong_labels.strong_labels_for``)."""
+    futures, notes, strong = {}, {}, strong or {}
     for f in files:
-        out = sections_file(cache, f["file_id"], config.features, config.labels, config.sections, styles)
+        known = strong.get(f["file_id"])
+        out = sections_file(cache, f["file_id"], config.features, config.labels, config.sections, styles,
+                            known.fingerprint() if known else "")
         notes[f["source"]] = []
         fut = submit_cached(label_file, output=out, cache=cache, notes=notes[f["source"]],
                             frames_file=str(frames_file(cache, f["file_id"], config.features)),
                             file_id=f["file_id"], source=f["source"], out_path=str(out), labels=config.labels,
-                            sections=config.sections, styles=styles)
+                            sections=config.sections, styles=styles, strong=known)
         futures[fut] = f
     wait(list(futures))
     summary = RunSummary(stage="label")

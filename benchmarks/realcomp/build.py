@@ -3,8 +3,9 @@ FluidSynth with a General-MIDI soundfont, with a known tempo and key per clip.
 
     python benchmarks/realcomp/build.py --out /tmp/realcomp        # ~3 min, ~90 MB
 
-Writes ``<out>/NN_<slug>.flac`` (mono, 22.05 kHz, 16 bit) and ``<out>/truth.json``:
-``{"clips": {filename: {"bpm", "key", "drums", "source", "transpose", ...}}}``.
+Writes ``<out>/NN_<slug>.flac`` (mono, 22.05 kHz, 16 bit), ``<out>/truth.json``:
+``{"clips": {filename: {"bpm", "key", "drums", "source", "transpose", ...}}}``, and the same BPM
+and key as strong labels for the pipeline (``<out>/labels.csv``, ``storage.strong_labels``).
 
 How each clip is made (deterministic: same script, same music21 corpus and FluidSynth -> same
 files):
@@ -43,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from storage.strong_labels import write_sidecar
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SR = 22050
@@ -357,6 +360,7 @@ def build(out: Path, verbose: bool = True) -> dict:
                             "bpm = quarter notes per minute; see benchmarks/realcomp/build.py",
              "seed": SEED, "sample_rate": SR, "clips": clips}
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+    write_sidecar(out, {name: {"bpm": clip["bpm"], "key": clip["key"]} for name, clip in clips.items()})
     return truth
 
 

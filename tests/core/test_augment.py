@@ -18,9 +18,10 @@ from aural_core.config import AugmentConfig, FeatureConfig, LabelConfig, TrainCo
 from aural_core.embedders import build_embedder, build_tagger
 from aural_core.errors import ParameterError
 from aural_core.features import analyze_signal
-from aural_core.sections import FrameArrays, LabelledSection
+from aural_core.sections import FrameArrays, LabelledSection, SectionEvidence
 from aural_core.training import train_adapter
 
+from ..sections_data import section_arrays
 from .signals import SR, click_track, tone
 
 
@@ -78,7 +79,9 @@ def _section(name, a, b, *, bpm=100.0, key_full="E minor", confidence=0.8, beat=
         section=name, start_s=a, end_s=b, spans=[(a, b)], n_frames=int((b - a) / 2),
         x=np.zeros(521, np.float32), energy=0.5, beat_strength=beat, emotion="dark", emotion_id=3,
         bpm=bpm, key=KEYS_14[key_id], key_id=key_id, key_full=key_full, key_confidence=confidence,
-        style_id=4, style_prompt="a dark piece")
+        style_id=4, style_prompt="a dark piece",
+        evidence=SectionEvidence(chroma=np.full(12, 1 / 12, np.float32), context_chroma=np.full(12, 1 / 12, np.float32),
+                                 tempo_periodicity=np.zeros(97, np.float32), percussive_share=0.0, onset_rate=0.0))
 
 
 def test_augment_sections_moves_spans_and_labels():
@@ -171,9 +174,7 @@ def test_augmented_rows_never_validate():
     rng = np.random.default_rng(0)
     files = np.repeat([f"f{i}" for i in range(10)], 2)
     n = len(files)
-    arrays = {"X": rng.normal(size=(n, 521)).astype(np.float32), "y_emotion": rng.integers(0, 5, n),
-              "y_key": rng.integers(0, 14, n), "y_style": rng.integers(0, 4, n),
-              "y_bpm": rng.uniform(60, 160, n).astype(np.float32), "file_id": files}
+    arrays = section_arrays(rng.integers(0, 24, n), rng.uniform(60, 160, n), files, n_styles=4)
     plain = train_adapter(arrays, n_styles=4, config=TrainConfig(epochs=2))
     # a copy of every file, including the ones that validate
     with_copies = {k: np.concatenate([v, v]) for k, v in arrays.items()}

@@ -55,7 +55,7 @@ def test_calm_quiet_style_renders_quieter_than_busy_loud_after_the_whole_chain(t
     styles = load_style_table()
     calm = next(s for s in styles.styles if s.emotion == "calm" and s.energy == "low")
     busy = next(s for s in styles.styles if s.emotion == "busy" and s.energy == "high")
-    pred = {"emotion": np.array([1, 4]), "style": np.array([calm.id, busy.id]), "key": np.array([0, 0]),
+    pred = {"emotion": np.array([1, 4]), "style": np.array([calm.id, busy.id]), "key_full": np.array([0, 0]),
             "bpm": np.array([100.0, 100.0])}
     controls = predicted_controls(pred, styles, [{"energy": 0.5, "beat_strength": 0.5}] * 2)
     paths = render_items.fn([{"controls": c.to_dict(), "seed": 3, "seconds": 6.0} for c in controls], RenderConfig(),

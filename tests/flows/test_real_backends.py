@@ -16,6 +16,7 @@ from flows.train import train_flow
 from storage.layout import ModelsLayout
 from storage.probe_store import find_probe
 from storage.report import read_eval_json
+from storage.strong_labels import SIDECAR
 from tasks.probe import probe_lookup
 
 from ..tiny_models import tiny_musicgen_melody_path, tiny_musicgen_path  # noqa: F401  (session fixtures)
@@ -28,6 +29,9 @@ TEMPERATURE = {"low": 0.7, "high": 1.3}  # per energy level: every style row get
 def probed_run(tmp_path_factory, tiny_musicgen_path):  # noqa: F811
     root = tmp_path_factory.mktemp("probed")
     write_corpus(root / "data", n_inputs=5, n_eval=2, seed=3)
+    # Weak labels: the demo's truth gives the one validation file one mood, hence one style, and
+    # the probe's validation R² is undefined for targets that do not vary.
+    (root / "data" / "inputs" / SIDECAR).unlink()
     table = json.loads(DEFAULT_STYLES_PATH.read_text())
     for row in table["styles"]:
         row["temperature"] = TEMPERATURE[row["energy"]]

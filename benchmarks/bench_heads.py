@@ -1,0 +1,182 @@
+"""The adapter's key and tempo heads against the truth: do they learn beyond their teacher?
+
+On the labelled real-composition set (``benchmarks/realcomp``: 43 rendered scores with a known
+tempo and key, written as its ``labels.csv``), files are held out by k-fold cross-validation
+(folds drawn by each file's content id). For every fold the adapter is trained on the other
+files' sections, then its key (24) and BPM on the held-out files' sections are scored against
+their clip's truth:
+
+- ``teacher``: the weak labels themselves (what the heads learn from on unlabelled music);
+- ``untrained``: the heads as built (the key head starts as the weak labeller's profile
+  correlation, the tempo head as the labeller's prior);
+- ``weak``: trained on the weak labels (the default on a user's unlabelled music);
+- ``strong``: trained on the truth as strong labels (a user's tags or labels.csv).
+
+Scores: MIREX weighted key score and tempo Acc1 / Acc2 (``aural_core.agreement``), the mean over
+held-out sections with a file-level bootstrap 95 % interval, and each trained variant minus the
+teacher (paired, same sections). Also the training time per fold.
+
+The frames come from ``aural analyze`` (run here into a temporary cache unless ``--cache`` names
+one that holds the set's analysis).
+
+Usage: .venv/bin/python benchmarks/bench_heads.py [--set /tmp/realcomp] [--cache DIR] [--folds 5]
+       .venv/bin/python benchmarks/bench_heads.py --smoke   (a tiny demo corpus; no result file)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aural_core.agreement.scores import key_agreement, tempo_agreement  # noqa: E402
+from aural_core.agreement.stats import bootstrap_ci, paired_summary  # noqa: E402
+from aural_core.config import AuralConfig  # noqa: E402
+from aural_core.sections import label_sections  # noqa: E402
+from aural_core.styles import load_style_table  # noqa: E402
+from aural_core.training import train_adapter  # noqa: E402
+from aural_core.vocab import KEYS_FULL  # noqa: E402
+from storage.frames import frame_arrays, read_frames  # noqa: E402
+from storage.keys import frames_file  # noqa: E402
+from storage.layout import CacheLayout, manifest_name  # noqa: E402
+from storage.manifest import read_manifest  # noqa: E402
+from storage.sections import sections_table, training_arrays  # noqa: E402
+from storage.strong_labels import strong_labels_for  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+AURAL = str(ROOT / ".venv" / "bin" / "aural")
+VARIANTS = ("teacher", "untrained", "weak", "strong")
+
+
+def analyse(folder: Path, cache: Path) -> None:
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    subprocess.run([AURAL, "analyze", "--in", str(folder), "--out", str(cache), "--quiet"], env=env, check=True,
+                   capture_output=True)
+
+
+def section_arrays(folder: Path, cache_dir: Path, config: AuralConfig) -> tuple[dict, dict, dict]:
+    """Sections of every analysed file with weak labels and with the sidecar's truth, and the
+    truth per file id."""
+    cache, styles = CacheLayout(cache_dir), load_style_table()
+    files = [f for f in read_manifest(cache, manifest_name(folder))["files"] if f["status"] != "failed"]
+    strong, warnings = strong_labels_for(folder, files, styles)
+    if warnings:
+        print("\n".join(warnings), file=sys.stderr)
+    tables = {"weak": [], "strong": []}
+    for f in files:
+        frames = frame_arrays(read_frames(frames_file(cache, f["file_id"], config.features)))
+        for kind, known in (("weak", None), ("strong", strong.get(f["file_id"]))):
+            rows = label_sections(frames, labels=config.labels, sections=config.sections, styles=styles, strong=known)
+            tables[kind].append(training_arrays(sections_table(rows, file_id=f["file_id"], source=f["source"],
+                                                               metadata={})))
+    joined = {kind: {k: np.concatenate([t[k] for t in ts]) for k in ts[0]} for kind, ts in tables.items()}
+    truth = {fid: (s.bpm, s.key) for fid, s in strong.items()}
+    return joined["weak"], joined["strong"], truth
+
+
+def folds_of(file_ids: np.ndarray, k: int) -> dict[str, int]:
+    ordered = sorted(set(file_ids.tolist()), key=lambda f: hashlib.sha256(f.encode()).hexdigest())
+    return {f: i % k for i, f in enumerate(ordered)}
+
+
+def cross_validate(weak: dict, strong: dict, truth: dict, *, folds: int, config: AuralConfig) -> dict:
+    from aural_core.adapter import Adapter, AdapterConfig
+
+    fold = folds_of(weak["file_id"], folds)
+    per = {v: {"key": [], "acc1": [], "acc2": []} for v in VARIANTS}
+    groups, seconds = [], []
+    n_styles = len(load_style_table())
+    for k in range(folds):
+        test = np.array([fold[f] == k for f in weak["file_id"]])
+        if not test.any():
+            continue
+        held = {name: a[test] for name, a in weak.items()}
+        preds = {"teacher": {"key_full": held["y_key_full"], "bpm": held["y_bpm"]}}
+        untrained = Adapter(AdapterConfig(n_styles=n_styles, key_profile=config.labels.key_profile,
+                                          key_context_weight=config.labels.key_context_weight))
+        untrained.set_standardization({name: a[~test] for name, a in weak.items()})
+        preds["untrained"] = untrained.predict(held)
+        for variant, arrays in (("weak", weak), ("strong", strong)):
+            start = time.perf_counter()
+            model = train_adapter({name: a[~test] for name, a in arrays.items()}, n_styles=n_styles,
+                                  config=config.train, labels=config.labels).model
+            seconds.append(time.perf_counter() - start)
+            preds[variant] = model.predict(held)
+        for i, fid in enumerate(held["file_id"]):
+            bpm, key = truth[fid]
+            groups.append(fid)
+            for variant, p in preds.items():
+                per[variant]["key"].append(key_agreement(key, KEYS_FULL[int(p["key_full"][i])]))
+                tempo = tempo_agreement(bpm, float(p["bpm"][i]))
+                per[variant]["acc1"].append(float(tempo["acc1"]))
+                per[variant]["acc2"].append(float(tempo["acc2"]))
+    out = {"n_sections": len(groups), "n_files": len(set(groups)), "folds": folds,
+           "train_seconds_per_fold": round(float(np.mean(seconds)), 2) if seconds else None, "scores": {},
+           "minus_teacher": {}}
+    for variant in VARIANTS:
+        out["scores"][variant] = {}
+        for metric, values in per[variant].items():
+            mean, lo, hi = bootstrap_ci(np.array(values), np.array(groups), seed=0)
+            out["scores"][variant][metric] = {"mean": round(mean, 3), "ci": [round(lo, 3), round(hi, 3)]}
+        if variant != "teacher":
+            out["minus_teacher"][variant] = {}
+            for metric in per[variant]:
+                s = paired_summary(per[variant][metric], per["teacher"][metric], groups, seed=0)
+                out["minus_teacher"][variant][metric] = {"delta": round(s["delta"], 3),
+                                                         "ci": [round(s["ci_low"], 3), round(s["ci_high"], 3)]}
+    return out
+
+
+def print_table(result: dict) -> None:
+    print(f"{result['n_sections']} held-out sections of {result['n_files']} files, {result['folds']} folds, "
+          f"{result['train_seconds_per_fold']} s training per fold")
+    print(f"{'':10}" + "".join(f"{m:>22}" for m in ("key", "acc1", "acc2")))
+    for variant, scores in result["scores"].items():
+        cells = "".join(f"{scores[m]['mean']:>8.3f} [{scores[m]['ci'][0]:.2f},{scores[m]['ci'][1]:.2f}]"
+                        for m in ("key", "acc1", "acc2"))
+        delta = result["minus_teacher"].get(variant)
+        extra = ("  vs teacher " + " ".join(f"{delta[m]['delta']:+.3f}" for m in ("key", "acc1", "acc2"))
+                 if delta else "")
+        print(f"{variant:10}{cells}{extra}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", type=Path, default=Path("/tmp/realcomp"))
+    ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="a tiny demo corpus, no result file (seconds)")
+    args = ap.parse_args()
+    config = AuralConfig()
+    with tempfile.TemporaryDirectory(prefix="bench-heads-") as tmp:
+        folder = args.set
+        if args.smoke:
+            from demo_corpus import write_corpus
+
+            write_corpus(Path(tmp) / "demo", n_inputs=4, n_eval=0, seed=1)
+            folder = Path(tmp) / "demo" / "inputs"
+        cache = args.cache or Path(tmp) / "cache"
+        if not (CacheLayout(cache).manifest_for(folder)).is_file():
+            analyse(folder, cache)
+        weak, strong, truth = section_arrays(folder, cache, config)
+        result = cross_validate(weak, strong, truth, folds=2 if args.smoke else args.folds, config=config)
+    result = {"set": str(args.set), "labels": "labels.csv (truth)", **result}
+    print_table(result)
+    if not args.smoke:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "heads.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

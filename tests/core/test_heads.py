@@ -1,0 +1,115 @@
+"""The key and tempo heads: exact equivariance, an untrained key head that is the weak
+labeller, and what each learns from a narrow training set (tests that fail without the design)."""
+
+import numpy as np
+import pytest
+import torch
+
+from aural_core.adapter import Adapter, AdapterConfig
+from aural_core.config import LabelConfig, TrainConfig
+from aural_core.heads import KeyHead, TempoHead, decode_tempo, rotate_chroma, shift_periodicity
+from aural_core.labels import key_label_frames
+from aural_core.tempo import TEMPO_FINE_BPM
+from aural_core.training import train_adapter
+from aural_core.vocab import KEYS_FULL
+
+from ..sections_data import key_chroma, periodicity, section_arrays
+
+
+def _random_chroma(n: int, seed: int = 0) -> torch.Tensor:
+    return torch.as_tensor(np.random.default_rng(seed).dirichlet(np.ones(12), n), dtype=torch.float32)
+
+
+@pytest.mark.parametrize("shift", [1, 5, 7, 11])
+def test_transposing_the_input_rotates_the_key_scores_exactly(shift):
+    head = KeyHead(profile="temperley", context_weight=1.0)
+    with torch.no_grad():  # a trained-looking head: the residual and the mode bias non-zero
+        for p in head.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+    chroma, context = _random_chroma(8), _random_chroma(8, seed=1)
+    logits = head(chroma, context)
+    moved = head(rotate_chroma(chroma, shift), rotate_chroma(context, shift))
+    # key index 2 * root + minor: the root moves up by `shift`
+    assert torch.allclose(moved, torch.roll(logits, 2 * shift, dims=-1), atol=1e-5)
+
+
+def test_an_untrained_key_head_names_the_weak_labellers_key():
+    head = KeyHead(profile="temperley", context_weight=1.0)
+    rng = np.random.default_rng(3)
+    chroma = np.stack([key_chroma(int(k), rng, noise=0.6) for k in rng.integers(0, 24, 60)])
+    context = np.stack([key_chroma(int(k), rng, noise=0.6) for k in rng.integers(0, 24, 60)])
+    predicted = head(torch.as_tensor(chroma), torch.as_tensor(context)).argmax(dim=-1)
+    labels = LabelConfig(min_key_confidence=0.0)  # the labeller's C major fallback aside
+    for c, g, p in zip(chroma, context, predicted):
+        assert key_label_frames(c[None, :], np.ones(1), g, labels).key_full == KEYS_FULL[int(p)]
+
+
+def test_a_key_head_trained_on_c_major_and_a_minor_names_every_transposed_key():
+    """Training sections in two keys only; held-out sections in all 24 are named right."""
+    rng = np.random.default_rng(0)
+    keys = np.array([0, 19] * 20)                       # C major, A minor
+    train = section_arrays(keys, np.full(len(keys), 100.0), np.repeat([f"f{i}" for i in range(10)], 4))
+    model = train_adapter(train, n_styles=10, config=TrainConfig(epochs=2, head_epochs=100)).model
+    held_keys = np.arange(24).repeat(3)
+    held = section_arrays(held_keys, np.full(len(held_keys), 100.0), np.array(["h"] * len(held_keys)), seed=7)
+    held["chroma"] = np.stack([key_chroma(int(k), rng, noise=0.1) for k in held_keys])
+    held["context_chroma"] = held["chroma"]
+    assert (model.predict(held)["key_full"] == held_keys).all()
+
+
+def test_shifting_the_periodicity_shifts_the_tempo_evidence():
+    head = TempoHead(context_dim=2, bpm_min=30, bpm_max=480)
+    with torch.no_grad():
+        head.octave.bias.zero_()                         # the prior is the one part tied to a place
+    rng = np.random.default_rng(0)
+    curve = torch.as_tensor(np.stack([periodicity(90.0, rng)]))
+    context = torch.zeros(1, 2)
+    base, moved = head(curve, context), head(shift_periodicity(curve, 12), context)
+    assert torch.allclose(moved[0, 30:70], base[0, 18:58], atol=1e-4)
+
+
+def test_a_tempo_head_trained_on_80_to_110_bpm_reads_150_bpm():
+    """Sections at 80-110 BPM only (their curves also peak at the half and third tempo); a
+    150 BPM section is read within 4 %, not at the 75 BPM the untrained prior would prefer."""
+    rng = np.random.default_rng(1)
+    bpms = rng.uniform(80, 110, 48)
+    train = section_arrays(rng.integers(0, 24, 48), bpms, np.repeat([f"f{i}" for i in range(12)], 4))
+    model = train_adapter(train, n_styles=10, config=TrainConfig(epochs=2)).model
+    held = section_arrays(np.zeros(6, dtype=int), np.full(6, 150.0), np.array(["h"] * 6), seed=9)
+    bpm = model.predict(held)["bpm"]
+    assert np.all(np.abs(bpm / 150.0 - 1) <= 0.04), bpm
+
+
+def test_decode_tempo_refines_the_mode_between_bins():
+    """Gaussian log-probabilities (0.5 bin wide) centred between bins: the decoded BPM is the
+    centre, and nearly all the probability lies within 4 % of it."""
+    bpm = torch.tensor([97.0, 131.0])
+    log2_grid = torch.log2(torch.as_tensor(TEMPO_FINE_BPM, dtype=torch.float32))
+    logits = -2.0 * ((log2_grid[None, :] - torch.log2(bpm)[:, None]) * 24) ** 2
+    decoded, confidence = decode_tempo(logits)
+    assert torch.allclose(decoded, bpm, rtol=0.005) and (confidence > 0.95).all()
+
+
+def test_same_data_and_seed_give_byte_identical_adapters(tmp_path):
+    from storage.models import save_adapter
+
+    rng = np.random.default_rng(2)
+    data = section_arrays(rng.integers(0, 24, 24), rng.uniform(70, 140, 24), np.repeat([f"f{i}" for i in range(6)], 4))
+    blobs = []
+    for i in range(2):
+        model = train_adapter(data, n_styles=10, config=TrainConfig(epochs=3, head_epochs=20)).model
+        blobs.append(save_adapter(tmp_path / f"{i}.pt", model).read_bytes())
+    assert blobs[0] == blobs[1]
+
+
+def test_an_adapter_of_the_previous_release_is_refused_with_one_line(tmp_path):
+    from storage.models import OutdatedAdapterError, load_adapter
+
+    old = Adapter(AdapterConfig(n_styles=10))
+    path = tmp_path / "adapter.pt"
+    torch.save({"format": "aural-adapter/1", "config": {"n_styles": 10, "n_keys": 14},
+                "state_dict": old.state_dict(), "metadata": "{}"}, path)
+    with pytest.raises(OutdatedAdapterError) as info:
+        load_adapter(path)
+    message = str(info.value)
+    assert "\n" not in message and "retrain" in message and str(path) in message
