@@ -45,9 +45,9 @@ def limit_threads() -> None:
     threadpool_limits(limits=1)
 
 
-def _worker_process_setup() -> None:
-    """A process-pool worker: one thread, and its command's handling of a lost server and of
-    Prefect's console lines (flows/prefect_offline.py, flows/console_hygiene.py)."""
+def worker_process_setup() -> None:
+    """A worker process (process pool, Dask worker): one thread, and its command's handling of
+    a lost server and of Prefect's console lines (flows/prefect_offline.py, console_hygiene.py)."""
     limit_threads()
     from .console_hygiene import quiet_console_if_asked
     from .prefect_offline import install_in_worker
@@ -105,7 +105,7 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "processes":
-        return _process_pool_runner()(max_workers=workers, initializer=_worker_process_setup)
+        return _process_pool_runner()(max_workers=workers, initializer=worker_process_setup)
     # Dask logs every worker start and stop at INFO; read when Dask is first imported, and by
     # the local cluster's worker processes, which inherit it.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")

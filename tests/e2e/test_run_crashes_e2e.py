@@ -27,10 +27,11 @@ N_CLIPS, CLIP_SECONDS = 8, 40.0
 CRASHED_WITHIN_S = 90.0  # the issue's target
 
 
-def _start_analysis(topology, folder: str):
-    """A run of the analyze deployment on ``data/<folder>`` (new clips), once it is Running and
-    has written its first frames; (run id, the frames written by then)."""
-    inputs = write_clips(topology.home / "data" / folder, N_CLIPS, seconds=CLIP_SECONDS)
+def _start_analysis(topology, folder: str, first: int):
+    """A run of the analyze deployment on ``data/<folder>`` (clips numbered from ``first``:
+    music no other step analysed), once it is Running and has written its first frames; (run
+    id, the frames written by then)."""
+    inputs = write_clips(topology.home / "data" / folder, N_CLIPS, first=first, seconds=CLIP_SECONDS)
     frames = topology.home / "data" / "cache" / "frames"
     before = set(frames.glob("*.parquet")) if frames.is_dir() else set()
     run_id = topology.start_run(ANALYZE, {"input_dir": f"data/{folder}"})
@@ -56,11 +57,11 @@ def _inner_tables(topology, run_id, folder: str) -> list[dict]:
     return tables
 
 
-def test_a_run_whose_worker_dies_is_crashed_then_retried_once(topology):
+def test_a_run_whose_worker_dies_is_crashed_then_retried_once(topology, capsys):
     """The worker and the flow run's process are killed: nobody reports the crash, the
     heartbeats stop, the zombie automation marks the run Crashed; the retry automation schedules
     it again and the restarted worker runs it, the finished files cached."""
-    run_id, written = _start_analysis(topology, "crash-inputs")
+    run_id, written = _start_analysis(topology, "crash-inputs", first=0)
     processes = topology.flow_run_processes(run_id)
     assert processes, "no process runs the flow run"
     topology.kill_worker()
@@ -88,14 +89,15 @@ def test_a_run_whose_worker_dies_is_crashed_then_retried_once(topology):
     table = _inner_tables(topology, run_id, "crash-inputs")[-1]
     assert set(table) == {f"clip{i}.wav" for i in range(N_CLIPS)}
     assert list(table.values()).count("cached") >= len(written), (table, written)
-    print(f"\ncrashed {took:.0f} s after the kill; the retry found {list(table.values()).count('cached')} "
-          f"of {N_CLIPS} files cached")
+    with capsys.disabled():
+        print(f"\ncrashed {took:.0f} s after the kill; the retry found {list(table.values()).count('cached')} "
+              f"of {N_CLIPS} files cached")
 
 
-def test_postgres_restarted_mid_run_leaves_no_run_running(topology):
+def test_postgres_restarted_mid_run_leaves_no_run_running(topology, capsys):
     """Postgres stops as in a crash and comes back 10 s later while a run analyses: the server
     recovers and the run ends (Completed, or Crashed and then retried), as do its inner runs."""
-    run_id, _ = _start_analysis(topology, "pg-inputs")
+    run_id, _ = _start_analysis(topology, "pg-inputs", first=N_CLIPS)
     topology.postgres.restart(down_seconds=10)
     run = topology.wait(run_id, timeout=600)
     with urllib.request.urlopen(f"{topology.server.url}/health", timeout=30) as response:
@@ -111,5 +113,6 @@ def test_postgres_restarted_mid_run_leaves_no_run_running(topology):
     inner = topology.subflow_runs(run_id)
     stuck = [(r.name, r.state.name) for r in inner if not r.state.is_final()]
     assert not stuck, f"runs left running after the Postgres restart: {stuck} ({topology.states(run_id)})"
-    print(f"\nafter the Postgres restart: {topology.states(run_id)}")
+    with capsys.disabled():
+        print(f"\nafter the Postgres restart: {topology.states(run_id)}")
 
