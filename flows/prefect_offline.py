@@ -13,8 +13,8 @@ client for the requests to it (outside a watched command every hook passes throu
   back-off sleeps, no websocket reconnection rounds;
 - **keep the runs going**: the calls the flow engine cannot do without (create a flow run or a
   subflow's task run, read it back, set its state, name it, create an artifact) are answered
-  here, in memory, as the server would accept them. A run created so is *offline* and stays
-  so, with every run inside it, even once the server answers again (it never heard of it);
+  here, in memory, as the server would accept them (flows/offline_runs.py). A run created so
+  is *offline* and stays so, with every run inside it, even once the server answers again;
 - **drop or keep, never print**: events and log lines sent while the server is gone are not
   queued for retries. The last state of each task run of a run the server knows is kept and
   sent again when it answers; so is the last state of each such flow run, at the command's
@@ -30,12 +30,10 @@ import asyncio
 import contextlib
 import functools
 import logging
-import threading
-from datetime import UTC, datetime
-from uuid import UUID, uuid4
 
 import httpx
 
+from .offline_runs import OFFLINE, ServerUnreachable, missing
 from .server_watch import current, watch_quietly, watching
 
 logger = logging.getLogger("prefect.aural.offline")  # a Prefect logger: shown with --debug only
@@ -46,163 +44,8 @@ _TRANSPORT_FAILURES = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, ht
                        httpx.ConnectTimeout, httpx.PoolTimeout)
 LOG_DRAIN_S, EVENT_DRAIN_S = 5.0, 30.0
 
-
-class ServerUnreachable(httpx.TransportError):
-    """The watched Prefect server does not answer (a transport error Prefect does not retry)."""
-
-
 class _Unrecordable(Exception):
     """An event about an offline run: the server must not get it."""
-
-
-def _uuid(value) -> UUID | None:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except ValueError:
-        return None
-
-
-def _accepted(state):
-    """``state`` as the server returns an accepted one: with an id and a timestamp."""
-    accepted = state.model_copy()
-    accepted.id = uuid4()
-    accepted.timestamp = datetime.now(UTC)
-    return accepted
-
-
-class OfflineRuns:
-    """The runs this process made up while the server was away, and what it owes the server."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.flow_runs: dict[UUID, object] = {}  # offline FlowRun objects, kept current
-        self.task_runs: set[UUID] = set()
-        self.flows: dict[str, UUID] = {}
-        self.known: dict[UUID, object] = {}      # the server's flow runs, as last seen
-        self.unsent_states: dict[UUID, object] = {}  # the server's flow runs: state accepted here
-        self.unsent_events: dict[str, object] = {}   # task run id -> its last state event
-
-    def touches(self, ids) -> bool:
-        ids = [_uuid(i) for i in ids if i is not None]
-        with self._lock:
-            return any(i in self.flow_runs or i in self.task_runs for i in ids)
-
-    def is_offline(self, run_id) -> bool:
-        return run_id is not None and self.touches([run_id])
-
-    def remember(self, flow_run) -> None:
-        with self._lock:
-            self.known[flow_run.id] = flow_run
-
-    def flow_run(self, flow, name=None, parameters=None, context=None, tags=None, parent_task_run_id=None,
-                 state=None, **_):
-        """A flow run as ``create_flow_run`` returns it."""
-        from prefect.client.schemas.objects import FlowRun, FlowRunPolicy
-        from prefect.states import Pending
-
-        with self._lock:
-            flow_id = self.flows.setdefault(flow.name, uuid4())
-        run = FlowRun(flow_id=flow_id, flow_version=flow.version, parameters=parameters or {},
-                      context=context or {}, tags=list(tags or []), parent_task_run_id=parent_task_run_id,
-                      empirical_policy=FlowRunPolicy(retries=flow.retries,
-                                                     retry_delay=int(flow.retry_delay_seconds or 0)),
-                      **({"name": name} if name else {}))
-        run.state = _accepted(state or Pending())
-        with self._lock:
-            self.flow_runs[run.id] = run
-        _missing(flow_run=run.id)
-        return run
-
-    def task_run(self, task, flow_run_id, dynamic_key, id=None, name=None, extra_tags=None, state=None, **_):
-        """A task run as ``create_task_run`` returns it (a subflow's placeholder in its parent)."""
-        from prefect.client.schemas.objects import TaskRun
-        from prefect.states import Pending
-
-        run = TaskRun(id=id or uuid4(), flow_run_id=flow_run_id, task_key=task.task_key, dynamic_key=str(dynamic_key),
-                      tags=sorted(set(task.tags).union(extra_tags or [])), task_version=task.version,
-                      state=_accepted(state or Pending()), **({"name": name} if name else {}))
-        with self._lock:
-            self.task_runs.add(run.id)
-        return run
-
-    def read_flow_run(self, flow_run_id):
-        run_id = _uuid(flow_run_id)
-        with self._lock:
-            run = self.flow_runs.get(run_id) or self.known.get(run_id)
-        if run is None:
-            raise ServerUnreachable(f"flow run {flow_run_id}: the Prefect server does not answer")
-        return run
-
-    def set_state(self, flow_run_id, state, force=False):
-        """Accept ``state`` as the server would (entering Running counts a run, as it does); a
-        run the server knows gets it at the command's end if the server answers by then."""
-        from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus, StateAcceptDetails
-
-        accepted = _accepted(state)
-        run_id = _uuid(flow_run_id)
-        with self._lock:
-            run = self.flow_runs.get(run_id) or self.known.get(run_id)
-            if run_id not in self.flow_runs:
-                self.unsent_states[run_id] = accepted
-        if run is not None:
-            run.state = accepted
-            if accepted.is_running():
-                run.run_count += 1
-        _missing(flow_run=run_id)
-        return OrchestrationResult(state=accepted, status=SetStateStatus.ACCEPT, details=StateAcceptDetails())
-
-    def state_sent(self, flow_run_id) -> None:
-        """The server took a state of this run: nothing older is owed."""
-        run_id = _uuid(flow_run_id)
-        with self._lock:
-            self.unsent_states.pop(run_id, None)
-        _missing(flow_run=run_id, taken_back=True)
-
-    def artifact(self, artifact):
-        from prefect.client.schemas.objects import Artifact
-
-        return Artifact(**artifact.model_dump(exclude_unset=True))
-
-    def keep_event(self, event) -> bool:
-        """Keep the state event of a task run the server knows of, to send it again later (the
-        last one per task run: the server keeps a task run's newest state anyway)."""
-        task_run = event.payload.get("task_run") if isinstance(event.payload, dict) else None
-        if not event.event.startswith("prefect.task-run.") or not isinstance(task_run, dict):
-            return False
-        flow_run_id = task_run.get("flow_run_id")
-        if self.is_offline(flow_run_id):
-            return False
-        if flow_run_id and not any(r.get("prefect.resource.role") == "flow-run" for r in event.related):
-            from prefect.events.schemas.events import RelatedResource
-
-            # what the events worker would have attached from the run's context
-            event.related.append(RelatedResource.model_validate(
-                {"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}))
-        with self._lock:
-            self.unsent_events[event.resource.id] = event
-        return True
-
-    def take_unsent(self) -> tuple[list, dict]:
-        with self._lock:
-            events, states = list(self.unsent_events.values()), dict(self.unsent_states)
-            self.unsent_events.clear()
-            self.unsent_states.clear()
-        return events, states
-
-
-OFFLINE = OfflineRuns()
-
-
-def _missing(*, flow_run=None, task_run=None, logs: int = 0, taken_back: bool = False) -> None:
-    """Count (or, ``taken_back``, uncount) what the server has not got."""
-    watch = current()
-    if watch is None:
-        return
-    missing = watch.not_recorded
-    for ids, run in ((missing.flow_runs, flow_run), (missing.task_runs, task_run)):
-        if run is not None:
-            (ids.discard if taken_back else ids.add)(str(run))
-    missing.logs += logs
 
 
 def _unreachable(url) -> ServerUnreachable:
@@ -366,7 +209,7 @@ def _task_run_of(event) -> str | None:
 
 
 def _drop_event(event, reason: str) -> None:
-    _missing(task_run=_task_run_of(event))
+    missing(task_run=_task_run_of(event))
     logger.debug("event %s (%s) not sent: %s", event.event, event.id, reason)  # never its payload
 
 
@@ -384,7 +227,7 @@ def _events_handle(original):
         if lost or (to_server and OFFLINE.touches(_run_ids(event))):
             self._context_cache.pop(event.id, None)  # what the original would have consumed
             if lost and OFFLINE.keep_event(event):
-                _missing(task_run=_task_run_of(event))
+                missing(task_run=_task_run_of(event))
             else:
                 _drop_event(event, "the server does not answer" if lost else "its run is not on the server")
             return None
@@ -394,7 +237,7 @@ def _events_handle(original):
             _drop_event(event, f"{type(exc).__name__}: {exc}")
             return None
         if to_server and _task_run_of(event):  # its newest state is on the server
-            _missing(task_run=_task_run_of(event), taken_back=True)
+            missing(task_run=_task_run_of(event), taken_back=True)
         return None
 
     return _handle
@@ -437,13 +280,13 @@ def _logs_handle_batch(original):
         lost = await _still_lost(watch)
         kept = [] if lost else [log for log in items
                                 if not OFFLINE.touches([log.get("flow_run_id"), log.get("task_run_id")])]
-        _missing(logs=len(items) - len(kept))
+        missing(logs=len(items) - len(kept))
         if not kept:
             return None
         try:
             await self._client.create_logs(kept)
         except Exception as exc:  # noqa: BLE001 - Prefect would write "--- Error logging to API ---"
-            _missing(logs=len(kept))
+            missing(logs=len(kept))
             logger.debug("%d log line(s) not sent: %s: %s", len(kept), type(exc).__name__, exc)
         return None
 
@@ -453,12 +296,11 @@ def _logs_handle_batch(original):
 # -- catching up once the server answers again -----------------------------------------------------
 
 def _send_kept_events() -> None:
-    """The kept task-run states, to the server that answers again (through the events worker)."""
+    """The kept task-run states, to the server that answers again (through the events worker;
+    the flow-run states wait for the command's end, ``_send_kept_states``)."""
     from prefect.events.worker import EventsWorker
 
-    events, states = OFFLINE.take_unsent()
-    with OFFLINE._lock:
-        OFFLINE.unsent_states.update(states)  # flow-run states wait for the command's end
+    events = OFFLINE.take_events()
     if events:
         worker = EventsWorker.instance()
         for event in events:
@@ -467,14 +309,11 @@ def _send_kept_events() -> None:
 
 def _send_kept_states() -> None:
     """At the command's end, the last state of each flow run the server knows but did not get
-    (its flows are done: nothing newer can come)."""
+    (its flows are done: nothing newer can come), and any task-run state still kept."""
     from prefect.client.orchestration import get_client
 
-    events, states = OFFLINE.take_unsent()
-    if events:
-        with OFFLINE._lock:
-            OFFLINE.unsent_events.update({e.resource.id: e for e in events})
-        _send_kept_events()
+    _send_kept_events()
+    states = OFFLINE.take_states()
     if not states:
         return
     with get_client(sync_client=True) as client:
