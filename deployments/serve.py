@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 from datetime import timedelta
 
 from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR
 
+from .automations import HEARTBEAT_SECONDS, ensure_automations
 from .specs import POLL_MINUTES, RETRAIN_CRON, DeploymentSpec, deployment_specs
 
 
@@ -94,7 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--poll-minutes", type=float, default=POLL_MINUTES,
                         help="how often on-new-inputs looks at the training folder (default: %(default)s)")
     args = parser.parse_args(argv)
+    # The heartbeat of every run it starts, and the automations that use it (deployments/automations.py).
+    os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_SECONDS))
     from prefect import serve
+
+    ensure_automations()
 
     serve(*build_deployments(data_dir=args.data, models_dir=args.models, reports_dir=args.reports,
                              retrain_cron=args.retrain_cron, poll_minutes=args.poll_minutes,

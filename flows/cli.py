@@ -2,7 +2,9 @@
 
 Before any server starts or file is read, a command checks its paths, its config (value
 ranges) and that its output folders are writable; every failure is one line on stderr with
-exit status 2 (1 when only some files failed), or a full traceback with ``--debug``. Without
+exit status 2 (1 when only some files failed), or a full traceback with ``--debug``. When the
+Prefect server stops answering mid-run the work goes on, unrecorded (one line says so), and a
+command whose work succeeded exits 3: done and written, but not recorded. Without
 ``PREFECT_API_URL`` the command uses the server ``aural server start`` left running in this
 folder (flows/server_cmd.py), else runs its own temporary Prefect server as a child that dies
 with it (flows/local_server.py). ``aural models`` manages the model store without any server.
@@ -27,6 +29,8 @@ def _prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    # The heartbeat every aural flow run sends (deployments/automations.py: silent runs are Crashed).
+    os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30")
 
 
 def printable(text: str) -> str:
@@ -574,10 +578,13 @@ def prefect_api(prepare=None, announce=False):
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
+    from .prefect_offline import carry_on_without
+
     if PREFECT_API_URL.value():
         if prepare:
             prepare()
-        yield None
+        with carry_on_without(PREFECT_API_URL.value(), restart=f"start it again (PREFECT_API_URL) and {RERUN}"):
+            yield None
         return
     from .server_cmd import running_server
 
@@ -590,7 +597,7 @@ def prefect_api(prepare=None, announce=False):
                   file=sys.stderr)
         if prepare:
             prepare()
-        with _api_at(running.api_url):
+        with _api_at(running.api_url, restart=f"start it again with `aural server start` and {RERUN}"):
             yield running
         return
     from .local_server import LocalServer, ServerStartError
@@ -606,43 +613,39 @@ def prefect_api(prepare=None, announce=False):
         if prepare:
             prepare()
         server.wait_ready()
-        with _api_at(server.api_url, wait_for_records=True):
+        with _api_at(server.api_url, wait_for_records=True,
+                     restart=f"it was this command's own temporary server (its log: {server.log}): {RERUN}"):
             yield server
     finally:
         server.stop()
 
 
+RERUN = "re-run the command to record them (the cached work is reused)"
+
+
 @contextlib.contextmanager
-def _api_at(url: str, *, wait_for_records: bool = False):
-    """The command's flows (and any process they start) talk to ``url``. With
-    ``wait_for_records`` (a temporary server, stopped right after), the command also waits
+def _api_at(url: str, *, wait_for_records: bool = False, restart: str = ""):
+    """The command's flows (and any process they start) talk to ``url``, and go on without it
+    if it stops answering (flows/prefect_offline.py; ``restart`` says how to bring it back).
+    With ``wait_for_records`` (a temporary server, stopped right after), the command also waits
     until the server has recorded every task run it sent (flows/task_run_records.py)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from .prefect_offline import carry_on_without
+
     os.environ["PREFECT_API_URL"] = url
+    watch = None
     try:
         with temporary_settings(updates={PREFECT_API_URL: url}):
             tally = _start_task_run_tally() if wait_for_records else None
             try:
-                yield
+                with carry_on_without(url, restart=restart) as watch:  # drains Prefect's queues on exit
+                    yield
             finally:
-                _drain_prefect_workers()
-                if tally is not None:
+                if tally is not None and watch is not None and not watch.ever_lost:
                     _wait_for_task_run_records(url, tally)
     finally:
         os.environ.pop("PREFECT_API_URL", None)
-
-
-def _drain_prefect_workers() -> None:
-    """Send the logs and events still queued before the server goes away."""
-    with contextlib.suppress(Exception):
-        from prefect.logging.handlers import APILogWorker
-
-        APILogWorker.drain_all(timeout=5)
-    with contextlib.suppress(Exception):
-        from prefect.events.worker import EventsWorker
-
-        EventsWorker.drain_all(timeout=30)  # returns once sent; a large run may end with many queued
 
 
 def _start_task_run_tally():
@@ -681,11 +684,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"aural {name}: {problem}", file=sys.stderr)
             return 2
         if not debug:
+            from .console_hygiene import quiet_console
+
             _quiet_tracebacks()
+            quiet_console()
         module = FLOW_MODULES.get(args.command)
         with prefect_api(prepare=lambda: importlib.import_module(f"{__package__ or 'flows'}.{module}"),
                          announce=not getattr(args, "quiet", False)):
-            return args.func(args)
+            status = args.func(args)
+        from .server_watch import command_end
+
+        return command_end(status, args, name)  # exit 3 when the server missed some of the work
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

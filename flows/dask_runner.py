@@ -5,14 +5,15 @@ from __future__ import annotations
 from distributed import WorkerPlugin
 from prefect_dask import DaskTaskRunner
 
-from .runners import limit_threads
+from .runners import worker_process_setup
 
 
 class OneThreadPerWorker(WorkerPlugin):
-    """Limits every worker of the cluster (those joining later too) to one BLAS thread."""
+    """Limits every worker of the cluster (those joining later too) to one BLAS thread, and
+    gives it the command's handling of a lost server and of Prefect's console lines."""
 
     def setup(self, worker) -> None:
-        limit_threads()
+        worker_process_setup()
 
 
 class OneThreadDaskTaskRunner(DaskTaskRunner):

@@ -45,6 +45,17 @@ def limit_threads() -> None:
     threadpool_limits(limits=1)
 
 
+def worker_process_setup() -> None:
+    """A worker process (process pool, Dask worker): one thread, and its command's handling of
+    a lost server and of Prefect's console lines (flows/prefect_offline.py, console_hygiene.py)."""
+    limit_threads()
+    from .console_hygiene import quiet_console_if_asked
+    from .prefect_offline import install_in_worker
+
+    install_in_worker()
+    quiet_console_if_asked()
+
+
 def _address(dask_address: str | None) -> str | None:
     return (dask_address or "").strip() or None  # a form's empty field means none
 
@@ -94,7 +105,7 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "processes":
-        return _process_pool_runner()(max_workers=workers, initializer=limit_threads)
+        return _process_pool_runner()(max_workers=workers, initializer=worker_process_setup)
     # Dask logs every worker start and stop at INFO; read when Dask is first imported, and by
     # the local cluster's worker processes, which inherit it.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
@@ -136,16 +147,20 @@ def run_with_runner(inner, task_runner: RunnerKind, workers: int, dask_address: 
     """Run the flow ``inner`` with the task runner of these settings; its result, or its
     ``Failed`` state when files failed (see ``summary.finish``), becomes the caller's.
 
-    The inner run sends no heartbeats of its own: the calling run's heartbeats already say
-    that the process lives, and each heartbeat thread holds a flow's end up to a second
-    (half of a cached re-run's overhead on a running server).
+    Outside a deployment run the inner run sends no heartbeats of its own: the calling run's
+    heartbeats already say that the process lives, and each heartbeat thread holds a flow's end
+    up to a second (half of a cached re-run's overhead on a running server). A deployment's
+    inner runs do send them, so that the automation that crashes silent runs
+    (deployments/automations.py) marks them Crashed too when their process dies.
     """
     from prefect.states import Failed
 
     from .summary import run_flow
 
     runner = make_runner(task_runner, workers, dask_address)
-    with _no_heartbeats():
+    # A worker or `serve` names the flow run it starts a process for in PREFECT__FLOW_RUN_ID.
+    in_deployment = bool(os.environ.get("PREFECT__FLOW_RUN_ID"))
+    with contextlib.nullcontext() if in_deployment else _no_heartbeats():
         value, failed = run_flow(inner.with_options(task_runner=runner), **parameters)
     return value if failed is None else Failed(message=str(failed), data=failed)
 

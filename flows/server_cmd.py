@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +125,7 @@ def cmd_start(args) -> int:
         if _port_in_use(args.port):
             raise ServerStartError(f"port {args.port} on 127.0.0.1 is in use: choose another with --port")
         state = _start(home, args.port, args.timeout)
+    _add_automations(state)
     print(f"Prefect server running: {state.ui_url} (UI and API, pid {state.pid}, log {state.log})")
     print("`aural` commands started in this folder use it; stop it with `aural server stop`")
     return 0
@@ -142,6 +144,21 @@ def _start(home: Path, port: int, timeout: float) -> ServerState:
         _forget(home)
         raise
     return state
+
+
+def _add_automations(state: ServerState) -> None:
+    """The automations that mark runs whose process died Crashed (the CLI's runs send the
+    heartbeats they watch) and retry crashed deployment runs: deployments/automations.py."""
+    from prefect.client.orchestration import SyncPrefectClient
+
+    from deployments.automations import ensure_automations
+
+    try:
+        with SyncPrefectClient(state.api_url) as client:
+            ensure_automations(client)
+    except Exception as exc:  # the server runs all the same: say what is missing
+        print(f"warning: the automations of deployments/automations.py were not created ({type(exc).__name__}: "
+              f"{exc}): runs whose process dies stay Running", file=sys.stderr)
 
 
 def cmd_status(args) -> int:

@@ -23,9 +23,9 @@ def free_port() -> int:
 class PrefectServer:
     """Start with ``start()``, stop with ``stop()``; ``env`` points clients at it."""
 
-    def __init__(self, home: Path, *, extra_env: dict[str, str] | None = None):
+    def __init__(self, home: Path, *, extra_env: dict[str, str] | None = None, port: int | None = None):
         self.home = Path(home)
-        self.port = free_port()
+        self.port = port or free_port()  # a port of its own, or the one of a server it replaces
         self.url = f"http://127.0.0.1:{self.port}/api"
         base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         self.env = {**base, "PREFECT_HOME": str(self.home), "PREFECT_API_URL": self.url,
@@ -55,6 +55,12 @@ class PrefectServer:
         """A command with this server's environment (e.g. ``prefect deploy --all``)."""
         return subprocess.run(list(args), cwd=cwd, env={**self.env, **(env or {})}, capture_output=True,
                               text=True, timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL to the server's process group, as a crash would end it (no shutdown at all)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 9)
+            self.proc.wait()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -87,10 +87,22 @@ class Postgres:
         self._run("initdb", "-D", "data", "-U", self.user, "--pwfile=pwfile", "--auth-local=trust",
                   "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
         # A throwaway cluster: no fsync, so a slow shared disk does not slow the test down.
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run("pg_ctl", "-D", "data", "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
+        self._start_server()
         self._run("createdb", "-h", str(self.root), "-p", str(self.port), "-U", self.user, self.database)
         return self
+
+    def _start_server(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", "data", "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
+
+    def restart(self, down_seconds: float) -> None:
+        """Stop the server as a crash would (``-m immediate``: no checkpoint, every connection
+        cut), leave it down ``down_seconds``, then start it again on the same data and port."""
+        import time
+
+        self._run("pg_ctl", "-D", "data", "-m", "immediate", "-w", "stop")
+        time.sleep(down_seconds)
+        self._start_server()
 
     def stop(self) -> None:
         if self.root is None:

@@ -64,6 +64,37 @@ class Topology:
         self.home, self.server, self.postgres = home, server, postgres
         self.ui = server.url.removesuffix("/api")
         self.runs: dict[str, object] = {}
+        self.worker: subprocess.Popen | None = None
+        self.worker_env: dict[str, str] = {}
+
+    def start_worker(self) -> subprocess.Popen:
+        """``make worker`` in the copy (again, after a kill: as a supervisor restarts it)."""
+        self.worker = _start_worker(self, self.worker_env)
+        return self.worker
+
+    def kill_worker(self) -> None:
+        """SIGKILL to the worker's process group, as a crash of its machine would end it (its flow
+        runs' processes live in sessions of their own: see ``flow_run_processes``)."""
+        if self.worker is not None and self.worker.poll() is None:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait()
+
+    def flow_run_processes(self, flow_run_id) -> list[int]:
+        """The processes running ``flow_run_id`` (a worker names it in their environment)."""
+        marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile
+                pass
+        return found
+
+    def states(self, flow_run_id) -> list[str]:
+        """The names of a flow run's states, oldest first."""
+        with self.client() as client:
+            return [s.name for s in sorted(client.read_flow_run_states(flow_run_id), key=lambda s: s.timestamp)]
 
     def client(self) -> SyncPrefectClient:
         return SyncPrefectClient(self.server.url, auth_string=AUTH)
@@ -144,7 +175,7 @@ def _start_worker(topo: Topology, env: dict[str, str]) -> subprocess.Popen:
     """``make worker`` in the copy: a process worker whose runs resolve relative paths there."""
     worker = subprocess.Popen(
         [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type", "process"], cwd=topo.home, env=env,
-        stdout=topo.worker_log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        stdout=topo.worker_log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
     def online():
         if worker.poll() is not None:
@@ -157,19 +188,23 @@ def _start_worker(topo: Topology, env: dict[str, str]) -> subprocess.Popen:
 
 
 def _deploy(topo: Topology) -> None:
-    """``make deploy`` in the copy: the process pool, then every deployment of prefect.yaml."""
+    """``make deploy`` in the copy: the process pool, every deployment of prefect.yaml, then the
+    automations (deployments/automations.py)."""
     from deployments.serve import local_timezone
 
-    for args in (["work-pool", "create", POOL, "--type", "process"], ["--no-prompt", "deploy", "--all"]):
-        done = topo.server.run(str(BIN / "prefect"), *args, cwd=topo.home, env={"AURAL_TIMEZONE": local_timezone()})
-        assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    for args in ([str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"],
+                 [str(BIN / "prefect"), "--no-prompt", "deploy", "--all"],
+                 [str(BIN / "python"), "-m", "deployments.automations"]):
+        env = {"AURAL_TIMEZONE": local_timezone(), "PYTHONPATH": str(topo.home)}
+        done = topo.server.run(*args, cwd=topo.home, env=env)
+        assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
 
 
 @contextlib.contextmanager
 def native_topology(root: Path) -> Iterator[Topology]:
     """Postgres, the server with auth on it, the deployments and a worker; all stopped after."""
     token = uuid.uuid4().hex
-    postgres, server, worker = Postgres(), None, None
+    postgres, server, topo = Postgres(), None, None
     try:
         postgres.start()
         home = copy_checkout(root / "checkout")
@@ -185,10 +220,12 @@ def native_topology(root: Path) -> Iterator[Topology]:
         server.start(timeout=240)  # the first start on Postgres runs every migration
         topo = Topology(home, server, postgres)
         _deploy(topo)
-        worker = _start_worker(topo, {**server.env, "AURAL_HOME": str(home), "PYTHONPATH": str(home),
-                                      "PREFECT_WORKER_QUERY_SECONDS": "2"})
+        topo.worker_env = {**server.env, "AURAL_HOME": str(home), "PYTHONPATH": str(home),
+                           "PREFECT_WORKER_QUERY_SECONDS": "2"}
+        topo.start_worker()
         yield topo
     finally:
+        worker = topo.worker if topo is not None else None
         if worker is not None and worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -16,13 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SR = 22050
 
 
-def write_clips(folder: Path, n: int = 8, *, first: int = 0) -> Path:
-    """``n`` deterministic 4-6 s clips (plucked tones on a beat): enough for frames and labels;
-    ``first`` numbers them from there (other tones and tempos: held-out music)."""
+def write_clips(folder: Path, n: int = 8, *, first: int = 0, seconds: float | None = None) -> Path:
+    """``n`` deterministic 4-6 s clips (plucked tones on a beat; ``seconds`` long each when
+    given): enough for frames and labels; ``first`` numbers them from there (other tones and
+    tempos: held-out music)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(first, first + n):
-        seconds = 4.0 + i % 3
-        t = np.arange(int(seconds * SR)) / SR
+        t = np.arange(int((seconds or 4.0 + i % 3) * SR)) / SR
         beat = np.exp(-((t % (60 / (90 + 5 * i))) * 12.0))
         sf.write(folder / f"clip{i}.wav", (0.3 * beat * np.sin(2 * np.pi * (200 + 30 * i) * t)).astype(np.float32), SR)
     return folder
