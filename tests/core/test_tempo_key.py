@@ -43,7 +43,7 @@ def _frames_of(y: np.ndarray, frame_s: float = 2.0):
         bpm.append(60 * (len(near) - 1) / (near[-1] - near[0]) if len(near) >= 3 else np.nan)
         strength.append(0.9)
         hs = a.hop_slice(int(s * SR), int(e * SR))
-        acf.append(tempomod.tempo_profile(a.onset_autocorrelation[:, hs].mean(axis=1), sr=SR,
+        acf.append(tempomod.tempo_profile(a.onset_autocorrelation[:, a.tempogram_slice(hs)].mean(axis=1), sr=SR,
                                           hop_length=a.hop_length))
         share.append(share_hops[hs].mean())
     return np.array(bpm), np.array(strength), np.array(acf), np.array(share)
