@@ -5,13 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test reliability e2e bench gpu-check clean deploy worker
+.PHONY: install demo test reliability e2e bench bench-smoke gpu-check clean deploy worker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[test]'
+	# One-time costs paid here, not by the first run: librosa's and our numba kernels compiled
+	# and cached (~30 s), the Prefect database of the temporary servers created (~10 s).
+	$(BIN)/python -m aural_core.warmup
+	$(BIN)/prefect server database upgrade -y >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
