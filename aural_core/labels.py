@@ -107,7 +107,7 @@ def key_label_frames(chroma: np.ndarray, weights: np.ndarray, context: np.ndarra
     """Key of a section from its frames' CQT chroma plus the file's (``key.estimate_key`` with
     ``config.key_profile``); below ``min_key_confidence`` it falls back as :func:`key_label` does."""
     result = estimate_key(chroma, weights=weights, context=context, context_weight=config.key_context_weight,
-                          profile=config.key_profile)
+                          profile=config.key_profile, dominant_margin=config.key_dominant_margin)
     tonic, minor = result.tonic, result.minor
     fallback = result.correlation < config.min_key_confidence
     if fallback:

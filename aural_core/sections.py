@@ -22,7 +22,7 @@ from .vocab import EMOTIONS
 
 SECTION_NAMES = ("intro", "build", "release")
 # Bump when labelling or sectioning changes its output: part of every sections cache key.
-LABELS_VERSION = "2"  # 2: sections carry beat_strength
+LABELS_VERSION = "3"  # 3: key labels with Albrecht-Shanahan profiles, context 3, dominant margin
 _DEFAULTS = SectionConfig()  # the defaults live in config.py
 
 

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 RunnerKind = Literal["threads", "processes", "dask"]
 RUNNER_KINDS: tuple[str, ...] = ("threads", "processes", "dask")
+# ``aural analyze``'s default: the fastest cold analysis on this machine's size in
+# benchmarks/results/scale.json ("runners"); cache hits stay in the flow's process. The other
+# commands, and the flows called from Python or a deployment, default to threads.
+ANALYZE_RUNNER: RunnerKind = "processes"
 # Libraries that read these when they load; ``threadpool_limits`` covers those already loaded.
 _ONE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 CONNECT_TIMEOUT_S = 5.0
@@ -108,22 +112,42 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
 
 @functools.cache  # one class: Prefect duplicates a runner by its type
 def _process_pool_runner() -> type:
-    """Prefect's process-pool runner, its event forwarder running in the caller's context.
+    """Prefect's process-pool runner, its event forwarder running in the caller's context, and
+    cache hits run in the flow's own process.
 
     The runner forwards its worker processes' events from a thread of its own, which starts
     with an empty ``contextvars`` context: Prefect's settings there fall back to those read
     at import, before a command chose its server, and that thread would start a temporary
     server of its own (10 s) and send the task runs' events there. Prefect's own heartbeat
     thread runs in a copy of the caller's context for the same reason; so does this one.
+
+    A task whose outputs are intact (``tasks.common.CACHE_HIT_EXPECTED``) only reads its cache
+    entry: it runs in a thread of the flow's process, like the threads runner's tasks. The pool
+    starts its worker processes on the first task sent to it (a second or more each: Python,
+    Prefect and the analysis imported anew), so a fully cached run starts none.
     """
     import contextvars
 
-    from prefect.task_runners import ProcessPoolTaskRunner
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
     class ContextProcessPoolTaskRunner(ProcessPoolTaskRunner):
         def __enter__(self):
             self._forwarder_context = contextvars.copy_context()
+            self._in_process = ThreadPoolTaskRunner(max_workers=self._max_workers).__enter__()
             return super().__enter__()
+
+        def __exit__(self, *exc_info):
+            try:
+                super().__exit__(*exc_info)
+            finally:
+                self._in_process.__exit__(*exc_info)
+
+        def submit(self, task, parameters, wait_for=None, dependencies=None):
+            from tasks.common import CACHE_HIT_EXPECTED  # here: the class travels to the workers by value
+
+            if CACHE_HIT_EXPECTED.get():
+                return self._in_process.submit(task, parameters, wait_for, dependencies)
+            return super().submit(task, parameters, wait_for, dependencies)
 
         def _forward_subprocess_messages(self) -> None:
             context = getattr(self, "_forwarder_context", None) or contextvars.copy_context()

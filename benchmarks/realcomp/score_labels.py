@@ -159,12 +159,13 @@ KEY_VARIANTS = {  # name -> the frames column a section's histogram is formed fr
 }
 
 
-def new_key(frames: dict, idx: np.ndarray, *, variant: str, profile: str, context_weight: float = 1.0):
+def new_key(frames: dict, idx: np.ndarray, *, variant: str, profile: str, context_weight: float = 1.0,
+            dominant_margin: float = 0.0):
     chroma = frames[KEY_VARIANTS[variant]]
     w = frames["energy"] + 1e-3
     ctx = (chroma * w[:, None]).sum(axis=0)
     return keymod.estimate_key(chroma[idx], weights=w[idx], context=ctx, context_weight=context_weight,
-                               profile=profile)
+                               profile=profile, dominant_margin=dominant_margin)
 
 
 def new_tempo(frames: dict, idx: np.ndarray, **params):
@@ -240,17 +241,25 @@ def _mean_over(results, truth, split, fn, per="section"):
     return float(np.mean(vals))
 
 
+KEY_CONTEXT_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
+KEY_DOMINANT_MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
+
+
 def choose_key(results, truth) -> tuple[dict, dict]:
-    """Grid of (variant, profile, context weight), scored per section on the tune half."""
-    table = {}
-    for variant, profile, cw in itertools.product(KEY_VARIANTS, keymod.PROFILES, (0.0, 1.0)):
-        params = {"variant": variant, "profile": profile, "context_weight": cw}
-        table[f"{variant}|{profile}|ctx{cw}"] = {
+    """Grid of (variant, profile, context weight, dominant margin), scored per section on the
+    tune half; ties go to the smaller margin and context, then the name."""
+    table, params_of = {}, {}
+    for variant, profile, cw, margin in itertools.product(KEY_VARIANTS, keymod.PROFILES, KEY_CONTEXT_WEIGHTS,
+                                                           KEY_DOMINANT_MARGINS):
+        params = {"variant": variant, "profile": profile, "context_weight": cw, "dominant_margin": margin}
+        name = f"{variant}|{profile}|ctx{cw:g}|margin{margin:g}"
+        params_of[name] = params
+        table[name] = {
             s: round(_mean_over(results, truth, s, lambda r, idx, t, params=params: key_weighted(
                 new_key(r["frames"], idx, **params).name, t["key"])), 3) for s in ("tune", "test")}
-    best = max(table, key=lambda k: (table[k]["tune"], k))
-    v, p, c = best.split("|")
-    return {"variant": v, "profile": p, "context_weight": float(c[3:])}, table
+    best = max(table, key=lambda k: (table[k]["tune"], -params_of[k]["dominant_margin"],
+                                     -params_of[k]["context_weight"], k))
+    return params_of[best], table
 
 
 def choose_tempo(results, truth) -> tuple[dict, dict]:
@@ -304,7 +313,8 @@ def main() -> None:
         "targets": {"tempo_acc1": 0.9, "key_weighted": 0.85},
         "chosen": {"key": key_choice, "tempo": tempo_choice},
         "scores": scores,
-        "key_grid": key_table,
+        "key_grid_top": dict(sorted(key_table.items(), key=lambda kv: -kv[1]["tune"])[:20]),
+        "key_grid_today": {k: v for k, v in key_table.items() if k.startswith("cqt|temperley|ctx1|margin0")},
         "tempo_grid_top": dict(sorted(tempo_table.items(), key=lambda kv: -kv[1]["tune"])[:15]),
         "cost_x_realtime_one_core": cost_x,
         "per_clip": {n: {"truth_bpm": truth[n]["bpm"], "truth_key": truth[n]["key"], "drums": truth[n]["drums"],
