@@ -13,11 +13,11 @@ demo corpus when it is missing, and the result says so):
 4. ``breakdown``: where a cold run's time goes (benchmarks/profile_cli.py: phases of the command,
    per-file stages summed over files), default settings, temporary server.
 
-``--code DIR`` measures another checkout of the project with this environment (e.g. the
-commit before a change, back to back with this one: the machine is shared, so only figures of
-one run compare). Each run records the 1-minute load average before it.
+``--baseline DIR`` measures another checkout of the project (e.g. the commit before a change)
+the same way right after this one, with this environment, into ``baseline``: the machine is
+shared, so only figures of one run compare. Each CLI run records the load average before it.
 
-Usage: .venv/bin/python benchmarks/bench_analyze.py [--tracks DIR] [--code DIR] [--out analyze.json] [--smoke]
+Usage: .venv/bin/python benchmarks/bench_analyze.py [--tracks DIR] [--baseline DIR] [--out analyze.json] [--smoke]
 """
 
 from __future__ import annotations
@@ -129,18 +129,70 @@ def timed_cli(code: Path, args: list[str], env: dict, cwd: Path) -> dict:
             "summary": (out + err).strip().splitlines()[-1]}
 
 
+def code_identity(code: Path, env: dict) -> dict:
+    """Commit and versions of the checkout ``code`` (imported in a child: not this one's)."""
+    snippet = ("import json; from aural_core.features import extractor_fingerprint as f; "
+               "from aural_core.sections import LABELS_VERSION as l; "
+               "print(json.dumps({'extractor_version': f(), 'labels_version': l}))")
+    child = subprocess.run([sys.executable, "-c", snippet], env={**env, "PYTHONPATH": str(code)}, cwd=code,
+                           capture_output=True, text=True, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=code, capture_output=True, text=True).stdout.strip()
+    return {"code": str(code), "commit": commit, **json.loads(child.stdout.strip().splitlines()[-1])}
+
+
+def measure(code: Path, folder: Path, audio: float, env: dict, work: Path, smoke: bool) -> dict:
+    """Every figure of the module docstring for the checkout ``code``."""
+    child = subprocess.run(["taskset", "-c", "0", sys.executable, __file__, "--extraction-child", str(folder)],
+                           env={**env, **ONE_THREAD, "PYTHONPATH": str(code)}, capture_output=True, text=True)
+    if child.returncode != 0:
+        sys.exit(f"extraction child failed:\n{child.stderr[-3000:]}")
+    extraction = json.loads(child.stdout.strip().splitlines()[-1])
+    extraction["realtime_factor"] = round(audio / extraction["wall_seconds"], 1)
+    work.mkdir(parents=True, exist_ok=True)
+
+    def analyze(cache: str) -> list[str]:
+        return ["analyze", "--in", str(folder), "--out", str(work / cache), "--quiet"]
+
+    temporary = timed_cli(code, analyze("cache-temporary"), env, work)
+    temporary["realtime_factor"] = round(audio / temporary["wall_seconds"], 1)
+    own_server = "PREFECT_API_URL" not in env
+    if own_server:
+        from flows.local_server import free_port
+
+        subprocess.run([sys.executable, "-m", "flows.cli", "server", "start", "--port", str(free_port())],
+                       cwd=work, env={**env, "PYTHONPATH": str(code)}, check=True, capture_output=True)
+    try:
+        running = timed_cli(code, analyze("cache-running"), env, work)
+        running["realtime_factor"] = round(audio / running["wall_seconds"], 1)
+        time.sleep(0 if smoke else 20)  # the server's recording of the cold run settles
+        reruns = [timed_cli(code, analyze("cache-running"), env, work) for _ in range(1 if smoke else 3)]
+        running["cached_rerun_seconds"] = sorted(r["wall_seconds"] for r in reruns)
+    finally:
+        if own_server:
+            subprocess.run([sys.executable, "-m", "flows.cli", "server", "stop"], cwd=work,
+                           env={**env, "PYTHONPATH": str(code)}, capture_output=True)
+    profile = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_cli.py"), str(folder),
+                              str(work / "cache-profile")], cwd=work, env={**env, "PYTHONPATH": str(code)},
+                             capture_output=True, text=True)
+    if profile.returncode != 0:
+        sys.exit(f"profile_cli failed:\n{profile.stderr[-3000:]}")
+    breakdown = json.loads(profile.stdout[profile.stdout.index("{\n"):])
+    return {"extraction_one_core": extraction, "cli_temporary_server": temporary, "cli_running_server": running,
+            "breakdown": breakdown}
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--extraction-child":
         extraction_child(sys.argv[2])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tracks", type=Path, default=Path("/tmp/realmusic/tracks"))
-    ap.add_argument("--code", type=Path, default=ROOT, help="checkout to measure (default: this one)")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="another checkout measured right after this one (e.g. the commit before a change)")
     ap.add_argument("--out", default="analyze.json")
     ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aural-bench-analyze-"))
-    code = args.code.resolve()
     if args.smoke or not args.tracks.is_dir():
         folder = tiny_corpus(work / "demo", n_inputs=2, n_eval=0) / "inputs"
         corpus = "demo corpus (smoke)" if args.smoke else f"demo corpus ({args.tracks} missing)"
@@ -150,57 +202,23 @@ def main() -> None:
     # A smoke run may be handed a server (PREFECT_API_URL); a measurement never is.
     env = {k: v for k, v in os.environ.items() if args.smoke or k != "PREFECT_API_URL"}
     env.update(PREFECT_HOME=str(work / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false", COLUMNS="200")
-
-    child = subprocess.run(["taskset", "-c", "0", sys.executable, __file__, "--extraction-child", str(folder)],
-                           env={**env, **ONE_THREAD, "PYTHONPATH": str(code)}, capture_output=True, text=True)
-    if child.returncode != 0:
-        sys.exit(f"extraction child failed:\n{child.stderr[-3000:]}")
-    extraction = json.loads(child.stdout.strip().splitlines()[-1])
-    extraction["realtime_factor"] = round(audio / extraction["wall_seconds"], 1)
-
-    def analyze(cache: str) -> list[str]:
-        return ["analyze", "--in", str(folder), "--out", str(work / cache), "--quiet"]
-
-    temporary = timed_cli(code, analyze("cache-temporary"), env, work)
-    temporary["realtime_factor"] = round(audio / temporary["wall_seconds"], 1)
-
-    running: dict = {}
-    if "PREFECT_API_URL" not in env:
-        from flows.local_server import free_port
-
-        subprocess.run([sys.executable, "-m", "flows.cli", "server", "start", "--port", str(free_port())],
-                       cwd=work, env={**env, "PYTHONPATH": str(code)}, check=True, capture_output=True)
-    try:
-        running = timed_cli(code, analyze("cache-running"), env, work)
-        running["realtime_factor"] = round(audio / running["wall_seconds"], 1)
-        time.sleep(0 if args.smoke else 20)  # the server's recording of the cold run settles
-        reruns = [timed_cli(code, analyze("cache-running"), env, work) for _ in range(1 if args.smoke else 3)]
-        running["cached_rerun_seconds"] = sorted(r["wall_seconds"] for r in reruns)
-    finally:
-        if "PREFECT_API_URL" not in env:
-            subprocess.run([sys.executable, "-m", "flows.cli", "server", "stop"], cwd=work,
-                           env={**env, "PYTHONPATH": str(code)}, capture_output=True)
-
-    profile = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_cli.py"), str(folder),
-                              str(work / "cache-profile")], cwd=work, env={**env, "PYTHONPATH": str(code)},
-                             capture_output=True, text=True)
-    if profile.returncode != 0:
-        sys.exit(f"profile_cli failed:\n{profile.stderr[-3000:]}")
-    breakdown = json.loads(profile.stdout[profile.stdout.index("{\n"):])
-
-    n_files = int(temporary["summary"].split("computed ")[1].split(" ")[0])
+    this = measure(ROOT, folder, audio, env, work / "this", args.smoke)
+    n_files = int(this["cli_temporary_server"]["summary"].split("computed ")[1].split(" ")[0])
+    temporary, running, extraction = this["cli_temporary_server"], this["cli_running_server"], \
+        this["extraction_one_core"]
     result = {
-        "corpus": corpus, "files": n_files, "audio_seconds": round(audio, 1), "code": str(code),
-        "extraction_one_core": extraction, "cli_temporary_server": temporary, "cli_running_server": running,
-        "breakdown": breakdown, "targets": TARGETS,
+        "corpus": corpus, "files": n_files, "audio_seconds": round(audio, 1), **this, "targets": TARGETS,
         "passed": {
             "extraction": extraction["realtime_factor"] >= TARGETS["extraction_realtime_factor"],
             "cli_temporary_server": temporary["realtime_factor"] >= TARGETS["cli_temporary_server_realtime_factor"],
-            "cli_running_server": running.get("realtime_factor", 0) >= TARGETS["cli_running_server_realtime_factor"],
-            "cached_rerun": bool(running) and min(running["cached_rerun_seconds"]) <= 3 + 0.03 * n_files,
+            "cli_running_server": running["realtime_factor"] >= TARGETS["cli_running_server_realtime_factor"],
+            "cached_rerun": min(running["cached_rerun_seconds"]) <= 3 + 0.03 * n_files,
             "peak_rss": max(temporary["peak_rss_mb_process_tree"],
-                            running.get("peak_rss_mb_process_tree", 0)) <= TARGETS["peak_rss_mb"]},
+                            running["peak_rss_mb_process_tree"]) <= TARGETS["peak_rss_mb"]},
     }
+    if args.baseline:
+        result["baseline"] = {**code_identity(args.baseline.resolve(), env),
+                              **measure(args.baseline.resolve(), folder, audio, env, work / "baseline", args.smoke)}
     path = write_results(args.out, result, smoke=args.smoke)
     print(json.dumps(result, indent=2))
     print(f"written: {path}")

@@ -61,12 +61,12 @@ def patch_per_file() -> None:
     import aural_core.features as features
     import tasks.analyze as analyze_task
 
-    patch(analyze_task, "read_listed", PER_FILE, "read_and_check_bytes")
-    patch(features, "load_audio", PER_FILE, "decode")
-    patch(features, "analyze_signal", PER_FILE, "extract_features")
-    patch(analyze_task, "frames_table", PER_FILE, "parquet_table")
-    patch(analyze_task, "write_frames", PER_FILE, "parquet_write")
-    patch(analyze_task, "record_checksum", PER_FILE, "integrity_record")
+    for obj, attr, name in ((analyze_task, "read_listed", "read_and_check_bytes"), (features, "load_audio", "decode"),
+                            (features, "analyze_signal", "extract_features"),
+                            (analyze_task, "frames_table", "parquet_table"),
+                            (analyze_task, "write_frames", "parquet_write"),
+                            (analyze_task, "record_checksum", "integrity_record")):
+        patch(obj, attr, PER_FILE, name)
     task = analyze_task.extract_frames
     task.fn = timed(PER_FILE, "task_body", task.fn)
     import prefect.task_engine as engine
@@ -116,14 +116,14 @@ def main() -> None:
     PHASES["imports_cli"] = time.perf_counter() - START
     import flows.local_server as local_server
 
-    patch(local_server.LocalServer, "spawn", PHASES, "server_spawn")
-    patch(local_server.LocalServer, "wait_ready", PHASES, "server_wait_ready")
-    patch(local_server.LocalServer, "stop", PHASES, "server_stop")
-    patch(cli, "_quiet_tracebacks", PHASES, "logging_setup_and_prefect_import")
-    patch(cli, "_preflight", PHASES, "preflight")
-    patch(cli, "_drain_prefect_workers", PHASES, "drain_logs_and_events")
-    patch(cli, "_wait_for_task_run_records", PHASES, "wait_task_runs_recorded")
-    patch(cli, "_print_files_table", PHASES, "summary_table")
+    server = local_server.LocalServer
+    for obj, attr, name in ((server, "spawn", "server_spawn"), (server, "wait_ready", "server_wait_ready"),
+                            (server, "stop", "server_stop"), (cli, "_preflight", "preflight"),
+                            (cli, "_quiet_tracebacks", "logging_setup_and_prefect_import"),
+                            (cli, "_drain_prefect_workers", "drain_logs_and_events"),
+                            (cli, "_wait_for_task_run_records", "wait_task_runs_recorded"),
+                            (cli, "_print_files_table", "summary_table")):
+        patch(obj, attr, PHASES, name)
     import importlib
 
     real_import = importlib.import_module

@@ -32,6 +32,7 @@ SMOKE = {
     "bench_cli_server.py": None,
     "bench_downbeats.py": None,
     "bench_eval.py": None,
+    "bench_first_run.py": None,
     "bench_labels.py": None,
     "bench_scale.py": None,
     "bench_soak.py": None,
