@@ -56,17 +56,22 @@ def patch(obj, attr: str, table: dict, name: str) -> None:
     setattr(obj, attr, timed(table, name, getattr(obj, attr)))
 
 
+def patch_all(table: dict, rows: list[tuple]) -> None:
+    """``patch`` each (object, attribute, phase name) of ``rows`` into ``table``."""
+    for obj, attr, name in rows:
+        patch(obj, attr, table, name)
+
+
 def patch_per_file() -> None:
     """Wrap the per-file stages (in this process, or in a worker process when it starts)."""
     import aural_core.features as features
     import tasks.analyze as analyze_task
 
-    for obj, attr, name in ((analyze_task, "read_listed", "read_and_check_bytes"), (features, "load_audio", "decode"),
-                            (features, "analyze_signal", "extract_features"),
-                            (analyze_task, "frames_table", "parquet_table"),
-                            (analyze_task, "write_frames", "parquet_write"),
-                            (analyze_task, "record_checksum", "integrity_record")):
-        patch(obj, attr, PER_FILE, name)
+    patch_all(PER_FILE, [(analyze_task, "read_listed", "read_and_check_bytes"), (features, "load_audio", "decode"),
+                         (features, "analyze_signal", "extract_features"),
+                         (analyze_task, "frames_table", "parquet_table"),
+                         (analyze_task, "write_frames", "parquet_write"),
+                         (analyze_task, "record_checksum", "integrity_record")])
     task = analyze_task.extract_frames
     task.fn = timed(PER_FILE, "task_body", task.fn)
     import prefect.task_engine as engine
@@ -117,13 +122,12 @@ def main() -> None:
     import flows.local_server as local_server
 
     server = local_server.LocalServer
-    for obj, attr, name in ((server, "spawn", "server_spawn"), (server, "wait_ready", "server_wait_ready"),
-                            (server, "stop", "server_stop"), (cli, "_preflight", "preflight"),
-                            (cli, "_quiet_tracebacks", "logging_setup_and_prefect_import"),
-                            (cli, "_drain_prefect_workers", "drain_logs_and_events"),
-                            (cli, "_wait_for_task_run_records", "wait_task_runs_recorded"),
-                            (cli, "_print_files_table", "summary_table")):
-        patch(obj, attr, PHASES, name)
+    patch_all(PHASES, [(server, "spawn", "server_spawn"), (server, "wait_ready", "server_wait_ready"),
+                       (server, "stop", "server_stop"), (cli, "_preflight", "preflight"),
+                       (cli, "_quiet_tracebacks", "logging_setup_and_prefect_import"),
+                       (cli, "_drain_prefect_workers", "drain_logs_and_events"),
+                       (cli, "_wait_for_task_run_records", "wait_task_runs_recorded"),
+                       (cli, "_print_files_table", "summary_table")])
     import importlib
 
     real_import = importlib.import_module
