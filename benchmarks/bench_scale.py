@@ -164,7 +164,7 @@ def summarise(runs: dict[str, list[dict]], n_files: int, audio_s: float, describ
     return {
         "machine": f"{os.cpu_count()} cores (shared with other jobs), Python {platform.python_version()}",
         "corpus": described, "files": n_files, "audio_seconds": round(audio_s, 1),
-        "measured": "analyze flow seconds in a fresh process per run, fresh cache per cold run; fastest of "
+        "method": "analyze flow seconds in a fresh process per run, fresh cache per cold run; fastest of "
                     f"{len(next(iter(runs.values())))} interleaved repeats; cached = the same cache again",
         "runners": per_runner,
         "best_runner": best_kind, "target_speedup": TARGET_SPEEDUP,
