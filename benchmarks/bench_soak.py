@@ -87,12 +87,18 @@ def run_cli(home: Path, inputs: Path, cache: Path) -> dict:
 def task_run_counts(server) -> dict:
     """{flow run name: {state type: count}} for every flow run on the server."""
     flow_runs = api(server, "/flow_runs/filter", {"limit": 200, "sort": "EXPECTED_START_TIME_ASC"})
+    # A subflow call is recorded as a task run of its parent flow run too: not a file's task.
+    subflow_calls = [fr["parent_task_run_id"] for fr in flow_runs if fr.get("parent_task_run_id")]
     counts = {}
     for fr in flow_runs:
         by_state = {}
         for state in sorted(TERMINAL | {"RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING"}):
             n = api(server, "/task_runs/count", {"flow_runs": {"id": {"any_": [fr["id"]]}},
                                                   "task_runs": {"state": {"type": {"any_": [state]}}}})
+            if subflow_calls:
+                n -= api(server, "/task_runs/count", {"flow_runs": {"id": {"any_": [fr["id"]]}},
+                                                       "task_runs": {"state": {"type": {"any_": [state]}},
+                                                                     "id": {"any_": subflow_calls}}})
             if n:
                 by_state[state] = n
         counts[f"{fr['name']} ({fr['state_type']})"] = by_state

@@ -90,10 +90,10 @@ def dump_worker_timings() -> None:
     atexit.register(write)
 
 
-def worker_initializer() -> None:
-    from flows.runners import limit_threads
+def worker_initializer(*args) -> None:
+    import flows.runners as runners
 
-    limit_threads()
+    (getattr(runners, "init_worker", None) or runners.limit_threads)(*args)
     patch_per_file()
     dump_worker_timings()
 
@@ -157,7 +157,7 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).parent))
         from profile_cli import worker_initializer as by_name  # pickled by reference, not by value
 
-        runners.limit_threads = by_name  # the pool's initializer in each worker
+        runners.limit_threads = runners.init_worker = by_name  # the pool's initializer in each worker
     else:
         patch_per_file()
     started = time.perf_counter()

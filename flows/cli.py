@@ -249,12 +249,12 @@ def _debug_option(p: argparse.ArgumentParser) -> None:
                    help="print the full traceback of an error instead of one line")
 
 
-def _common_options(p: argparse.ArgumentParser, runner: str = "threads") -> None:
+def _common_options(p: argparse.ArgumentParser) -> None:
     from .runners import RUNNER_KINDS
 
     p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--task-runner", choices=RUNNER_KINDS, default=runner,
+    p.add_argument("--task-runner", choices=RUNNER_KINDS, default="threads",
                    help="where per-file tasks run (default: %(default)s)")
     p.add_argument("--workers", type=int, default=2,
                    help="threads, processes or local Dask workers (default: %(default)s)")
@@ -284,9 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="per-frame features of every audio file into Parquet")
     p.add_argument("--in", dest="input", default="data/inputs", help="audio folder (default: %(default)s)")
     p.add_argument("--out", default="data/cache", help="cache folder for frames/ (default: %(default)s)")
-    from .runners import ANALYZE_RUNNER
-
-    _common_options(p, runner=ANALYZE_RUNNER)
+    _common_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("train", help="weak labels, sections and adapter training")

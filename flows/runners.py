@@ -27,10 +27,6 @@ if TYPE_CHECKING:
 
 RunnerKind = Literal["threads", "processes", "dask"]
 RUNNER_KINDS: tuple[str, ...] = ("threads", "processes", "dask")
-# ``aural analyze``'s default: the fastest cold analysis on this machine's size in
-# benchmarks/results/scale.json ("runners"); cache hits stay in the flow's process. The other
-# commands, and the flows called from Python or a deployment, default to threads.
-ANALYZE_RUNNER: RunnerKind = "processes"
 # Libraries that read these when they load; ``threadpool_limits`` covers those already loaded.
 _ONE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 CONNECT_TIMEOUT_S = 5.0
@@ -47,6 +43,16 @@ def limit_threads() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)
+
+
+def init_worker(command_pid: int) -> None:
+    """A process-pool worker: one thread (``limit_threads``), and it dies with the command (Linux
+    ``PR_SET_PDEATHSIG``, as the CLI's temporary server does), so that a killed ``aural
+    analyze`` leaves no worker finishing files behind it."""
+    from .local_server import _die_with_parent
+
+    limit_threads()
+    _die_with_parent(command_pid)
 
 
 def _address(dask_address: str | None) -> str | None:
@@ -98,7 +104,7 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "processes":
-        return _process_pool_runner()(max_workers=workers, initializer=limit_threads)
+        return _process_pool_runner()(max_workers=workers, initializer=init_worker, initargs=(os.getpid(),))
     # Dask logs every worker start and stop at INFO; read when Dask is first imported, and by
     # the local cluster's worker processes, which inherit it.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
