@@ -25,7 +25,6 @@ from .config import LabelConfig, TrainConfig
 from .errors import ParameterError
 from .features import FEATURE_DIM
 from .heads import N_KEYS, TEMPO_BINS, KeyHead, TempoHead, decode_tempo, soft_tempo_target
-from .key import DEFAULT_PROFILE
 from .tempo import TEMPO_FINE_BPM
 from .vocab import EMOTIONS, fold_key_14
 
@@ -49,7 +48,7 @@ class AdapterConfig:
     hidden: int = _TRAIN.hidden
     n_emotions: int = len(EMOTIONS)
     key_hidden: int = 16
-    key_profile: str = DEFAULT_PROFILE
+    key_profile: str = _LABELS.key_profile
     key_context_weight: float = _LABELS.key_context_weight
     tempo_channels: int = 8
     bpm_min: float = BPM_MIN

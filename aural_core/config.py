@@ -68,10 +68,13 @@ class LabelConfig(_Frozen):
     min_beat_strength: float = Field(0.05, ge=0)
     min_key_confidence: float = Field(0.2, ge=0, le=1)
     # Weight of the whole file's pitch-class histogram added to a section's (see labels.py).
-    key_context_weight: float = Field(1.0, ge=0)
+    key_context_weight: float = Field(3.0, ge=0)
     # Key profile set (aural_core/key.py PROFILES), chosen on the labelled real-composition set.
-    key_profile: Literal["krumhansl", "temperley", "albrecht", "edma"] = Field("temperley",
+    key_profile: Literal["krumhansl", "temperley", "albrecht", "edma"] = Field("albrecht",
         description="Key-profile set of the key labels.")
+    # A key a fifth below the best within this correlation margin wins (key.estimate_key): the
+    # profile often ranks the dominant first. Chosen with the two above on the labelled set.
+    key_dominant_margin: float = Field(0.15, ge=0, le=2)
     styles_path: str | None = None
     # Section energy (0..1) at or above this is the "high" energy style variant.
     high_energy_threshold: float = Field(0.55, ge=0, le=1)

@@ -135,7 +135,7 @@ def _describe_frames(analysis: SpectralAnalysis, bounds: np.ndarray) -> dict[str
         in_frame = (peaks >= hs.start) & (peaks < hs.stop)
         out["onset_rate"].append(np.count_nonzero(in_frame) / max(end_s - start_s, hop_s))
 
-        acf = tempogram[1:, hs].mean(axis=1)
+        acf = tempogram[1:, a.tempogram_slice(hs)].mean(axis=1)
         # Sampled on a log-tempo grid after smoothing over +-6 % so a small tempo change
         # moves the profile smoothly instead of jumping between bins.
         fine = gaussian_filter1d(np.interp(_FINE_TEMPO_BPM, lag_bpm[::-1], acf[::-1]), _FINE_SIGMA)

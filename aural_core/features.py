@@ -31,7 +31,8 @@ from .vocab import EMOTIONS, TAG_EMOTION, TAG_NAMES
 
 # Bump when the meaning of any feature changes: it is part of every analysis cache key, together
 # with ``extractor_fingerprint`` (which follows the dsp reference, weights and tag rules by itself).
-EXTRACTOR_VERSION = "2"  # 2: label columns (CQT chroma, fine periodicity, percussive share)
+# 3: cheaper analyses (strided tempogram, shorter strided YIN, tuning from 1 hop in 8, Opus via PyAV)
+EXTRACTOR_VERSION = "3"
 SCALAR_FEATURES = ("f0_median", "f0_iqr", "energy", "beat_strength")
 FEATURE_DIM = EMBED_DIM + len(SCALAR_FEATURES) + len(EMOTIONS)  # 521
 # Column of each scalar feature in x_t (after the 512 embedding dims).
@@ -134,8 +135,8 @@ def _label_columns(analysis: SpectralAnalysis, bounds: np.ndarray, desc: dict, s
 
     hop_slices = [analysis.hop_slice(s, e) for s, e in bounds]
     tempogram = analysis.onset_autocorrelation
-    acf = np.stack([tempo_profile(tempogram[:, hs].mean(axis=1), sr=analysis.sr, hop_length=analysis.hop_length)
-                    for hs in hop_slices])
+    acf = np.stack([tempo_profile(tempogram[:, analysis.tempogram_slice(hs)].mean(axis=1), sr=analysis.sr,
+                                  hop_length=analysis.hop_length) for hs in hop_slices])
     share = np.array([float(np.mean(analysis.percussive_share[hs])) for hs in hop_slices])
     chroma = frame_chroma(analysis.chroma_cqt, [analysis.cqt_slice(s, e) for s, e in bounds])
     return {"chroma_cqt": np.where(silent[:, None], 0.0, chroma), "tempo_acf_fine": acf,

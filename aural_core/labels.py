@@ -10,8 +10,10 @@
 - key: energy-weighted tuning-corrected CQT pitch-class histogram of the section plus
   ``key_context_weight`` times the whole file's (sections of a piece rarely modulate; a short
   section alone confuses a key with its fifth or relative), correlated with the 24 key profiles
-  of ``key_profile`` (Temperley by default: best on the labelled set) -> ``key_full``;
-  folded to the seed's 14 classes by ``vocab.fold_key_14``;
+  of ``key_profile`` (Albrecht-Shanahan with the file at weight 3 by default, and the key a
+  fifth below preferred when within ``key_dominant_margin`` of the best: chosen on the tune
+  half of the labelled set) -> ``key_full``; folded to the seed's 14 classes by
+  ``vocab.fold_key_14``;
   below ``min_key_confidence`` it falls back to C major (or A minor when the best key is minor).
 - style: (emotion, energy level) -> id in the style table; level "high" when the section's
   mean energy >= ``high_energy_threshold``.
@@ -107,7 +109,7 @@ def key_label_frames(chroma: np.ndarray, weights: np.ndarray, context: np.ndarra
     """Key of a section from its frames' CQT chroma plus the file's (``key.estimate_key`` with
     ``config.key_profile``); below ``min_key_confidence`` it falls back as :func:`key_label` does."""
     result = estimate_key(chroma, weights=weights, context=context, context_weight=config.key_context_weight,
-                          profile=config.key_profile)
+                          profile=config.key_profile, dominant_margin=config.key_dominant_margin)
     tonic, minor = result.tonic, result.minor
     fallback = result.correlation < config.min_key_confidence
     if fallback:

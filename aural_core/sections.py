@@ -32,7 +32,9 @@ from .vocab import EMOTIONS
 
 SECTION_NAMES = ("intro", "build", "release")
 # Bump when labelling or sectioning changes its output: part of every sections cache key.
-LABELS_VERSION = "3"  # 2: sections carry beat_strength; 3: evidence for the heads, strong labels
+# 2: sections carry beat_strength; 3: the heads' evidence, strong labels, and key labels with
+# Albrecht-Shanahan profiles, context weight 3 and a dominant margin
+LABELS_VERSION = "3"
 _DEFAULTS = SectionConfig()  # the defaults live in config.py
 
 

@@ -21,6 +21,14 @@ _EPS = 1e-10
 _DEFAULTS = FeatureConfig()  # the defaults live in config.py
 # 2048 samples (93 ms at 22.05 kHz): keys need no finer grid and the CQT costs a quarter.
 CQT_HOP = 2048
+# The tempogram keeps every 4th hop (46 ms at the defaults): a 2 s frame still averages ~11
+# columns of 8.9 s autocorrelation windows, at a quarter of the cost.
+TEMPOGRAM_STRIDE = 4
+TEMPOGRAM_WIN = 384  # onset hops per autocorrelation window (librosa.feature.tempogram's default)
+# Tuning is read from every 8th hop: within 0.03 semitone of all hops on real recordings, 1/13 the cost.
+TUNING_STRIDE = 8
+# YIN runs on every 2nd hop; the frame statistics (median, IQR) of ~21 values instead of ~43.
+F0_STRIDE = 2
 
 
 @dataclass
@@ -106,7 +114,9 @@ class SpectralAnalysis:
 
     @cached_property
     def centroid(self) -> np.ndarray:
-        return librosa.feature.spectral_centroid(S=self.magnitude, sr=self.sr)[0]
+        """Spectral centroid in Hz per hop (librosa's definition, without its copy of S)."""
+        total = self.magnitude.sum(axis=0)
+        return (self.freqs.astype(np.float32) @ self.magnitude) / np.where(total > _EPS, total, 1.0)
 
     @cached_property
     def flatness(self) -> np.ndarray:
@@ -114,7 +124,9 @@ class SpectralAnalysis:
 
     @cached_property
     def rolloff(self) -> np.ndarray:
-        return librosa.feature.spectral_rolloff(S=self.magnitude, sr=self.sr)[0]
+        """Frequency below which 85 % of the magnitude lies, per hop (librosa's definition)."""
+        cumulative = np.cumsum(self.magnitude, axis=0)
+        return self.freqs[np.argmax(cumulative >= 0.85 * cumulative[-1], axis=0)]
 
     @cached_property
     def rms(self) -> np.ndarray:
@@ -135,20 +147,28 @@ class SpectralAnalysis:
 
     @cached_property
     def beats(self) -> np.ndarray:
-        """Beat positions (hop indices) from librosa's dynamic-programming beat tracker."""
+        """Beat positions (hop indices) from librosa's dynamic-programming beat tracker, its
+        global tempo read from the shared tempogram (librosa would compute its own)."""
         if not np.any(self.onset_envelope > 0):
             return np.zeros(0, dtype=int)
+        bpm = librosa.feature.tempo(tg=self.onset_autocorrelation, sr=self.sr, hop_length=self.hop_length)
         _, beats = librosa.beat.beat_track(
-            onset_envelope=self.onset_envelope, sr=self.sr, hop_length=self.hop_length, trim=False
+            onset_envelope=self.onset_envelope, sr=self.sr, hop_length=self.hop_length, trim=False, bpm=bpm[0]
         )
         return np.asarray(beats, dtype=int)
 
     @cached_property
     def onset_autocorrelation(self) -> np.ndarray:
-        """Per-hop local autocorrelation tempogram, shape (384, n_hops)."""
-        return librosa.feature.tempogram(
-            onset_envelope=self.onset_envelope, sr=self.sr, hop_length=self.hop_length
-        )
+        """Local autocorrelation tempogram of every ``TEMPOGRAM_STRIDE``-th hop, shape
+        (TEMPOGRAM_WIN, ceil(n_hops / stride)): ``librosa.feature.tempogram``'s columns
+        (centred Hann windows, max-normalised), only fewer of them. See ``tempogram_slice``."""
+        return strided_tempogram(self.onset_envelope, win_length=TEMPOGRAM_WIN, stride=TEMPOGRAM_STRIDE)
+
+    def tempogram_slice(self, hops: slice) -> slice:
+        """Tempogram columns of the hops ``hops`` (a ``hop_slice``); never empty."""
+        n = self.onset_autocorrelation.shape[1]
+        first = min(-(-hops.start // TEMPOGRAM_STRIDE), n - 1)
+        return slice(first, max(-(-hops.stop // TEMPOGRAM_STRIDE), first + 1))
 
     # -- label analyses (tempo octave and key; see aural_core/tempo.py and key.py) ------------
     @cached_property
@@ -158,7 +178,8 @@ class SpectralAnalysis:
             return 0.0
         with warnings.catch_warnings():  # a signal without clear pitches: librosa warns, we take 0
             warnings.simplefilter("ignore", UserWarning)
-            return float(librosa.estimate_tuning(S=self.magnitude, sr=self.sr, n_fft=self.n_fft))
+            return float(librosa.estimate_tuning(S=self.magnitude[:, ::TUNING_STRIDE], sr=self.sr,
+                                                 n_fft=self.n_fft))
 
     @cached_property
     def chroma_cqt(self) -> np.ndarray:
@@ -175,7 +196,9 @@ class SpectralAnalysis:
 
     @cached_property
     def percussive_share(self) -> np.ndarray:
-        """Per-hop share of the mel power in the percussive HPSS component (0..1)."""
+        """Per-hop share of the mel power in the percussive HPSS component (0..1). At full
+        resolution: pooling hops or bands before the separation moved tempo octave decisions
+        on the labelled set (Acc1 0.81 -> 0.74 per section)."""
         from .tempo import percussive_share
 
         return percussive_share(librosa.db_to_power(self.mel_db))
@@ -186,17 +209,52 @@ class SpectralAnalysis:
         """Fundamental frequency per hop in Hz (YIN); NaN where unvoiced.
 
         YIN runs at half the analysis rate (a quarter of the cost; f0_fmax is far below its
-        Nyquist). A hop is voiced when it is louder than -45 dBFS and tonal (flatness < 0.2).
+        Nyquist) on every ``F0_STRIDE``-th hop, each estimate standing for the hops it spans,
+        with the shortest frame that holds its longest period (1 / f0_fmin) plus half a frame
+        of integration (46 ms at the defaults).
+        A hop is voiced when it is louder than -45 dBFS and tonal (flatness < 0.2).
         """
         rate = self.sr // 2
         y_half = soxr.resample(self.y, self.sr, rate, quality="HQ")
+        frame_length = self.n_fft // 4
+        while frame_length // 2 + rate / self.f0_fmin >= frame_length:  # low f0_fmin: longer frames
+            frame_length *= 2
         f0 = librosa.yin(
             y_half, fmin=self.f0_fmin, fmax=self.f0_fmax, sr=rate,
-            frame_length=self.n_fft // 2, hop_length=self.hop_length // 2,
+            frame_length=frame_length, hop_length=F0_STRIDE * self.hop_length // 2,
         )
-        f0 = _fit_length(f0, self.n_hops)
+        f0 = _fit_length(np.repeat(f0, F0_STRIDE), self.n_hops)
         voiced = (20 * np.log10(self.rms + _EPS) > -45.0) & (self.flatness < 0.2)
         return np.where(voiced, f0, np.nan)
+
+
+def strided_tempogram(onset_envelope: np.ndarray, *, win_length: int = TEMPOGRAM_WIN,
+                      stride: int = TEMPOGRAM_STRIDE) -> np.ndarray:
+    """Every ``stride``-th column of ``librosa.feature.tempogram(onset_envelope=...)``.
+
+    Parameters
+    ----------
+    onset_envelope : np.ndarray [shape=(n,)]
+    win_length : int
+        Autocorrelation window in onset frames.
+    stride : int >= 1
+
+    Returns
+    -------
+    np.ndarray [shape=(win_length, ceil(n / stride))]
+        Autocorrelation per lag (lag 0 first) of the Hann-windowed onset envelope centred on
+        hops 0, stride, 2 stride ...; each column divided by its maximum (lag 0), zero columns kept.
+    """
+    onset = np.asarray(onset_envelope, dtype=float)
+    half = win_length // 2
+    padded = np.pad(onset, (half, half), mode="linear_ramp", end_values=(0, 0))
+    frames = librosa.util.frame(padded, frame_length=win_length, hop_length=1)[:, : len(onset)][:, ::stride]
+    windowed = frames * librosa.filters.get_window("hann", win_length, fftbins=True)[:, None]
+    n_fft = 1 << (2 * win_length - 1).bit_length()  # >= 2 win - 1: no circular wrap-around
+    spectrum = np.fft.rfft(windowed, n=n_fft, axis=0)
+    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=n_fft, axis=0)[:win_length]
+    peak = np.max(np.abs(acf), axis=0)
+    return acf / np.where(peak > _EPS, peak, 1.0)
 
 
 def _fit_length(x: np.ndarray, n: int) -> np.ndarray:

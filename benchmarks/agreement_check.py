@@ -28,7 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from aural_core.agreement import (
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from provenance import SMOKE_HELP, tiny_tracks, write_results  # noqa: E402
+
+from aural_core.agreement import (  # noqa: E402
     KEY_PROFILE,
     TEMPO_METHOD,
     estimate_attributes,
@@ -36,7 +39,7 @@ from aural_core.agreement import (
     tempo_agreement,
     timbre_similarity,
 )
-from aural_core.audio import AUDIO_EXTENSIONS, load_audio
+from aural_core.audio import AUDIO_EXTENSIONS, load_audio  # noqa: E402
 
 SR = 22050
 EXCERPT_S = 15.0
@@ -62,9 +65,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tracks", type=Path, default=Path("/tmp/realmusic/tracks"))
     ap.add_argument("--per-file", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/agreement_check.json"))
+    ap.add_argument("--out", default="agreement_check.json", help="results file name (benchmarks/results/)")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
-    imports = import_seconds()
+    if args.smoke:
+        import tempfile
+
+        args.tracks, args.per_file = tiny_tracks(Path(tempfile.mkdtemp(prefix="agreement-smoke-")) / "tracks"), 1
+    imports = import_seconds(1 if args.smoke else 3)
     t0 = time.perf_counter()
     estimate_attributes(np.zeros(SR, np.float32), sr=SR)  # imports essentia in this process
     first_call_s = time.perf_counter() - t0
@@ -135,9 +143,8 @@ def main() -> None:
                    "auc_same_vs_different": round(auc, 3) if auc is not None else None,
                    "note": "standardisation fitted on these recordings (unsupervised)"},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"description": __doc__.splitlines()[0], "summary": summary,
-                                    "excerpts": rows}, indent=1) + "\n")
+    write_results(args.out, {"description": __doc__.splitlines()[0], "summary": summary, "excerpts": rows},
+                  smoke=args.smoke)
     print(json.dumps(summary, indent=1))
 
 

@@ -16,14 +16,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from aural_core.agreement.estimate import ESSENTIA_SR, _key, _tempo, essentia_standard
-from aural_core.agreement.scores import key_agreement, tempo_agreement
-from aural_core.audio import load_audio
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from provenance import SMOKE_HELP, tiny_labelled_set, write_results  # noqa: E402
+
+from aural_core.agreement.estimate import ESSENTIA_SR, _key, _tempo, essentia_standard  # noqa: E402
+from aural_core.agreement.scores import key_agreement, tempo_agreement  # noqa: E402
+from aural_core.audio import load_audio  # noqa: E402
 
 METHODS = ("degara", "multifeature")
 PROFILES = ("temperley", "krumhansl", "edma", "bgate", "shaath", "diatonic")
@@ -37,8 +41,13 @@ def split_of(name: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", type=Path, default=Path("/tmp/realcomp"))
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/agreement_settings.json"))
+    ap.add_argument("--out", default="agreement_settings.json", help="results file name (benchmarks/results/)")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        import tempfile
+
+        args.set = tiny_labelled_set(Path(tempfile.mkdtemp(prefix="agreement-settings-smoke-")) / "set")
     es = essentia_standard()
     truth = json.loads((args.set / "truth.json").read_text())["clips"]
     rows = []
@@ -83,9 +92,8 @@ def main() -> None:
     summary["n_excerpts"] = {s: sum(r["split"] == s for r in rows) for s in ("tune", "test")}
     summary["chosen_on"] = "tune"
     summary["best_key_profile_tune"] = max(PROFILES, key=lambda p: summary["key"]["tune"][p]["weighted"])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"description": __doc__.splitlines()[0], "set": str(args.set),
-                                    "summary": summary, "excerpts": rows}, indent=1))
+    write_results(args.out, {"description": __doc__.splitlines()[0], "set": str(args.set), "summary": summary,
+                             "excerpts": rows}, smoke=args.smoke)
     print(json.dumps(summary, indent=1))
 
 

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
 KEY = "cli_cached_rerun"
 REAL_MUSIC = Path("/tmp/realmusic/tracks")
 # After the cold run: the server still records its events, and the load average (a 1-minute
@@ -80,29 +79,25 @@ def reruns(n: int, analyze: list[str], cwd: Path, env: dict, files: int) -> tupl
     return walls, cpus
 
 
-def merge_result(entry: dict) -> None:
-    """Read-modify-write of scale.json under KEY, written atomically (temp name + rename)."""
-    from storage.atomic import write_text_atomic
-
-    try:
-        results = json.loads(RESULTS.read_text())
-    except FileNotFoundError:
-        results = {}
-    results[KEY] = entry
-    write_text_atomic(RESULTS, json.dumps(results, indent=2) + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", type=Path, default=None)
     parser.add_argument("--reruns", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="demo corpus, one re-run each; results under "
+                        "$AURAL_BENCH_RESULTS")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
+    sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+    from provenance import tiny_corpus, write_results
+
+    if args.smoke:
+        args.reruns = 1
     work = Path(tempfile.mkdtemp(prefix="aural-bench-server-"))
     # The temporary servers get a PREFECT_HOME of their own; the running one lives in work/.prefect.
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update(PYTHONPATH=str(ROOT), PREFECT_HOME=str(work / "prefect-home"), COLUMNS="200")
-    folder = args.folder or (REAL_MUSIC if REAL_MUSIC.is_dir() else None)
+    folder = args.folder or (REAL_MUSIC if REAL_MUSIC.is_dir() and not args.smoke else None)
+    if args.smoke:
+        folder = tiny_corpus(work / "tiny", n_inputs=2, n_eval=0) / "inputs"
     if folder is None:
         aural("demo", "--out", str(work / "data"), cwd=work, env=env)
         folder = work / "data" / "inputs"
@@ -115,7 +110,7 @@ def main() -> None:
     try:
         cold, out = aural(*analyze, cwd=work, env=env)
         files = counts(out)["computed"] + counts(out)["cached"]
-        time.sleep(SETTLE_SECONDS)
+        time.sleep(0 if args.smoke else SETTLE_SECONDS)
         load = [os.getloadavg()[0]]
         running, running_cpu = reruns(args.reruns, analyze, work, env, files)
     finally:
@@ -134,7 +129,7 @@ def main() -> None:
         "temporary_server_rerun_cpu_seconds": temporary_cpu,
         "target_seconds": target, "passed": median <= target,
     }
-    merge_result(entry)
+    write_results("scale.json", entry, key=KEY, smoke=args.smoke)
     print(json.dumps(entry, indent=2))
 
 

@@ -20,7 +20,8 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from provenance import write_results  # noqa: E402
 
 from aural_core.controls import Controls  # noqa: E402
 from aural_core.render.synth import SynthRenderer  # noqa: E402
@@ -30,9 +31,12 @@ OFFSET_S = 0.11
 
 
 def main() -> None:
+    smoke = "--smoke" in sys.argv[1:]  # two cases, results under $AURAL_BENCH_RESULTS
     renderer, outcomes, start = SynthRenderer(), Counter(), time.perf_counter()
     cases = itertools.product([72.0, 100.0, 128.0, 160.0], ["bright", "calm", "tense", "dark", "busy"],
                               ["C major", "F# minor"])
+    if smoke:
+        cases = itertools.islice(cases, 2)
     for i, (bpm, emotion, key) in enumerate(cases):
         out = renderer.render(Controls(emotion, bpm, key, i % 8, "bench"), seconds=15.0, seed=i)
         beat = 60.0 / bpm
@@ -50,8 +54,7 @@ def main() -> None:
     n = sum(outcomes.values())
     result = {"cases": n, "outcomes": dict(outcomes), "right_share": round(outcomes["right"] / n, 3),
               "first_beat_reference_share": 0.25, "seconds": round(time.perf_counter() - start, 1)}
-    out_path = ROOT / "benchmarks" / "results" / "downbeats.json"
-    out_path.write_text(json.dumps(result, indent=2) + "\n")
+    write_results("downbeats.json", result, smoke=smoke)
     print(json.dumps(result, indent=2))
 
 

@@ -26,7 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from provenance import tiny_corpus, write_results  # noqa: E402
+
 AURAL = str(ROOT / ".venv" / "bin" / "aural")
 SPLITS = {"soundtrack": lambda name: name.startswith("wz2100_"), "world": lambda name: name.startswith("gcompris_")}
 # The targets on real music (cross-corpus).
@@ -93,16 +95,21 @@ def split_corpus(tracks: Path, data: Path, held_out) -> dict:
 
 
 def main() -> None:
-    tracks = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/realmusic/tracks")
+    # --smoke: `aural run` on a tiny corpus, no real-music splits; results under $AURAL_BENCH_RESULTS.
+    smoke = "--smoke" in sys.argv[1:]
+    argv = [a for a in sys.argv[1:] if a != "--smoke"]
+    tracks = Path(argv[0]) if argv else Path("/tmp/realmusic/tracks")
     work = Path(tempfile.mkdtemp(prefix="aural-bench-eval-"))
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     machine = f"{os.cpu_count()} cores"
     demo = {"machine": machine, "renderer": "synth", "embedder": "dsp"}
     (work / "demo").mkdir()
-    demo["demo"] = run_pipeline(None, work / "demo", env)
-    demo["render_speed"] = render_speed()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "eval.json").write_text(json.dumps(demo, indent=2) + "\n")
+    data = tiny_corpus(work / "tiny", n_inputs=6, n_eval=2) if smoke else None
+    demo["demo"] = run_pipeline(data, work / "demo", env)
+    demo["render_speed"] = render_speed(1) if smoke else render_speed()
+    write_results("eval.json", demo, smoke=smoke)
+    if smoke:
+        return
     if not tracks.is_dir():
         subprocess.run(["bash", str(ROOT / "benchmarks" / "realmusic" / "fetch.sh"), str(tracks)], check=True)
     real = {"machine": machine, "source": "benchmarks/realmusic/fetch.sh", "targets": TARGETS, "splits": {}}
@@ -122,7 +129,7 @@ def main() -> None:
                                 "measured_controls": {k: measured[k] for k in ("attributes", "differences",
                                                                                "aural_run_wall_seconds")},
                                 "measured_targets_met": check_targets(measured)}
-    (RESULTS / "eval_real.json").write_text(json.dumps(real, indent=2) + "\n")
+    write_results("eval_real.json", real)
     print(json.dumps({k: {"adapter": v["targets_met"], "measured": v["measured_targets_met"]}
                       for k, v in real["splits"].items()}, indent=2))
     print(f"reports kept in {work}")

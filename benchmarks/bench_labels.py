@@ -32,7 +32,9 @@ import mir_eval
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from provenance import tiny_corpus, tiny_labelled_set, write_results  # noqa: E402
+
 AURAL = str(ROOT / ".venv" / "bin" / "aural")
 TARGETS = {"tempo_acc1": 0.90, "key_weighted": 0.85}
 
@@ -119,10 +121,17 @@ def score_set(cache: Path, folder: Path, truth: dict, *, references: bool) -> di
 
 
 def main() -> None:
-    realcomp = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/realcomp")
+    # --smoke: a tiny demo corpus and labelled set; results under $AURAL_BENCH_RESULTS.
+    smoke = "--smoke" in sys.argv[1:]
+    argv = [a for a in sys.argv[1:] if a != "--smoke"]
+    realcomp = Path(argv[0]) if argv else Path("/tmp/realcomp")
     work = Path(tempfile.mkdtemp(prefix="aural-bench-labels-"))
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    subprocess.run([AURAL, "demo", "--out", str(work / "demo")], env=env, check=True, capture_output=True)
+    if smoke:
+        tiny_corpus(work / "demo", n_inputs=4, n_eval=0)
+        realcomp = tiny_labelled_set(work / "realcomp")
+    else:
+        subprocess.run([AURAL, "demo", "--out", str(work / "demo")], env=env, check=True, capture_output=True)
     demo_cache, train_wall = run_pipeline(work / "demo" / "inputs", work / "demo-run", env)
     demo_truth = {k: {**v, "drums": None} for k, v in json.loads(
         (work / "demo" / "inputs" / "truth.json").read_text())["clips"].items()}
@@ -137,9 +146,8 @@ def main() -> None:
     train = {"train_cli_wall_seconds": round(train_wall, 2), "n_sections": meta["n_sections"],
              "n_files": meta["n_files"], "epochs_run": len(meta["curves"]), "best_epoch": meta["best_epoch"],
              "metrics": meta["metrics"], "note": "demo corpus; wall time includes the temporary Prefect server start"}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "labels.json").write_text(json.dumps(labels, indent=2) + "\n")
-    (RESULTS / "train.json").write_text(json.dumps(train, indent=2) + "\n")
+    write_results("labels.json", labels, smoke=smoke)
+    write_results("train.json", train, smoke=smoke)
     for name in ("demo", "realcomp"):
         print(name, json.dumps({k: v for k, v in labels[name].items() if k not in ("sections", "clips")}, indent=2))
 

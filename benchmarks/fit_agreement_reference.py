@@ -44,7 +44,17 @@ def main() -> None:
     ap.add_argument("--tracks", type=Path, default=Path("/tmp/realmusic/tracks"))
     ap.add_argument("--per-file", type=int, default=6)
     ap.add_argument("--out", type=Path, default=TIMBRE_REFERENCE_PATH)
+    ap.add_argument("--smoke", action="store_true", help="tiny input; the reference goes to a temporary file")
     args = ap.parse_args()
+    if args.smoke:
+        import sys
+        import tempfile
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from provenance import tiny_tracks
+
+        work = Path(tempfile.mkdtemp(prefix="fit-agreement-smoke-"))
+        args.tracks, args.out, args.per_file = tiny_tracks(work / "tracks"), work / "timbre_reference.json", 1
     es = essentia_standard()
     files = sorted(p for p in args.tracks.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
     vecs = []

@@ -22,7 +22,7 @@ from aural_core.spectral import SpectralAnalysis
 SR, MAX_SECONDS = 22050, 90
 
 
-def main(folder: str) -> None:
+def main(folder: str, out: Path = REFERENCE_PATH) -> None:
     tables = []
     files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
     for path in files:
@@ -31,9 +31,18 @@ def main(folder: str) -> None:
         print(f"{path.name}: {len(tables[-1]['level_db'])} frames")
     ref = fit_reference(tables)
     ref["fitted_on"] = f"{len(files)} recordings from benchmarks/realmusic/fetch.sh, first {MAX_SECONDS} s each"
-    REFERENCE_PATH.write_text(json.dumps(ref))
-    print(f"wrote {REFERENCE_PATH} from {ref['n_frames']} frames")
+    out.write_text(json.dumps(ref))
+    print(f"wrote {out} from {ref['n_frames']} frames")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/realmusic/tracks")
+    if "--smoke" in sys.argv[1:]:  # tiny input; the reference goes to a temporary file
+        import tempfile
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from provenance import tiny_tracks
+
+        work = Path(tempfile.mkdtemp(prefix="fit-dsp-smoke-"))
+        main(str(tiny_tracks(work / "tracks")), work / "dsp_reference.json")
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/realmusic/tracks")

@@ -30,7 +30,6 @@ Usage: .venv/bin/python benchmarks/gpu_check.py [--musicgen DIR|ID] [--clap DIR|
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -41,7 +40,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results" / "backends.json"
 SMOKE_TEST = "tests/core/test_real_backends.py"
 SR = 22050
 CLAP_AUDIO_SECONDS = 60.0  # 30 frames of 2 s
@@ -178,13 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the timed render (default: 15)")
     parser.add_argument("--full-size-random", action="store_true",
                         help="time random-weight models of the real sizes even without CUDA")
-    parser.add_argument("--out", default=str(RESULTS), help="results file (default: %(default)s)")
+    parser.add_argument("--out", default="backends.json", help="results file name (benchmarks/results/)")
+    parser.add_argument("--smoke", action="store_true", help="a 1 s render; results under $AURAL_BENCH_RESULTS")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.seconds = 1.0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     import transformers
 
-    from storage.atomic import write_text_atomic
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from provenance import write_results
 
     cuda = torch.cuda.is_available()
     found = {"musicgen": locate(args.musicgen), "clap": locate(args.clap)}
@@ -220,10 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             models = full_size_checkpoints(Path(tmp), result)
         result["musicgen"] = time_musicgen(models["musicgen"], device, args.seconds)
         result["clap"] = time_clap(models["clap"], device)
-    write_text_atomic(args.out, json.dumps(result, indent=2) + "\n")
+    out = write_results(args.out, result, smoke=args.smoke)
     print(f"musicgen: {args.seconds:g} s rendered in {result['musicgen']['render_s']} s "
           f"({result['musicgen']['x_realtime']}x real time); clap: {result['clap']['frames_per_s']} frames/s "
-          f"-> {args.out} (mode {result['mode']})")
+          f"-> {out} (mode {result['mode']})")
     return 0 if result["smoke_test"]["passed"] else 1
 
 

@@ -565,16 +565,25 @@ def _quiet_tracebacks() -> None:
                 handler.addFilter(_NoRunErrors())
 
 
+def _import_analysis_modules() -> None:
+    """What analysing a file imports (3-5 s: librosa's modules, their compiled kernels), done
+    while a temporary server starts instead of in the first file's task."""
+    from aural_core.warmup import import_analysis_modules
+
+    import_analysis_modules()
+
+
 FLOW_MODULES = {"demo": "demo", "analyze": "analyze", "train": "train", "eval": "evaluate", "run": "pipeline",
                 "render": "render"}
 
 
 @contextlib.contextmanager
-def prefect_api(prepare=None, announce=False):
+def prefect_api(prepare=None, announce=False, while_starting=None):
     """A Prefect API for the command: the configured one, the server ``aural server start`` left
     running in this folder (named on stderr when ``announce``), or a temporary server of its own.
 
-    ``prepare`` (e.g. importing the flow's modules) runs while that server starts.
+    ``prepare`` (e.g. importing the flow's modules) runs while that server starts;
+    ``while_starting`` only then (work that is free beside a starting server, a cost otherwise).
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
@@ -612,6 +621,8 @@ def prefect_api(prepare=None, announce=False):
         server.spawn()
         if prepare:
             prepare()
+        if while_starting:
+            while_starting()
         server.wait_ready()
         with _api_at(server.api_url, wait_for_records=True,
                      restart=f"it was this command's own temporary server (its log: {server.log}): {RERUN}"):
@@ -690,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
             quiet_console()
         module = FLOW_MODULES.get(args.command)
         with prefect_api(prepare=lambda: importlib.import_module(f"{__package__ or 'flows'}.{module}"),
-                         announce=not getattr(args, "quiet", False)):
+                         announce=not getattr(args, "quiet", False), while_starting=_import_analysis_modules):
             status = args.func(args)
         from .server_watch import command_end
 

@@ -45,10 +45,16 @@ def limit_threads() -> None:
     threadpool_limits(limits=1)
 
 
-def worker_process_setup() -> None:
-    """A worker process (process pool, Dask worker): one thread, and its command's handling of
-    a lost server and of Prefect's console lines (flows/prefect_offline.py, console_hygiene.py)."""
+def worker_process_setup(command_pid: int | None = None) -> None:
+    """A worker process (process pool, Dask worker): one thread, its command's handling of a
+    lost server and of Prefect's console lines (flows/prefect_offline.py, console_hygiene.py)
+    and, given the command's pid, death with the command (Linux ``PR_SET_PDEATHSIG``, as the
+    CLI's temporary server does), so that a killed ``aural analyze`` leaves no worker behind."""
     limit_threads()
+    if command_pid is not None:
+        from .local_server import _die_with_parent
+
+        _die_with_parent(command_pid)
     from .console_hygiene import quiet_console_if_asked
     from .prefect_offline import install_in_worker
 
@@ -105,7 +111,8 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "processes":
-        return _process_pool_runner()(max_workers=workers, initializer=worker_process_setup)
+        return _process_pool_runner()(max_workers=workers, initializer=worker_process_setup,
+                                      initargs=(os.getpid(),))
     # Dask logs every worker start and stop at INFO; read when Dask is first imported, and by
     # the local cluster's worker processes, which inherit it.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
@@ -119,22 +126,42 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
 
 @functools.cache  # one class: Prefect duplicates a runner by its type
 def _process_pool_runner() -> type:
-    """Prefect's process-pool runner, its event forwarder running in the caller's context.
+    """Prefect's process-pool runner, its event forwarder running in the caller's context, and
+    cache hits run in the flow's own process.
 
     The runner forwards its worker processes' events from a thread of its own, which starts
     with an empty ``contextvars`` context: Prefect's settings there fall back to those read
     at import, before a command chose its server, and that thread would start a temporary
     server of its own (10 s) and send the task runs' events there. Prefect's own heartbeat
     thread runs in a copy of the caller's context for the same reason; so does this one.
+
+    A task whose outputs are intact (``tasks.common.CACHE_HIT_EXPECTED``) only reads its cache
+    entry: it runs in a thread of the flow's process, like the threads runner's tasks. The pool
+    starts its worker processes on the first task sent to it (a second or more each: Python,
+    Prefect and the analysis imported anew), so a fully cached run starts none.
     """
     import contextvars
 
-    from prefect.task_runners import ProcessPoolTaskRunner
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
     class ContextProcessPoolTaskRunner(ProcessPoolTaskRunner):
         def __enter__(self):
             self._forwarder_context = contextvars.copy_context()
+            self._in_process = ThreadPoolTaskRunner(max_workers=self._max_workers).__enter__()
             return super().__enter__()
+
+        def __exit__(self, *exc_info):
+            try:
+                super().__exit__(*exc_info)
+            finally:
+                self._in_process.__exit__(*exc_info)
+
+        def submit(self, task, parameters, wait_for=None, dependencies=None):
+            from tasks.common import CACHE_HIT_EXPECTED  # here: the class travels to the workers by value
+
+            if CACHE_HIT_EXPECTED.get():
+                return self._in_process.submit(task, parameters, wait_for, dependencies)
+            return super().submit(task, parameters, wait_for, dependencies)
 
         def _forward_subprocess_messages(self) -> None:
             context = getattr(self, "_forwarder_context", None) or contextvars.copy_context()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
@@ -12,6 +13,11 @@ from storage.integrity import problem
 from storage.layout import CacheLayout
 
 RETRY_DELAYS = [1, 3]
+# Set while ``submit_cached`` submits a task whose outputs are all intact (its cached result
+# will be used): a runner may then run it in the flow's own process (flows/runners.py), where
+# reading a cache entry costs no worker process start.
+CACHE_HIT_EXPECTED: contextvars.ContextVar[bool] = contextvars.ContextVar("aural_cache_hit_expected",
+                                                                          default=False)
 
 
 def retry_transient(task, task_run, state) -> bool:
@@ -59,7 +65,11 @@ def submit_cached(task, *, output: Path | Sequence[Path], cache: CacheLayout,
             _log_warning(message)
             if notes is not None:
                 notes.append(message)
-    return _with_storage(task, cache.prefect_results, refresh).submit(**parameters)
+    token = CACHE_HIT_EXPECTED.set(not any(problems.values()))
+    try:
+        return _with_storage(task, cache.prefect_results, refresh).submit(**parameters)
+    finally:
+        CACHE_HIT_EXPECTED.reset(token)
 
 
 @lru_cache(maxsize=64)

@@ -32,6 +32,7 @@ import hashlib
 import itertools
 import json
 import pickle
+import sys
 import time
 from pathlib import Path
 
@@ -39,11 +40,14 @@ import librosa
 import mir_eval
 import numpy as np
 
-from aural_core import key as keymod
-from aural_core import tempo as tempomod
-
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "benchmarks" / "results"
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from provenance import SMOKE_HELP, tiny_labelled_set, write_results  # noqa: E402
+
+from aural_core import key as keymod  # noqa: E402
+from aural_core import tempo as tempomod  # noqa: E402
+
 ESSENTIA_PROFILES = ("edma", "temperley", "krumhansl", "bgate")
 FLAT_TO_SHARP = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
 
@@ -71,88 +75,38 @@ def split_of(name: str) -> str:
 
 # -- analysis of one clip (cached) -----------------------------------------------------------
 def analyze_clip(path: Path, *, with_essentia: bool = True) -> dict:
-    """Everything the estimators need from one file: today's labels, per-frame columns, refs."""
+    """Everything the estimators need from one file: the pipeline's frames (``analyze_file``
+    written to and read from the frames contract, as ``aural analyze`` and ``aural train`` do),
+    today's section labels, and the references."""
     from aural_core.audio import load_audio
     from aural_core.config import FeatureConfig, LabelConfig, SectionConfig
-    from aural_core.descriptors import describe_frames
     from aural_core.embedders import build_embedder, build_tagger
     from aural_core.features import analyze_file
-    from aural_core.sections import FrameArrays, label_sections
-    from aural_core.spectral import SpectralAnalysis
+    from aural_core.sections import label_sections
     from aural_core.styles import load_style_table
+    from storage.frames import frame_arrays, frames_table
 
     cfg = FeatureConfig()
     out: dict = {"cost_s": {}}
     t0 = time.perf_counter()
     feats = analyze_file(path, config=cfg, embedder=build_embedder("dsp"), tagger=build_tagger("rules"))
-    out["cost_s"]["today_analyze_file"] = time.perf_counter() - t0
-    frames = FrameArrays(
-        x=feats.vectors(), start_s=feats.start_s, end_s=feats.end_s, energy=feats.energy,
-        beat_strength=feats.beat_strength, tempo_bpm=feats.tempo_bpm, chroma=feats.chroma,
-        top_tags=feats.top_tags)
+    out["cost_s"]["analyze_file"] = time.perf_counter() - t0
+    frames = frame_arrays(frames_table(feats, file_id="clip", source=path.name, metadata={}))
     secs = label_sections(frames, labels=LabelConfig(), sections=SectionConfig(), styles=load_style_table())
     out["sections"] = []
     for s in secs:
-        idx = np.flatnonzero(np.any([(feats.start_s >= a - 1e-6) & (feats.end_s <= b + 1e-6)
+        idx = np.flatnonzero(np.any([(frames.start_s >= a - 1e-6) & (frames.end_s <= b + 1e-6)
                                      for a, b in s.spans], axis=0))
         out["sections"].append({"section": s.section, "frames": idx, "bpm": s.bpm, "key_full": s.key_full})
-
-    # New per-frame columns, from one SpectralAnalysis (the shared STFT) of the same signal.
-    y = load_audio(path, sr=cfg.sample_rate)
-    sr = cfg.sample_rate
-    out["seconds"] = len(y) / sr
-    a = SpectralAnalysis(y, sr, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels)
-    bounds = np.stack([np.round(feats.start_s * sr), np.round(feats.end_s * sr)], axis=1).astype(int)
-    hs = [a.hop_slice(s, e) for s, e in bounds]
-    t0 = time.perf_counter()
-    _ = a.magnitude, a.mel_db, a.onset_envelope, a.onset_autocorrelation, a.beats
-    out["cost_s"]["shared_stft_onsets_beats"] = time.perf_counter() - t0
-    desc = describe_frames(a, bounds)
-    cols = {k: np.asarray(v) for k, v in {
-        "start_s": feats.start_s, "end_s": feats.end_s, "energy": feats.energy,
-        "beat_strength": feats.beat_strength, "tempo_bpm": feats.tempo_bpm, "chroma": feats.chroma,
-        "onset_rate": desc["onset_rate"]}.items()}
-
-    t0 = time.perf_counter()
-    tuning = float(librosa.estimate_tuning(S=a.magnitude, sr=sr, n_fft=cfg.n_fft))
-    out["cost_s"]["tuning"] = time.perf_counter() - t0
-    out["tuning"] = tuning
-    t0 = time.perf_counter()
-    harm, _ = keymod.harmonic_chroma(S=a.magnitude, sr=sr, n_fft=cfg.n_fft, tuning=tuning)
-    out["cost_s"]["harmonic_chroma"] = time.perf_counter() - t0
-    cols["chroma_harm"] = keymod.frame_chroma(harm, hs)
-    t0 = time.perf_counter()
-    bass, _ = keymod.harmonic_chroma(S=a.magnitude, sr=sr, n_fft=cfg.n_fft, tuning=tuning,
-                                     fmin=40.0, fmax=260.0)
-    out["cost_s"]["bass_chroma"] = time.perf_counter() - t0
-    cols["chroma_bass"] = keymod.frame_chroma(bass, hs)
-    t0 = time.perf_counter()
-    tuned, _ = keymod.harmonic_chroma(S=a.magnitude, sr=sr, n_fft=cfg.n_fft, tuning=tuning,
-                                      fmin=0.0, fmax=sr / 2, kernel_size=1)
-    out["cost_s"]["tuned_chroma"] = time.perf_counter() - t0
-    cols["chroma_tuned"] = keymod.frame_chroma(tuned, hs)
-    t0 = time.perf_counter()
-    cqt_hop = 2048
-    cqt = keymod.cqt_chroma(y=y, sr=sr, tuning=tuning, hop_length=cqt_hop)
-    out["cost_s"]["cqt_chroma_hop2048"] = time.perf_counter() - t0
-    cqt_hs = [slice(s // cqt_hop, max(e // cqt_hop, s // cqt_hop + 1)) for s, e in bounds]
-    cols["chroma_cqt"] = keymod.frame_chroma(cqt, cqt_hs)
-    t0 = time.perf_counter()
-    share = tempomod.percussive_share(librosa.db_to_power(a.mel_db), kernel_size=17)
-    out["cost_s"]["percussive_share_mel_hpss"] = time.perf_counter() - t0
-    cols["percussive_share"] = np.array([share[h].mean() for h in hs])
-    t0 = time.perf_counter()
-    tg = a.onset_autocorrelation
-    cols["tempo_acf_fine"] = np.stack([tempomod.tempo_profile(tg[:, h].mean(axis=1), sr=sr,
-                                                              hop_length=cfg.hop_length) for h in hs])
-    out["cost_s"]["tempo_acf_fine"] = time.perf_counter() - t0
-    out["frames"] = cols
+    out["seconds"] = float(frames.end_s[-1])
+    out["frames"] = {name: np.asarray(getattr(frames, name)) for name in FRAME_COLUMNS}
 
     # References: librosa's plain beat tracker and Krumhansl on plain chroma.
+    y = load_audio(path, sr=cfg.sample_rate)
     t0 = time.perf_counter()
-    bt, _ = librosa.beat.beat_track(y=y, sr=sr)
+    bt, _ = librosa.beat.beat_track(y=y, sr=cfg.sample_rate)
     out["librosa_bpm"] = float(np.atleast_1d(bt)[0])
-    ch = librosa.feature.chroma_stft(y=y, sr=sr).mean(axis=1)
+    ch = librosa.feature.chroma_stft(y=y, sr=cfg.sample_rate).mean(axis=1)
     out["librosa_key"] = keymod.estimate_key(ch, profile="krumhansl").name
     out["cost_s"]["librosa_plain"] = time.perf_counter() - t0
     if with_essentia:
@@ -179,9 +133,18 @@ def analyze_clip(path: Path, *, with_essentia: bool = True) -> dict:
     return out
 
 
+FRAME_COLUMNS = ("start_s", "end_s", "energy", "beat_strength", "tempo_bpm", "chroma", "chroma_cqt",
+                 "tempo_acf_fine", "percussive_share", "onset_rate")
+
+
 def load_or_analyze(path: Path, cache: Path, **kw) -> dict:
+    """``analyze_clip`` of ``path``, cached by content and extractor fingerprint (a new
+    extractor never reads an old analysis)."""
+    from aural_core.features import extractor_fingerprint
+
     cache.mkdir(parents=True, exist_ok=True)
-    f = cache / (hashlib.sha256(path.read_bytes()).hexdigest()[:16] + ".pkl")
+    digest = hashlib.sha256(path.read_bytes() + extractor_fingerprint().encode()).hexdigest()[:16]
+    f = cache / f"{digest}.pkl"
     if f.exists():
         return pickle.loads(f.read_bytes())
     res = analyze_clip(path, **kw)
@@ -190,23 +153,19 @@ def load_or_analyze(path: Path, cache: Path, **kw) -> dict:
 
 
 # -- new estimators on per-frame columns -----------------------------------------------------
-KEY_VARIANTS = {  # name -> how a section's histogram columns are formed
-    "stft": ("chroma", 0.0),
-    "tuned": ("chroma_tuned", 0.0),
-    "harm": ("chroma_harm", 0.0),
-    "harm+bass": ("chroma_harm", 0.5),
-    "cqt": ("chroma_cqt", 0.0),
-    "cqt+bass": ("chroma_cqt", 0.5),
+KEY_VARIANTS = {  # name -> the frames column a section's histogram is formed from
+    "stft": "chroma",
+    "cqt": "chroma_cqt",
 }
 
 
-def new_key(frames: dict, idx: np.ndarray, *, variant: str, profile: str, context_weight: float = 1.0):
-    col, bass_w = KEY_VARIANTS[variant]
-    chroma = frames[col] + bass_w * frames["chroma_bass"]
+def new_key(frames: dict, idx: np.ndarray, *, variant: str, profile: str, context_weight: float = 1.0,
+            dominant_margin: float = 0.0):
+    chroma = frames[KEY_VARIANTS[variant]]
     w = frames["energy"] + 1e-3
     ctx = (chroma * w[:, None]).sum(axis=0)
     return keymod.estimate_key(chroma[idx], weights=w[idx], context=ctx, context_weight=context_weight,
-                               profile=profile)
+                               profile=profile, dominant_margin=dominant_margin)
 
 
 def new_tempo(frames: dict, idx: np.ndarray, **params):
@@ -282,17 +241,25 @@ def _mean_over(results, truth, split, fn, per="section"):
     return float(np.mean(vals))
 
 
+KEY_CONTEXT_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
+KEY_DOMINANT_MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
+
+
 def choose_key(results, truth) -> tuple[dict, dict]:
-    """Grid of (variant, profile, context weight), scored per section on the tune half."""
-    table = {}
-    for variant, profile, cw in itertools.product(KEY_VARIANTS, keymod.PROFILES, (0.0, 1.0)):
-        params = {"variant": variant, "profile": profile, "context_weight": cw}
-        table[f"{variant}|{profile}|ctx{cw}"] = {
+    """Grid of (variant, profile, context weight, dominant margin), scored per section on the
+    tune half; ties go to the smaller margin and context, then the name."""
+    table, params_of = {}, {}
+    for variant, profile, cw, margin in itertools.product(KEY_VARIANTS, keymod.PROFILES, KEY_CONTEXT_WEIGHTS,
+                                                           KEY_DOMINANT_MARGINS):
+        params = {"variant": variant, "profile": profile, "context_weight": cw, "dominant_margin": margin}
+        name = f"{variant}|{profile}|ctx{cw:g}|margin{margin:g}"
+        params_of[name] = params
+        table[name] = {
             s: round(_mean_over(results, truth, s, lambda r, idx, t, params=params: key_weighted(
                 new_key(r["frames"], idx, **params).name, t["key"])), 3) for s in ("tune", "test")}
-    best = max(table, key=lambda k: (table[k]["tune"], k))
-    v, p, c = best.split("|")
-    return {"variant": v, "profile": p, "context_weight": float(c[3:])}, table
+    best = max(table, key=lambda k: (table[k]["tune"], -params_of[k]["dominant_margin"],
+                                     -params_of[k]["context_weight"], k))
+    return params_of[best], table
 
 
 def choose_tempo(results, truth) -> tuple[dict, dict]:
@@ -316,8 +283,14 @@ def main() -> None:
     ap.add_argument("--set", type=Path, default=Path("/tmp/realcomp"))
     ap.add_argument("--real", type=Path, default=None)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/realcomp-cache"))
-    ap.add_argument("--out", type=Path, default=RESULTS / "labels_realcomp.json")
+    ap.add_argument("--out", default="labels_realcomp.json", help="results file name (benchmarks/results/)")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    if args.smoke:
+        import tempfile
+
+        work = Path(tempfile.mkdtemp(prefix="score-labels-smoke-"))
+        args.set, args.cache, args.real = tiny_labelled_set(work / "set"), work / "cache", None
 
     truth = json.loads((args.set / "truth.json").read_text())["clips"]
     results = {}
@@ -340,7 +313,8 @@ def main() -> None:
         "targets": {"tempo_acc1": 0.9, "key_weighted": 0.85},
         "chosen": {"key": key_choice, "tempo": tempo_choice},
         "scores": scores,
-        "key_grid": key_table,
+        "key_grid_top": dict(sorted(key_table.items(), key=lambda kv: -kv[1]["tune"])[:20]),
+        "key_grid_today": {k: v for k, v in key_table.items() if k.startswith("cqt|temperley|ctx1|margin0")},
         "tempo_grid_top": dict(sorted(tempo_table.items(), key=lambda kv: -kv[1]["tune"])[:15]),
         "cost_x_realtime_one_core": cost_x,
         "per_clip": {n: {"truth_bpm": truth[n]["bpm"], "truth_key": truth[n]["key"], "drums": truth[n]["drums"],
@@ -355,8 +329,7 @@ def main() -> None:
     }
     if args.real is not None:
         out["real_recordings"] = real_agreement(args.real, args.cache, key_choice, tempo_choice)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, default=float) + "\n")
+    write_results(args.out, out, smoke=args.smoke)
     print(json.dumps({"chosen": out["chosen"], "scores": {k: v["all"] for k, v in scores.items()},
                       "cost_x": cost_x}, indent=2))
 

@@ -33,13 +33,16 @@ def test_transposing_the_input_rotates_the_key_scores_exactly(shift):
     assert torch.allclose(moved, torch.roll(logits, 2 * shift, dims=-1), atol=1e-5)
 
 
-def test_an_untrained_key_head_names_the_weak_labellers_key():
-    head = KeyHead(profile="temperley", context_weight=1.0)
+@pytest.mark.parametrize("profile,weight", [("temperley", 1.0), ("albrecht", 3.0)])
+def test_an_untrained_key_head_names_the_weak_labellers_key(profile, weight):
+    """Its profile correlation, that is: the labeller's dominant-margin rule comes on top."""
+    head = KeyHead(profile=profile, context_weight=weight)
     rng = np.random.default_rng(3)
     chroma = np.stack([key_chroma(int(k), rng, noise=0.6) for k in rng.integers(0, 24, 60)])
     context = np.stack([key_chroma(int(k), rng, noise=0.6) for k in rng.integers(0, 24, 60)])
     predicted = head(torch.as_tensor(chroma), torch.as_tensor(context)).argmax(dim=-1)
-    labels = LabelConfig(min_key_confidence=0.0)  # the labeller's C major fallback aside
+    labels = LabelConfig(min_key_confidence=0.0, key_dominant_margin=0.0, key_profile=profile,
+                         key_context_weight=weight)  # the fallback and the margin rule aside
     for c, g, p in zip(chroma, context, predicted):
         assert key_label_frames(c[None, :], np.ones(1), g, labels).key_full == KEYS_FULL[int(p)]
 

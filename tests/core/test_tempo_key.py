@@ -43,7 +43,7 @@ def _frames_of(y: np.ndarray, frame_s: float = 2.0):
         bpm.append(60 * (len(near) - 1) / (near[-1] - near[0]) if len(near) >= 3 else np.nan)
         strength.append(0.9)
         hs = a.hop_slice(int(s * SR), int(e * SR))
-        acf.append(tempomod.tempo_profile(a.onset_autocorrelation[:, hs].mean(axis=1), sr=SR,
+        acf.append(tempomod.tempo_profile(a.onset_autocorrelation[:, a.tempogram_slice(hs)].mean(axis=1), sr=SR,
                                           hop_length=a.hop_length))
         share.append(share_hops[hs].mean())
     return np.array(bpm), np.array(strength), np.array(acf), np.array(share)
@@ -171,3 +171,23 @@ def test_cqt_chroma_key(tonic, minor):
     chroma = keymod.cqt_chroma(y=_progression(tonic, minor), sr=SR)
     assert chroma.shape[0] == 12
     assert keymod.estimate_key(chroma.sum(axis=1)).name == key_full_name(tonic, minor)
+
+
+@pytest.mark.parametrize("tonic", [0, 7])
+def test_dominant_margin_takes_the_key_a_fifth_below_when_nearly_tied(tonic):
+    """A piece lingering on its dominant: the histogram of C major with extra weight on the
+    G major triad ranks G major first; within the margin the key a fifth below wins, and only
+    a fifth below (never above), in the same mode."""
+    hist = np.zeros(12)
+    hist[[0, 2, 4, 5, 7, 9, 11]] = [2, 1, 1.5, 1, 2, 1, 0.8]
+    hist[[7, 11, 2]] += [1.5, 1.5, 1.2]  # G B D: the dominant's triad
+    hist = np.roll(hist, tonic)
+    plain = keymod.estimate_key(hist, profile="albrecht")
+    assert plain.name == key_full_name((tonic + 7) % 12, False)  # read as the dominant
+    gap = plain.scores[plain.index] - plain.scores[2 * tonic]
+    assert 0 < gap < 0.15
+    moved = keymod.estimate_key(hist, profile="albrecht", dominant_margin=0.15)
+    assert moved.name == key_full_name(tonic, False)
+    assert keymod.estimate_key(hist, profile="albrecht", dominant_margin=gap / 2).name == plain.name
+    with pytest.raises(ParameterError, match="dominant_margin=-1"):
+        keymod.estimate_key(hist, dominant_margin=-1)

@@ -48,6 +48,26 @@ def test_processes_write_the_same_frames_and_keep_the_cache(reference, tmp_path)
     assert sorted(again["cached"]) == names and not again["computed"] and not again["failed"]
 
 
+def test_processes_runner_reads_cache_hits_without_worker_processes(reference, tmp_path, monkeypatch):
+    """A cached re-run with the processes runner (``aural analyze``'s default) sends nothing to
+    the pool, so no worker process starts; a file whose frames are gone still goes to a worker."""
+    import concurrent.futures
+
+    inputs, _ = reference
+    cache = tmp_path / "cache"
+    analyse(inputs, cache, task_runner="processes", workers=2)
+    sent = []
+    real_submit = concurrent.futures.ProcessPoolExecutor.submit
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "submit",
+                        lambda self, *a, **k: sent.append(1) or real_submit(self, *a, **k))
+    again = analyse(inputs, cache, task_runner="processes", workers=2)
+    assert len(again["cached"]) == 3 and not again["computed"] and sent == []
+
+    next((cache / "frames").glob("*.parquet")).unlink()
+    third = analyse(inputs, cache, task_runner="processes", workers=2)
+    assert len(third["computed"]) == 1 and len(third["cached"]) == 2 and len(sent) == 1
+
+
 def test_local_dask_cluster_writes_the_same_frames(reference, tmp_path):
     inputs, threads_cache = reference
     result = analyse(inputs, tmp_path / "cache", task_runner="dask", workers=2)
