@@ -116,6 +116,9 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: Train
 
         result = train_adapter(arrays, n_styles=len(styles), config=config.train, labels=config.labels,
                                on_epoch=on_epoch)
+        bar.finish(result.stop_reason)
+    logger.info("training %s (best epochs: %s)", result.stop_reason,
+                ", ".join(f"{h} {e}" for h, e in result.best_epochs.items()))
     report = {"history": result.history, "best_epoch": result.best_epoch, "best_epochs": result.best_epochs,
               "stopped_early": result.stopped_early, "metrics": result.metrics, "split": result.split}
     metadata = training_metadata(config=config, styles=styles, styles_hash=style_table_hash(styles),
