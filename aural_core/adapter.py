@@ -50,6 +50,7 @@ class AdapterConfig:
     key_hidden: int = 16
     key_profile: str = _LABELS.key_profile
     key_context_weight: float = _LABELS.key_context_weight
+    key_dominant_margin: float = _LABELS.key_dominant_margin   # the labeller's rule, at decision time
     tempo_channels: int = 8
     bpm_min: float = BPM_MIN
     bpm_max: float = BPM_MAX
@@ -77,6 +78,9 @@ def as_tensors(arrays: dict[str, np.ndarray], mask: np.ndarray | None = None) ->
             out[k] = torch.as_tensor(np.asarray(arrays[k])[rows], dtype=torch.long)
     if "y_bpm" in arrays:
         out["y_bpm"] = torch.as_tensor(np.asarray(arrays["y_bpm"])[rows], dtype=torch.float32)
+    for k in ("strong_key", "strong_bpm"):
+        if k in arrays:
+            out[k] = torch.as_tensor(np.asarray(arrays[k])[rows], dtype=torch.bool)
     return out
 
 
@@ -128,8 +132,9 @@ class Adapter(nn.Module):
             prob = F.softmax(out[head], dim=-1)
             pred[head], pred[f"{head}_prob"] = prob.argmax(dim=-1).numpy(), prob.numpy()
         key_prob = F.softmax(out["key"], dim=-1)
-        pred["key_full"], pred["key_full_prob"] = key_prob.argmax(dim=-1).numpy(), key_prob.numpy()
-        pred["key"] = FOLD_14[key_prob.argmax(dim=-1)].numpy()
+        key = self.key.decide(out["key"], dominant_margin=self.config.key_dominant_margin)
+        pred["key_full"], pred["key_full_prob"] = key.numpy(), key_prob.numpy()
+        pred["key"] = FOLD_14[key].numpy()
         bpm, confidence = decode_tempo(out["tempo"])
         pred["bpm"] = bpm.clamp(self.config.bpm_min, self.config.bpm_max).numpy()
         pred["bpm_prob"] = confidence.numpy()

@@ -103,6 +103,10 @@ class TrainConfig(_Frozen):
                                                   "shared across keys and tempi).")
     head_epochs: int = Field(300, ge=0, description="Full-batch steps of the key and tempo heads (0: they stay the "
                                                     "weak labeller they start as).")
+    head_labels: Literal["strong", "all"] = Field(
+        "strong", description="Which labels the key and tempo heads learn from: 'strong' (file tags, labels.csv; "
+                              "with none, each head stays the weak labeller it starts as, which is what weak labels "
+                              "teach it) or 'all' (weak labels too).")
     weight_decay: float = Field(1e-3, ge=0)
     epochs: int = Field(60, ge=1, description="Most training epochs (early stopping may end sooner).")
     patience: int = Field(10, ge=1)

@@ -99,6 +99,18 @@ class KeyHead(nn.Module):
         logits = self.log_temperature.exp() * scores + self.mode_bias
         return logits.reshape(len(chroma), N_KEYS)
 
+    def decide(self, logits: torch.Tensor, *, dominant_margin: float) -> torch.Tensor:
+        """The key id (n,) of each row of ``logits``: the best key, or the key a fifth below it
+        (same mode) when that scores within ``dominant_margin`` of it, in the labeller's
+        correlation units (logits over the temperature): the weak labeller's rule
+        (``aural_core.key.estimate_key``), transposition-equivariant like the scores.
+        """
+        best = logits.argmax(dim=-1)
+        below = 2 * ((best // 2 + 5) % N_PITCH) + best % 2
+        scores = logits / self.log_temperature.exp()
+        gap = scores.gather(-1, best[:, None]) - scores.gather(-1, below[:, None])
+        return torch.where(gap[:, 0] <= dominant_margin, below, best)
+
 
 LOG_FLOOR = math.log(1e-3)  # periodicity below 1e-3 of the curve's peak counts as none
 

@@ -193,6 +193,7 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
 
     model = Adapter(AdapterConfig(n_styles=n_styles, hidden=config.hidden, bpm_scale=config.bpm_scale,
                                   key_profile=labels.key_profile, key_context_weight=labels.key_context_weight,
+                                  key_dominant_margin=labels.key_dominant_margin,
                                   bpm_min=labels.bpm_min, bpm_max=labels.bpm_max))
     model.set_standardization(train_arrays)
     generator = torch.Generator().manual_seed(config.seed)
@@ -250,19 +251,43 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
     return result
 
 
+def _learning_rows(train: dict[str, torch.Tensor], field: str, which: str) -> torch.Tensor:
+    """Boolean mask of the sections a head learns from (``TrainConfig.head_labels``)."""
+    n = len(train["X"])
+    if which == "all":
+        return torch.ones(n, dtype=torch.bool)
+    return train[field] if field in train else torch.zeros(n, dtype=torch.bool)
+
+
+def _rows(tensors: dict[str, torch.Tensor], mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {k: v[mask] for k, v in tensors.items()}
+
+
 def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: TrainConfig,
                   generator: torch.Generator) -> None:
     """Stage 1 of ``_train``: the key and tempo heads, full batch, ``config.head_epochs`` steps,
-    each on freshly augmented sections (``augment_batch``)."""
-    params = [*model.key.parameters(), *model.tempo.parameters()]
+    each on freshly augmented sections (``augment_batch``).
+
+    With ``config.head_labels == "strong"`` each head learns only from the sections whose label
+    the user gave (``strong_key``, ``strong_bpm``); a head with none is left as built. Each head
+    starts as the weak labeller, so the weak labels can only teach it back what it already
+    decides: on the labelled composition set, fitting them lost key and tempo accuracy against
+    the truth (benchmarks/results/heads.json, ``weak_all``)."""
+    rows = {head: _learning_rows(train, field, config.head_labels) for head, field in (("key", "strong_key"),
+                                                                                       ("tempo", "strong_bpm"))}
+    heads = [head for head, mask in rows.items() if mask.any()]
+    if not heads:
+        return
+    params = [p for head in heads for p in getattr(model, head).parameters()]
     optimizer = torch.optim.AdamW(params, lr=config.head_lr, weight_decay=config.weight_decay)
     model.train()
     for _ in range(config.head_epochs):
         batch = augment_batch(train, generator=generator, rotate_keys=config.rotate_keys,
                               tempo_shift_bins=config.tempo_shift_bins, bpm_min=model.config.bpm_min,
                               bpm_max=model.config.bpm_max)
-        terms = loss_terms(model, model(batch), batch)
-        loss = LOSS_WEIGHTS["key"] * terms["key"] + LOSS_WEIGHTS["tempo"] * terms["tempo"]
+        out = model(batch)
+        loss = sum(LOSS_WEIGHTS[head] * loss_terms(model, _rows(out, rows[head]), _rows(batch, rows[head]))[head]
+                   for head in heads)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

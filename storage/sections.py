@@ -142,6 +142,9 @@ def training_arrays(table: pa.Table) -> dict[str, np.ndarray]:
         # augmented copies' sections carry their original's file id (aural_core/augment.py)
         "transform": np.asarray(table.column("transform").to_pylist(), dtype=str),
         "augmented": np.asarray([t != "" for t in table.column("transform").to_pylist()], dtype=bool),
+        # which sections' key and BPM came from the user (tags, labels.csv), not the weak labeller
+        **{f"strong_{name}": np.asarray([s[name] != "weak" for s in table.column("label_source").to_pylist()],
+                                        dtype=bool) for name in ("key", "bpm")},
     }
 
 

@@ -34,9 +34,10 @@ def periodicity(bpm: float, rng: np.random.Generator, *, noise: float = 0.02) ->
 
 
 def section_arrays(keys: np.ndarray, bpms: np.ndarray, file_ids: np.ndarray, *, seed: int = 0,
-                   n_styles: int = 10) -> dict[str, np.ndarray]:
+                   n_styles: int = 10, strong: bool = True) -> dict[str, np.ndarray]:
     """Training arrays (``storage.sections.training_arrays`` shape) of sections with these keys
-    (24-key ids) and tempi; emotion, style and x carry no signal."""
+    (24-key ids) and tempi, given as strong labels (or as weak ones: ``strong=False``);
+    emotion, style and x carry no signal."""
     rng = np.random.default_rng(seed)
     n = len(keys)
     chroma = np.stack([key_chroma(int(k), rng) for k in keys])
@@ -52,4 +53,5 @@ def section_arrays(keys: np.ndarray, bpms: np.ndarray, file_ids: np.ndarray, *, 
         "y_key": np.zeros(n, dtype=np.int64),
         "y_bpm": np.asarray(bpms, dtype=np.float32),
         "file_id": np.asarray(file_ids),
+        "strong_key": np.full(n, strong), "strong_bpm": np.full(n, strong),
     }

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from aural_core.adapter import Adapter, AdapterConfig
+from aural_core.adapter import Adapter, AdapterConfig, as_tensors
 from aural_core.config import LabelConfig, TrainConfig
 from aural_core.heads import KeyHead, TempoHead, decode_tempo, rotate_chroma, shift_periodicity
 from aural_core.labels import key_label_frames
@@ -33,18 +33,31 @@ def test_transposing_the_input_rotates_the_key_scores_exactly(shift):
     assert torch.allclose(moved, torch.roll(logits, 2 * shift, dims=-1), atol=1e-5)
 
 
-@pytest.mark.parametrize("profile,weight", [("temperley", 1.0), ("albrecht", 3.0)])
-def test_an_untrained_key_head_names_the_weak_labellers_key(profile, weight):
-    """Its profile correlation, that is: the labeller's dominant-margin rule comes on top."""
+@pytest.mark.parametrize("profile,weight,margin", [("temperley", 1.0, 0.0), ("albrecht", 3.0, 0.0),
+                                                   ("albrecht", 3.0, 0.15), ("temperley", 1.0, 0.3)])
+def test_an_untrained_key_head_names_the_weak_labellers_key(profile, weight, margin):
+    """Its profile correlation, with the labeller's dominant-margin rule at decision time."""
     head = KeyHead(profile=profile, context_weight=weight)
     rng = np.random.default_rng(3)
     chroma = np.stack([key_chroma(int(k), rng, noise=0.6) for k in rng.integers(0, 24, 60)])
     context = np.stack([key_chroma(int(k), rng, noise=0.6) for k in rng.integers(0, 24, 60)])
-    predicted = head(torch.as_tensor(chroma), torch.as_tensor(context)).argmax(dim=-1)
-    labels = LabelConfig(min_key_confidence=0.0, key_dominant_margin=0.0, key_profile=profile,
-                         key_context_weight=weight)  # the fallback and the margin rule aside
+    logits = head(torch.as_tensor(chroma), torch.as_tensor(context))
+    predicted = head.decide(logits, dominant_margin=margin)
+    labels = LabelConfig(min_key_confidence=0.0, key_dominant_margin=margin, key_profile=profile,
+                         key_context_weight=weight)  # the low-confidence fallback aside
     for c, g, p in zip(chroma, context, predicted):
         assert key_label_frames(c[None, :], np.ones(1), g, labels).key_full == KEYS_FULL[int(p)]
+    if margin:  # the rule changed some decisions, or this test would not see it
+        assert (predicted != logits.argmax(dim=-1)).any()
+
+
+def test_the_decision_rule_is_transposition_equivariant():
+    head = KeyHead(profile="albrecht", context_weight=3.0)
+    logits = head(_random_chroma(40, seed=4), _random_chroma(40, seed=5))
+    for shift in (1, 7):
+        moved = head.decide(torch.roll(logits, 2 * shift, dims=-1), dominant_margin=0.2)
+        root, minor = head.decide(logits, dominant_margin=0.2) // 2, head.decide(logits, dominant_margin=0.2) % 2
+        assert torch.equal(moved, 2 * ((root + shift) % 12) + minor)
 
 
 def test_a_key_head_trained_on_c_major_and_a_minor_names_every_transposed_key():
@@ -58,6 +71,23 @@ def test_a_key_head_trained_on_c_major_and_a_minor_names_every_transposed_key():
     held["chroma"] = np.stack([key_chroma(int(k), rng, noise=0.1) for k in held_keys])
     held["context_chroma"] = held["chroma"]
     assert (model.predict(held)["key_full"] == held_keys).all()
+
+
+@pytest.mark.parametrize("head_labels,learns", [("strong", False), ("all", True)])
+def test_weak_labels_teach_the_heads_only_when_asked(head_labels, learns):
+    """Weak labels are what the heads already decide: by default they stay as built."""
+    rng = np.random.default_rng(2)
+    train = section_arrays(rng.integers(0, 24, 32), rng.uniform(70, 150, 32), np.repeat([f"f{i}" for i in range(8)], 4),
+                           strong=False)
+    config = TrainConfig(epochs=2, head_epochs=20, head_labels=head_labels)
+    model = train_adapter(train, n_styles=10, config=config).model
+    built = Adapter(model.config)  # the heads' outputs as built do not depend on the random init
+    built.set_standardization(train)
+    held = section_arrays(rng.integers(0, 24, 12), rng.uniform(70, 150, 12), np.array(["h"] * 12), seed=5)
+    with torch.no_grad():
+        trained_out, built_out = model(as_tensors(held)), built(as_tensors(held))
+    for head in ("key", "tempo"):
+        assert torch.allclose(trained_out[head], built_out[head], atol=1e-5) != learns, head
 
 
 def test_shifting_the_periodicity_shifts_the_tempo_evidence():
