@@ -11,18 +11,24 @@ music is symmetric, so every training section teaches all 24 keys and every temp
   and STONE share weights the same way; key profiles are the linear case). Its linear part
   starts as the weak labeller's profile correlation (``aural_core.key``), so an untrained head
   names the same key; a residual MLP (zero at first) and a mode bias (which shifts major
-  against minor, never one root against another) learn the rest. The section vector x is not
-  read: on the labelled composition set a mode bias from x learnt the training files' modes
-  (held-out key 0.73 with it, 0.80 without).
+  against minor, never one root against another) learn the rest. It decides with the
+  labeller's rule too (``KeyHead.decide``: the key a fifth below when it scores within the
+  dominant margin). The section vector x is not read: in a 5-fold run on the labelled
+  composition set (extractor 2, strong labels; not a committed benchmark) a mode bias from x
+  learnt the training files' modes (held-out key 0.73 with it, 0.80 without).
 - ``TempoHead``: a distribution over the fine log-tempo grid (``tempo.TEMPO_FINE_BPM``, 24 bins
   per octave), shift-equivariant along it: a 1-D convolution over the section's periodicity
   curve read at x1, x2, x1/2, x3/2 and x2/3 (octave and ternary relatives as channels), plus an
   octave preference (slope and curvature over log-tempo, starting as the weak labeller's
   log-normal prior) from context: percussive share and onset rate. Not x: an octave
   preference read from x learnt the training files (held-out tempo Acc1 0.60 with it, 0.86
-  without, measured on the labelled composition set).
+  without, in the same 5-fold run).
   Bins outside the BPM range are masked. The BPM is the refined mode; the probability within
   4 % of it is the head's confidence.
+
+Both start as the weak labeller, so by default they learn only from strong labels (file tags,
+``labels.csv``: ``TrainConfig.head_labels``); ``benchmarks/bench_heads.py`` measures them
+against the truth (``benchmarks/results/heads.json``).
 
 Both heads are exact for feature-space augmentation (``rotate_chroma``, ``shift_periodicity``):
 rolled chroma is transposed music, a shifted periodicity curve is the same music faster.
