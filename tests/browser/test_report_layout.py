@@ -1,0 +1,99 @@
+"""reports/index.html at 1400 px in headless Chromium: nothing cut off, the verdict on top.
+
+The report is the small real one of tests/report_fixture.py, with a long unbroken file name
+and a long style prompt, the text most likely to push a page wider than its window. A
+screenshot of the page is kept ($AURAL_SCREENSHOTS, else the test's temp folder) for a person
+to look at.
+
+Needs Debian's chromium and chromium-driver (`.ci/run` installs them); skipped, saying so,
+where they are missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from storage.report import read_eval_json
+from storage.report_verdict import verdict
+
+from ..chromium import CHROMIUM, DRIVER, MISSING, serving, start_chromium
+from ..report_fixture import write_small_report
+
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason=MISSING)
+
+WINDOW = (1400, 900)
+LONG_NAME = "field_recording_of_the_whole_rehearsal_take_seven_" * 3 + ".wav"
+LONG_PROMPT = ("warm analogue synthesizer pads over a slow hip-hop beat with vinyl crackle, "
+               "muted trumpet and a walking upright bass, recorded live in a small club ") * 2
+# The parts a reader must see whole: their boxes must lie inside the window's width.
+KEY_ELEMENTS = ("#verdict", "table.headline", "table.attributes", "svg.deltas", "svg.energy", "table.sections",
+                "h2", "audio", ".players figure", "table.sections td")
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    return write_small_report(tmp_path_factory.mktemp("report"), source=LONG_NAME, style_prompt=LONG_PROMPT)
+
+
+@pytest.fixture(scope="module")
+def page(report_dir):
+    """The page opened at 1400 x 900, as a browser on a laptop shows it."""
+    browser = start_chromium(f"{WINDOW[0]},{WINDOW[1]}")
+    try:
+        with serving(report_dir) as url:
+            browser.get(url)
+            yield browser
+    finally:
+        browser.quit()
+
+
+def test_the_page_fits_a_1400_px_window(page, tmp_path):
+    view = page.execute_script("return {inner: window.innerWidth, client: document.documentElement.clientWidth, "
+                               "scroll: document.documentElement.scrollWidth}")
+    assert view["inner"] == WINDOW[0]
+    assert view["scroll"] <= view["client"], f"the page scrolls sideways: {view}"
+    boxes = page.execute_script("""
+        return arguments[0].flatMap(sel => [...document.querySelectorAll(sel)].map(e => {
+            const r = e.getBoundingClientRect();
+            return {sel, left: r.left, right: r.right, width: r.width};
+        }));""", list(KEY_ELEMENTS))
+    found = {b["sel"] for b in boxes}
+    assert found == set(KEY_ELEMENTS), f"missing from the page: {set(KEY_ELEMENTS) - found}"
+    cut = [b for b in boxes if b["left"] < 0 or b["right"] > view["client"] or b["width"] <= 0]
+    assert not cut, f"outside the {view['client']} px the window shows: {cut}"
+    shot = Path(os.environ.get("AURAL_SCREENSHOTS") or tmp_path) / "report-1400.png"
+    page.save_screenshot(str(shot))
+    print(f"screenshot of the report page at 1400 px: {shot}")
+    assert shot.stat().st_size > 20_000
+
+
+def test_no_plot_text_is_cut_or_tiny(page):
+    """Every label of the plots lies inside its plot and reads at 11 px or more on screen."""
+    texts = page.execute_script("""
+        return [...document.querySelectorAll('svg text')].map(t => {
+            const svg = t.ownerSVGElement, r = t.getBoundingClientRect(), s = svg.getBoundingClientRect();
+            const scale = s.width / svg.viewBox.baseVal.width;
+            return {plot: svg.getAttribute('class'), text: t.textContent, left: r.left - s.left,
+                    right: r.right - s.left, top: r.top - s.top, bottom: r.bottom - s.top, width: s.width,
+                    height: s.height, px: parseFloat(getComputedStyle(t).fontSize) * scale};
+        });""")
+    assert {t["plot"] for t in texts} == {"deltas", "energy"}
+    cut = [t for t in texts if t["left"] < -0.5 or t["top"] < -0.5 or t["right"] > t["width"] + 0.5
+           or t["bottom"] > t["height"] + 0.5]
+    assert not cut, cut
+    tiny = [(t["text"], t["px"]) for t in texts if t["px"] < 11]
+    assert not tiny, tiny
+
+
+def test_the_verdict_is_the_first_thing_read(page, report_dir):
+    line = verdict(read_eval_json(report_dir / "eval.json"))
+    element = page.find_element("css selector", "#verdict")
+    assert element.is_displayed() and element.text == line
+    first = page.execute_script("return document.querySelector('h1 + p')")
+    assert first == element  # straight under the title
+    box = page.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];", element)
+    assert 0 <= box[0] and box[1] <= WINDOW[1] / 2, f"the verdict is not in the top half of the window: {box}"
+    assert float(element.value_of_css_property("font-size").removesuffix("px")) >= 18
