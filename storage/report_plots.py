@@ -20,8 +20,9 @@ _CHAR_PX = 7.0  # mean width of a 12 px sans-serif character, to decide whether 
 # The differences plot: metric names, reference names, then the bars' area.
 _DELTA = {"width": 900, "label_w": 230, "ref_w": 100, "right": 44, "row": 18, "gap": 12, "top": 8,
           "bottom": 46, "bar": 12}
-# The energy plot: room for the energy axis on the left, section names on top, time below.
-_ENERGY = {"width": 900, "height": 190, "left": 56, "right": 12, "top": 24, "bottom": 42}
+# The energy plot: room for the energy axis on the left, section names and the source's reading
+# (key, tempo) on top, time below.
+_ENERGY = {"width": 900, "height": 206, "left": 56, "right": 12, "top": 40, "bottom": 42}
 
 
 def nice_ticks(low: float, high: float, *, max_ticks: int = 8, enclose: bool = False) -> list[float]:
@@ -127,9 +128,17 @@ def delta_plot(rows: list[dict], ref_names: dict[str, str]) -> dict:
             "title_x": (x0 + x1) / 2, "extent": extent}
 
 
+def source_reading(section) -> str:
+    """The source's own key and tempo as the independent estimator reads them, e.g. "D minor · 155 BPM"."""
+    estimate = section.source_estimate
+    bpm = "tempo not read" if estimate.bpm is None else f"{estimate.bpm:.0f} BPM"
+    return f"{estimate.key or 'key not read'} · {bpm}"
+
+
 def energy_plot(frames: list[dict], sections: list) -> dict:
     """Geometry of one file's energy curve over its shaded sections, with a time axis (s), an
-    energy axis (0–1) and each section's name over its span."""
+    energy axis (0–1) and over each section's span its name and the source's key and tempo
+    (left out where the span is too narrow for them: the table below has them too)."""
     g = _ENERGY
     width, height = g["width"], g["height"]
     left, right, top, bottom = g["left"], width - g["right"], g["top"], height - g["bottom"]
@@ -147,7 +156,10 @@ def energy_plot(frames: list[dict], sections: list) -> dict:
         for a, b in s.spans:
             w = x(b) - x(a)
             name = s.section if w >= _CHAR_PX * len(s.section) + 4 else (s.section[:1] if w >= 12 else "")
-            spans.append({"x": x(a), "width": w, "section": s.section, "label": name, "label_x": x(a) + w / 2,
+            reading = source_reading(s)
+            reading = reading if w >= _CHAR_PX * len(reading) + 4 else ""
+            spans.append({"x": x(a), "width": w, "section": s.section, "label": name, "reading": reading,
+                          "label_x": x(a) + w / 2,
                           "start_s": a, "end_s": b, "color": SECTION_COLORS.get(s.section, OTHER_SECTION_COLOR)})
             bounds.update((round(x(a), 1), round(x(b), 1)))
     points = [(x((f["start_s"] + f["end_s"]) / 2), y(f["energy"])) for f in frames]
