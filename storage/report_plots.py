@@ -129,9 +129,9 @@ def delta_plot(rows: list[dict], ref_names: dict[str, str]) -> dict:
 
 
 def source_reading(section) -> str:
-    """The source's own key and tempo as the independent estimator reads them, e.g. "D minor · 155 BPM"."""
+    """The source's own key and tempo as the independent estimator reads them, e.g. "D minor · 154.5 BPM"."""
     estimate = section.source_estimate
-    bpm = "tempo not read" if estimate.bpm is None else f"{estimate.bpm:.0f} BPM"
+    bpm = "tempo not read" if estimate.bpm is None else f"{estimate.bpm:.1f} BPM"  # as the table below
     return f"{estimate.key or 'key not read'} · {bpm}"
 
 

@@ -259,5 +259,5 @@ def test_the_plots_have_axes_ticks_and_labels(reports):
     assert ">time (s)</text>" in energy and ">energy</text>" in energy
     assert re.findall(r'<text class="section-name"[^>]*>([^<]+)</text>', energy) == ["intro", "release"]
     # beside each section, the source's own key and tempo as the independent estimator hears them
-    assert re.findall(r'<text class="section-reading"[^>]*>([^<]+)</text>', energy) == ["C major · 90 BPM"] * 2
+    assert re.findall(r'<text class="section-reading"[^>]*>([^<]+)</text>', energy) == ["C major · 90.5 BPM"] * 2
     assert energy.count('stroke-dasharray="3 3"') == 3  # bounds at 0, 1.5 and 3 s
