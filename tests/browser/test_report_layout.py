@@ -11,12 +11,14 @@ where they are missing.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from storage.report import read_eval_json
+from storage.report import EvalReport, read_eval_json, write_eval_json
+from storage.report_pages import render_html
 from storage.report_verdict import verdict
 
 from ..chromium import CHROMIUM, DRIVER, MISSING, serving, start_chromium
@@ -33,9 +35,23 @@ KEY_ELEMENTS = ("#verdict", "table.headline", "table.attributes", "svg.deltas", 
                 "h2", "audio", ".players figure", "table.sections td")
 
 
-@pytest.fixture(scope="module")
-def report_dir(tmp_path_factory):
-    return write_small_report(tmp_path_factory.mktemp("report"), source=LONG_NAME, style_prompt=LONG_PROMPT)
+@pytest.fixture(scope="module", params=["one file", "two files"])
+def report_dir(request, tmp_path_factory):
+    """The small report as written (one held-out file: no intervals, "n/a" in their place), and
+    the same with its sections in two files and every difference with an interval, re-rendered
+    through the page's own renderer: the widest text each difference cell can hold."""
+    folder = write_small_report(tmp_path_factory.mktemp("report"), source=LONG_NAME, style_prompt=LONG_PROMPT)
+    if request.param == "two files":
+        body = json.loads((folder / "eval.json").read_text())
+        body["n_files"], body["sections"][1]["file_id"] = 2, "def"
+        for diffs in body["differences"].values():
+            for d in diffs.values():
+                d.update(ci_low=-0.4567, ci_high=0.5678)
+        report = EvalReport.model_validate_json(json.dumps(body), strict=True)
+        frames = [{"start_s": 0.0, "end_s": 1.5, "energy": 0.3}, {"start_s": 1.5, "end_s": 3.0, "energy": 0.7}]
+        write_eval_json(folder / "eval.json", report)
+        (folder / "index.html").write_text(render_html(report, {"abc": frames, "def": frames}))
+    return folder
 
 
 @pytest.fixture(scope="module")
