@@ -142,3 +142,13 @@ def test_the_verdict_is_the_first_thing_read(page, report_dir):
     box = page.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];", element)
     assert 0 <= box[0] and box[1] <= WINDOW[1] / 2, f"the verdict is not in the top half of the window: {box}"
     assert float(element.value_of_css_property("font-size").removesuffix("px")) >= 18
+
+
+def test_each_measured_interval_reads_on_one_line(page, report_dir):
+    """"[−0.46, 0.57]" is never broken over two lines in the attributes table."""
+    measured = [d for diffs in read_eval_json(report_dir / "eval.json").differences.values() for d in diffs.values()
+                if d.ci_low is not None and d.ci_high is not None]
+    lines = page.execute_script("return [...document.querySelectorAll('table.attributes small.ci')]"
+                                ".map(e => [e.textContent, e.getClientRects().length])")
+    assert len(lines) == len(measured)  # 0 for one held-out file, every difference for two
+    assert all(n == 1 for _, n in lines), lines
