@@ -166,9 +166,8 @@ def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str,
                           failed=analysis["failed"],
                           trained_on_eval=leaked, probe=probe_report, adapter=scored_adapter)
     publish_eval_artifacts(written)
-    verdict = ("PASSED" if scores.passed else "not passed") + (" (also at the CI's bound)" if scores.passed_ci else "")
-    logger.info("match %.3f vs fixed baseline %.3f (delta %.3f), tempo r %.3f -> %s", scores.match_score,
-                scores.baseline_match_score, scores.match_delta, scores.tempo_corr, verdict)
+    logger.info("%s (match %.3f vs fixed baseline %.3f, tempo r %.3f; passed %s, passed_ci %s)", written.verdict,
+                scores.match_score, scores.baseline_match_score, scores.tempo_corr, scores.passed, scores.passed_ci)
     result = {**written.to_dict(), "failed_inputs": analysis["failed"], "adapter": scored_adapter}
     return finish(result, [f["source"] for f in analysis["failed"]], f"evaluation of {folder}")
 
@@ -244,9 +243,9 @@ def render_inputs(config: AuralConfig, controls: dict, rows: list[dict], seeds: 
 
 
 def publish_eval_artifacts(result: ReportFiles) -> None:
-    """The headline table and the whole report (tables and where the page with audio lies)."""
-    create_table_artifact(key="eval-headline", table=[result.headline],
-                          description="MatchScore vs baseline and TempoCorr on held-out music")
+    """The headline table (its description: whether the adapter helped, in one line) and the whole
+    report (it opens with that line; tables and where the page with audio lies)."""
+    create_table_artifact(key="eval-headline", table=[result.headline], description=result.verdict)
     create_markdown_artifact(key="eval-report", description="Evaluation report", markdown=(
         Path(result.markdown).read_text()
         + f"\n\nThe page with audio players: `{markdown_escape(display_path(Path(result.html)))}` (it plays "

@@ -96,14 +96,15 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, repor
 
 
 def _publish_summary(result: dict, layout: DataLayout) -> None:
-    """The run's own artifact: headline table, stage outcomes, where the reports are."""
+    """The run's own artifact: whether the adapter helped, headline table, stage outcomes, where the reports are."""
     h = result["eval"]["headline"]
     analysed = result["analyze"]
     lines = [
-        "# Aural Architect pipeline", "",
-        "| MatchScore | baseline | delta | TempoCorr | BPM MAE | sections | passed |", "|---|---|---|---|---|---|---|",
+        "# Aural Architect pipeline", "", f"**{markdown_escape(result['eval']['verdict'])}**", "",
+        "| MatchScore | baseline | delta | TempoCorr | BPM MAE | sections | passed | passed_ci |",
+        "|---|---|---|---|---|---|---|---|",
         f"| {h['match_score']} | {h['baseline_match_score']} | {h['match_delta']} | {h['tempo_corr']} "
-        f"| {h['bpm_mae']} | {h['n_sections']} | {h['passed']} |", "",
+        f"| {h['bpm_mae']} | {h['n_sections']} | {h['passed']} | {h['passed_ci']} |", "",
         f"- analysis of inputs: {len(analysed['computed'])} computed, {len(analysed['cached'])} cached, "
         f"{len(analysed['failed'])} failed ({artifact_link(artifact_key('analyze', layout.inputs.name))}, "
         f"held-out: {artifact_link(artifact_key('analyze', layout.eval.name))})",

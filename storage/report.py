@@ -12,7 +12,8 @@ Optional fields added since, all read as absent from older version-2 files: per 
 ``conditioning`` it was generated from ("controls" for synth, "prompt", "probe", "mix:<w>",
 "prompt+chroma") and the ``sampling`` settings of a sampled backend; the run's ``probe``
 figures (seed section 8); the ``adapter`` it scored (its version, lineage, input set and
-whether this run published it).
+whether this run published it); per section, where its labels came from
+(``weak_labels.label_source``).
 
 Models are built from Python values in lax mode (numpy scalars become floats); a file is read
 back in strict mode, so a string where a number belongs is an error, not a conversion.
@@ -92,13 +93,17 @@ class Confidence(_ReportModel):
 
 
 class WeakLabels(_ReportModel):
-    """The section's labels from analysis, which the predictions are compared with."""
+    """The section's labels, which the predictions are compared with: from analysis (weak) or,
+    field by field, from the file's tags or labels.csv. ``label_source`` says which, per field
+    (``{"bpm", "key", "emotion", "style"}`` → ``"weak"``, ``"tag"`` or ``"sidecar"``; absent
+    from reports written before it was recorded)."""
 
     emotion: str
     bpm: float
     key: str
     key_full: str
     style_id: int
+    label_source: dict[str, str] | None = None
 
 
 class SectionAudio(_ReportModel):

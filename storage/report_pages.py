@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 
 from .manifest import display_name
 from .report import EvalReport, SectionReport
+from .report_plots import KIND_COLORS, SECTION_COLORS, delta_plot, energy_plot
+from .report_verdict import carried, verdict, verdict_basis
 
 if TYPE_CHECKING:
     import jinja2
 
-SECTION_COLORS = {"intro": "#8ecae6", "build": "#ffb703", "release": "#fb8500"}
-_OTHER_SECTION_COLOR = "#ccc"
-_PLOT_WIDTH, _PLOT_HEIGHT, _PLOT_MARGIN = 520, 90, 4
-_BAR_PX = 120  # width of a match bar at score 1
+_BAR_PX = 100  # width of a match bar at score 1
 
 # Characters with inline meaning in CommonMark/GFM: emphasis, code, links, raw HTML, entities,
 # strikethrough and table cells. Block markers (#, -, +, 1.) only act at the start of a line,
@@ -83,7 +82,8 @@ def bar_px(score: float | None) -> str:
 
 
 def render_note(render) -> str:
-    """What a render was conditioned on and sampled with, in one short line ("" when unrecorded).
+    """What a render was conditioned on and sampled with, in one short line ("" when unrecorded, or
+    for a synth render, which plays its settings and samples nothing).
 
     Examples
     --------
@@ -92,8 +92,8 @@ def render_note(render) -> str:
     >>> render_note(R)
     'mix:0.5 · T 0.7 · cfg 3'
     """
-    if render is None:
-        return ""
+    if render is None or (render.conditioning == "controls" and render.sampling is None):
+        return ""  # the synth plays its settings: nothing to tell one render from another
     parts = [render.conditioning] if render.conditioning else []
     sampling = render.sampling
     if sampling is not None:
@@ -117,21 +117,45 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,  # a misspelt field fails instead of rendering blank
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(markdown_escape=markdown_escape, markdown_code=markdown_code, bar_px=bar_px,
-                       render_note=render_note, interval=interval)
+                       render_note=render_note, interval=interval, number=number, yes_no=yes_no,
+                       label_origin=label_origin)
+    env.globals.update(kind_names=KIND_NAMES, kind_help=KIND_HELP, kind_colors=KIND_COLORS,
+                       section_colors=SECTION_COLORS)
     return env
 
 
+# Each metric's name on the page (the report's term in brackets) and what it means, in plain words.
 METRIC_LABELS = {
-    "match": "MatchScore (embedding cosine)",
-    "tempo_acc1": "tempo Acc1",
-    "tempo_acc2": "tempo Acc2 (octave-tolerant)",
-    "tempo_log2_error": "tempo |log2 error| (lower is better)",
+    "match": "overall match (MatchScore)",
+    "tempo_acc1": "same tempo (tempo Acc1)",
+    "tempo_acc2": "same tempo or double/half (tempo Acc2)",
+    "tempo_log2_error": "tempo off by (|log2 error|, lower is better)",
     "key_weighted": "key (MIREX weighted)",
-    "timbre": "timbre (independent descriptors)",
+    "timbre": "sound colour (timbre)",
 }
-KIND_COLORS = {"adapter": "#219ebc", "fixed": "#adb5bd", "prior": "#8d99ae", "shuffled": "#ffb703",
-               "oracle": "#2a9d8f"}
-_DELTA_WIDTH, _DELTA_ROW = 420, 14
+METRIC_HELP = {
+    "match": "how close the render sounds to its source: similarity of their embeddings, 0 to 1",
+    "tempo_acc1": "share of sections heard within 4 % of the source's tempo",
+    "tempo_acc2": "the same, also counting double, triple, half or a third of the tempo",
+    "tempo_log2_error": "how far the tempo is off, in octaves (1: double or half)",
+    "key_weighted": "1 same key, 0.5 a fifth up, 0.3 relative major/minor, 0.2 parallel major/minor, 0 other",
+    "timbre": "similarity of the instruments' sound colour (timbre descriptors)",
+}
+# The five kinds of render, as a musician would name them, and what each one is for.
+KIND_NAMES = {"adapter": "adapter", "fixed": "fixed baseline", "prior": "prior", "shuffled": "shuffled",
+              "oracle": "oracle"}
+KIND_HELP = {
+    "adapter": "rendered with the settings the adapter chose for this section from listening to it "
+               "(mood, tempo, key, style, instrument balance)",
+    "fixed": "the same settings for every section, whatever the music: what the adapter must beat",
+    "prior": "the training music's most common mood, key and style and its median tempo, the same for every "
+             "section: a good guess made without listening to the section",
+    "shuffled": "the adapter's settings for a section of another file: tells whether its choices fit this "
+                "section, not just music like yours in general",
+    "oracle": "the section's own labels (its mood, tempo, key and style): what the renderer makes when told "
+              "the answer, a ceiling for the adapter",
+}
+LABEL_SOURCES = {"weak": "from the analysis", "tag": "from the file's tags", "sidecar": "from labels.csv"}
 
 
 def attribute_rows(report: EvalReport) -> list[dict]:
@@ -140,38 +164,49 @@ def attribute_rows(report: EvalReport) -> list[dict]:
     for metric, label in METRIC_LABELS.items():
         values = {kind: getattr(scores, metric) for kind, scores in report.attributes.items()}
         deltas = {ref: diffs[metric] for ref, diffs in report.differences.items() if metric in diffs}
-        rows.append({"metric": metric, "label": label, "values": values, "deltas": deltas})
+        rows.append({"metric": metric, "label": label, "help": METRIC_HELP[metric], "values": values,
+                     "deltas": deltas})
     return rows
 
 
-def delta_plot(report: EvalReport) -> dict:
-    """SVG geometry of the adapter - reference differences with their intervals, one bar each."""
-    items = [(row["label"], ref, d) for row in attribute_rows(report) for ref, d in row["deltas"].items()
-             if d.delta is not None]
-    extent = max([abs(v) for _, _, d in items for v in (d.delta, d.ci_low, d.ci_high) if v is not None] + [0.1])
-    label_w, half = 250, (_DELTA_WIDTH - 250) / 2
+def number(value: float | None, digits: int = 3) -> str:
+    """A figure for the page: ``digits`` decimals, "–" for one that was not measured."""
+    return "–" if value is None else f"{value:.{digits}f}"
 
-    def x(v: float) -> float:
-        return label_w + half + half * v / extent
 
-    bars = []
-    for i, (label, ref, d) in enumerate(items):
-        y = 6 + i * _DELTA_ROW
-        bars.append({"y": y, "label": f"{label} − {ref}", "x0": min(x(0), x(d.delta)), "width": abs(x(d.delta) - x(0)),
-                     "color": KIND_COLORS.get(ref, "#ccc"), "delta": d.delta,
-                     "lo": x(d.ci_low) if d.ci_low is not None else None,
-                     "hi": x(d.ci_high) if d.ci_high is not None else None})
-    return {"width": _DELTA_WIDTH, "height": 12 + len(items) * _DELTA_ROW, "zero": x(0), "bars": bars,
-            "extent": extent}
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def label_origin(section: SectionReport) -> str:
+    """Where the section's labels came from, e.g. "tempo from the file's tags; the rest from the analysis"."""
+    sources = section.weak_labels.label_source or {}
+    strong = {field: src for field, src in sources.items() if src != "weak"}
+    if not strong:
+        return LABEL_SOURCES["weak"]
+    names = {"bpm": "tempo", "key": "key", "emotion": "mood", "style": "style"}
+    by_source: dict[str, list[str]] = {}
+    for field, src in strong.items():
+        by_source.setdefault(src, []).append(names.get(field, field))
+    parts = [f"{_joined(fields)} {LABEL_SOURCES.get(src, src)}" for src, fields in by_source.items()]
+    rest = "; the rest " + LABEL_SOURCES["weak"] if len(strong) < len(sources) else ""
+    return "; ".join(parts) + rest
+
+
+def _joined(words: list[str]) -> str:
+    """"tempo", "tempo and key", "tempo, key and mood"."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def render_markdown(report: EvalReport) -> str:
-    """``eval.md``: headline, the per-attribute table against the references, a row per section."""
-    return _environment().get_template("eval.md.j2").render(report=report, rows=attribute_rows(report))
+    """``eval.md``: the verdict, headline, the per-attribute table against the references, a row per section."""
+    return _environment().get_template("eval.md.j2").render(
+        report=report, rows=attribute_rows(report), verdict=verdict(report), basis=verdict_basis(report))
 
 
 def render_html(report: EvalReport, energy: dict[str, list[dict]]) -> str:
-    """``index.html``: headline, then per file its energy curve and a row per section with players.
+    """``index.html``: the verdict, headline, the references and their differences plot, then per file
+    its energy curve and a row per section with players.
 
     Parameters
     ----------
@@ -182,26 +217,10 @@ def render_html(report: EvalReport, energy: dict[str, list[dict]]) -> str:
     by_file: dict[str, list[SectionReport]] = {}
     for section in report.sections:
         by_file.setdefault(section.file_id, []).append(section)
-    files = [{"source": rows[0].source, "plot": _energy_plot(energy[file_id], rows), "sections": rows}
+    files = [{"source": rows[0].source, "plot": energy_plot(energy[file_id], rows), "sections": rows}
              for file_id, rows in by_file.items()]
+    rows = attribute_rows(report)
     return _environment().get_template("index.html.j2").render(
-        report=report, files=files, colors=SECTION_COLORS, rows=attribute_rows(report),
-        deltas=delta_plot(report), kind_colors=KIND_COLORS)
+        report=report, files=files, rows=rows, deltas=delta_plot(rows, KIND_NAMES), verdict=verdict(report),
+        basis=verdict_basis(report), carried=carried(report))
 
-
-def _energy_plot(frames: list[dict], sections: list[SectionReport]) -> dict:
-    """SVG geometry: energy per frame as polyline points over shaded section spans."""
-    width, height, m = _PLOT_WIDTH, _PLOT_HEIGHT, _PLOT_MARGIN
-    end = max((f["end_s"] for f in frames), default=0.0) or 1.0
-
-    def x(t: float) -> float:
-        return m + (width - 2 * m) * t / end
-
-    def y(e: float) -> float:
-        return height - m - (height - 2 * m) * e
-
-    spans = [{"x": x(a), "width": x(b) - x(a), "section": s.section,
-              "color": SECTION_COLORS.get(s.section, _OTHER_SECTION_COLOR)}
-             for s in sections for a, b in s.spans]
-    points = [(x((f["start_s"] + f["end_s"]) / 2), y(f["energy"])) for f in frames]
-    return {"width": width, "height": height, "spans": spans, "points": points}

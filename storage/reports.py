@@ -22,6 +22,7 @@ from .layout import ReportsLayout
 from .report import EvalReport, SectionReport, write_eval_json
 from .report_audio import write_section_audio
 from .report_pages import render_html, render_markdown
+from .report_verdict import verdict
 
 
 @dataclass
@@ -70,7 +71,8 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
     Returns
     -------
     paths : dict
-        ``{"report", "markdown", "html"}`` paths and ``"headline"``, the headline figures.
+        ``{"report", "markdown", "html"}`` paths, ``"headline"``, the headline figures, and
+        ``"verdict"``, whether the adapter helped in one line (:func:`~storage.report_verdict.verdict`).
     """
     layout = ReportsLayout.of_report(report)
     rows = []
@@ -97,7 +99,8 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
     write_eval_json(report, body)
     markdown = write_text_atomic(layout.eval_md, render_markdown(body))
     page = write_text_atomic(layout.index_html, render_html(body, energy))
-    return {"report": str(report), "markdown": str(markdown), "html": str(page), "headline": body.headline()}
+    return {"report": str(report), "markdown": str(markdown), "html": str(page), "headline": body.headline(),
+            "verdict": verdict(body)}
 
 
 def _relative(path: str | Path, root: Path) -> str:
@@ -117,7 +120,8 @@ def _section_report(s: EvalSection, audio: dict[str, str], root: Path, source: s
     return SectionReport(
         file_id=r["file_id"], source=r["source"], section=r["section"], start_s=r["start_s"],
         end_s=r["end_s"], spans=r["spans"], predicted=s.controls["adapter"].to_dict(), confidence=s.prediction,
-        weak_labels={k: r[k] for k in ("emotion", "bpm", "key", "key_full", "style_id")},
+        weak_labels={**{k: r[k] for k in ("emotion", "bpm", "key", "key_full", "style_id")},
+                     "label_source": r.get("label_source")},
         reference_bpm=_finite(r["bpm"]), rendered_bpm=_finite(adapter["bpm"]),
         baseline_rendered_bpm=_finite(fixed["bpm"]), match=_finite(adapter["match"]),
         baseline_match=_finite(fixed["match"]), audio=audio, seconds=s.seconds,

@@ -49,7 +49,10 @@ def write_small_report(root: Path, *, source: str = "song.wav", style_prompt: st
             controls[kind] = Controls("calm", 92.0, "C major", 2, style_prompt if kind == "adapter" else "x")
         row = {"file_id": "abc", "source": source, "section": name, "start_s": 1.5 * i,
                "end_s": 1.5 * i + 1.5, "spans": [[1.5 * i, 1.5 * i + 1.5]], "emotion": "calm", "bpm": 90.0,
-               "key": "C major", "key_full": "C major", "style_id": 2}
+               "key": "C major", "key_full": "C major", "style_id": 2,
+               # the release's tempo and key labels are strong (file tag, labels.csv), the rest weak
+               "label_source": {"bpm": "tag" if i else "weak", "key": "sidecar" if i else "weak",
+                                "emotion": "weak", "style": "weak"}}
         settings = {kind: {"conditioning": "mix:0.5" if kind == "adapter" else "prompt", "sampling": SAMPLING}
                     for kind in kinds}
         sections.append(EvalSection(row=row, seconds=1.5, controls=controls, scored=scored,

@@ -4,14 +4,11 @@ Needs Debian's chromium and chromium-driver (`.ci/run` installs them); skipped, 
 where they are missing.
 """
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
 
-from ..chromium import CHROMIUM, DRIVER, MISSING, start_chromium
+from ..chromium import CHROMIUM, DRIVER, MISSING, serving, start_chromium
 from ..report_fixture import write_small_report
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason=MISSING)
@@ -32,11 +29,8 @@ def browser():
 
 @pytest.fixture
 def served(report_dir):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(report_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
+    with serving(report_dir) as url:
+        yield url
 
 
 def test_page_renders_and_players_load(served, browser, report_dir, tmp_path):

@@ -138,3 +138,29 @@ def test_rerun_from_scratch_is_identical(ran, tmp_path):
     a, b = (json.loads((d / "reports" / "eval.json").read_text()) for d in (root, tmp_path))
     for key in ("match_score", "baseline_match_score", "tempo_corr", "bpm_mae"):
         assert a[key] == b[key], key
+
+
+def test_the_run_artifacts_open_with_the_verdict_and_show_passed_ci(ran):
+    """What the Prefect UI shows of the run: the pipeline summary and the evaluation's artifacts say
+    whether the adapter helped in the report's own words, and show passed_ci beside passed."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from storage.report_verdict import verdict
+
+    root = ran[0]
+    report = read_eval_json(root / "reports" / "eval.json")
+    line = verdict(report)
+    keys = ["pipeline-summary", "eval-report", "eval-headline"]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
+    newest = {key: max((a for a in found if a.key == key), key=lambda a: a.created) for key in keys}
+    summary = newest["pipeline-summary"].data.splitlines()
+    assert summary[2] == f"**{line}**"  # under the title
+    header = summary.index("| MatchScore | baseline | delta | TempoCorr | BPM MAE | sections | passed | passed_ci |")
+    assert summary[header + 2].endswith(f"| {report.passed} | {report.passed_ci} |")
+    assert newest["eval-report"].data.splitlines()[2] == f"**{line}**"
+    assert newest["eval-headline"].description == line
+    table = newest["eval-headline"].data
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert rows[0]["passed"] == report.passed and rows[0]["passed_ci"] == report.passed_ci

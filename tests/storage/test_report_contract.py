@@ -46,6 +46,10 @@ def test_eval_json_keeps_todays_fields(written):
     assert [list(s) for s in written["sections"]] == [SECTION, SECTION]
     first = written["sections"][0]
     assert list(first["predicted"]) == ["emotion", "bpm", "key", "style_id", "style_prompt", "stem_gains"]
+    # label_source: optional, added after schema 2 (where each label came from)
+    assert list(first["weak_labels"]) == ["emotion", "bpm", "key", "key_full", "style_id", "label_source"]
+    assert written["sections"][1]["weak_labels"]["label_source"] == {"bpm": "tag", "key": "sidecar",
+                                                                     "emotion": "weak", "style": "weak"}
     assert first["audio"] == {k: f"audio/abc-intro-{k}.ogg"
                               for k in ("source", "adapter", "baseline", "prior", "shuffled", "oracle")}
     assert list(first["renders"]) == KINDS and list(written["attributes"]) == KINDS
@@ -81,13 +85,14 @@ def test_a_v2_report_without_the_later_optional_fields_still_reads(written, tmp_
     """Files written before conditioning, sampling, the probe and the adapter were recorded stay valid."""
     del written["probe"], written["adapter"]
     for section in written["sections"]:
+        del section["weak_labels"]["label_source"]
         for render in section["renders"].values():
             del render["conditioning"], render["sampling"]
     path = tmp_path / "eval.json"
     path.write_text(json.dumps(written))
     report = read_eval_json(path)
     assert report.probe is None and report.sections[0].renders["adapter"].conditioning is None
-    assert report.adapter is None
+    assert report.adapter is None and report.sections[0].weak_labels.label_source is None
 
 
 def test_every_view_names_the_adapter_scored(reports, written):
@@ -184,12 +189,13 @@ def test_eval_md_shows_names_literally_in_one_table_cell(reports):
     rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
     body_rows = [re.findall(r"<td>(.*?)</td>", r, re.S) for r in rows
                  if NASTY_NAME.replace("<", "&lt;").replace(">", "&gt;") in r]
-    sections = [cells for cells in body_rows if len(cells) == 9]  # the file name's "|" did not split a row
+    sections = [cells for cells in body_rows if len(cells) == 10]  # the file name's "|" did not split a row
     settings = [cells for cells in body_rows if len(cells) == 7]  # file, section and the five kinds
     assert len(sections) == len(settings) == 2 == len(body_rows) / 2
     for cells in sections:
         assert cells[0] == "a|b*_c_[x](y)&lt;b&gt;.wav"
-        assert cells[6] == "2: lo-fi | `tape` **hiss** [link](http://x) &amp; &lt;i&gt;more&lt;/i&gt;"
+        assert cells[7] == "2: lo-fi | `tape` **hiss** [link](http://x) &amp; &lt;i&gt;more&lt;/i&gt;"
+        assert cells[3:6] == ["C major, 90.5", "calm", "90.0 → 92 → 91.0"]  # source read as; mood; BPM
     for cells in settings:
         assert cells[2:4] == ["mix:0.5 · T 0.7 · top-k 50 · cfg 3", "prompt · T 0.7 · top-k 50 · cfg 3"]
     assert "R² 0.35 on these 2 sections, 0.41 on its 6 validation sections" in md
@@ -211,9 +217,47 @@ def test_index_html_escapes_names_and_links_every_player(reports, written):
                 for k in ("source", "adapter", "baseline", "prior", "shuffled", "oracle")]
     assert players == expected
     assert all(not p.startswith("/") and (reports / p).stat().st_size > 1000 for p in players)
-    assert page.count('class="bar"') == 4 and 'style="width:72px;background:#219ebc"' in page
+    assert page.count('class="bar"') == 4 and 'style="width:60px;background:#219ebc"' in page
     # under each render: what it was conditioned on and sampled with; the probe's figures on top
     notes = re.findall(r'<small class="conditioning">([^<]*)</small>', page)
     assert notes == ["mix:0.5 · T 0.7 · top-k 50 · cfg 3"] + ["prompt · T 0.7 · top-k 50 · cfg 3"] * 4 \
         + ["mix:0.5 · T 0.7 · top-k 50 · cfg 3"] + ["prompt · T 0.7 · top-k 50 · cfg 3"] * 4
     assert 'class="probe"' in page and "R² 0.35 on these 2 sections" in page
+
+
+def test_index_html_speaks_to_a_musician(reports):
+    """Both verdicts side by side, each render kind explained where it appears, the source's own
+    reading and labels beside each section, and no bare jargon."""
+    page = (reports / "index.html").read_text()
+    headline = page[page.index('<table class="headline">'):]
+    headline = headline[:headline.index("</table>")]
+    assert "<th>passed<br>" in headline and "<th>passed_ci<br>" in headline
+    assert re.findall(r'<td class="(?:passed|failed)"><b>(yes|no)</b>', headline) == ["yes", "no"]
+    for stale in ("interval's lower bound", "predicted controls", "weak labels)"):
+        assert stale not in page, stale
+    for kind in ("prior", "shuffled", "oracle"):
+        assert re.search(rf"<dt>.*?{kind}</dt><dd>[^<]{{40,}}</dd>", page), kind  # named, then explained
+    readings = re.findall(r'<td class="source-reading">(.*?)</td>', page, re.S)
+    assert [r.split("<br>")[0].strip() for r in readings] == ["key C major · 90.5 BPM"] * 2
+    assert "(from the analysis)" in readings[0]
+    assert "(tempo from the file&#39;s tags; key from labels.csv; the rest from the analysis)" in readings[1]
+    assert page.count('<span class="ok">tempo kept</span>') == 2 and page.count('<span class="ok">key kept</span>') == 2
+
+
+def test_the_plots_have_axes_ticks_and_labels(reports):
+    page = (reports / "index.html").read_text()
+    deltas = page[page.index('<svg class="deltas"'):]
+    deltas = deltas[:deltas.index("</svg>")]
+    assert '<line class="zero"' in deltas and '<line class="axis"' in deltas
+    ticks = re.findall(r'<text class="tick"[^>]*>([^<]+)</text>', deltas)
+    assert "0" in ticks and ticks == sorted(ticks, key=lambda t: float(t.replace("−", "-"))) and len(ticks) >= 5
+    assert ticks[0] == "−" + ticks[-1].lstrip("+")  # symmetric around the zero line
+    assert re.search(r'<text [^>]*font-weight="600"><tspan[^>]*>overall match \(MatchScore\)</tspan>', deltas)
+    assert deltas.count(">+0.30</text>") == 1  # the match difference with the fixed baseline, printed by its bar
+    energy = page[page.index('<svg class="energy"'):]
+    energy = energy[:energy.index("</svg>")]
+    assert ">time (s)</text>" in energy and ">energy</text>" in energy
+    assert re.findall(r'<text class="section-name"[^>]*>([^<]+)</text>', energy) == ["intro", "release"]
+    # beside each section, the source's own key and tempo as the independent estimator hears them
+    assert re.findall(r'<text class="section-reading"[^>]*>([^<]+)</text>', energy) == ["C major · 90.5 BPM"] * 2
+    assert energy.count('stroke-dasharray="3 3"') == 3  # bounds at 0, 1.5 and 3 s
