@@ -190,7 +190,7 @@ class KeyEstimate:
     fallback: bool      # True when confidence was too low and C major / A minor was used
 
 
-def pitch_class_histogram(chroma: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def pitch_class_histogram(chroma: np.ndarray, *, weights: np.ndarray | None = None) -> np.ndarray:
     """Weighted sum of per-frame chroma, normalised to sum 1.
 
     Parameters
@@ -211,7 +211,8 @@ def pitch_class_histogram(chroma: np.ndarray, weights: np.ndarray | None = None)
     return hist / hist.sum() if hist.sum() > 0 else hist
 
 
-def key_label_frames(chroma: np.ndarray, weights: np.ndarray, context: np.ndarray, config: LabelConfig) -> KeyEstimate:
+def key_label_frames(chroma: np.ndarray, *, weights: np.ndarray, context: np.ndarray,
+                     config: LabelConfig) -> KeyEstimate:
     """Key label of a section from its frames' CQT chroma plus the whole file's.
 
     :func:`~aural_core.key.estimate_key` with the profile, context weight and dominant margin
@@ -303,7 +304,7 @@ def known_key(key_full: str) -> KeyEstimate:
     return KeyEstimate(key_full_name(tonic, minor), KEYS_14[key_id], key_id, 1.0, False)
 
 
-def resolve_style(style: str, table: StyleTable) -> int | None:
+def resolve_style(style: str, *, table: StyleTable) -> int | None:
     """The id of the style-table row that ``style`` names.
 
     Parameters
@@ -324,7 +325,7 @@ def resolve_style(style: str, table: StyleTable) -> int | None:
     return prompts.get(text.lower())
 
 
-def style_label(emotion: str, energy: float, table: StyleTable, config: LabelConfig) -> int:
+def style_label(emotion: str, energy: float, *, table: StyleTable, config: LabelConfig) -> int:
     """Style label of a section: the table's row for its emotion and energy level.
 
     Parameters

@@ -69,7 +69,7 @@ def held_out_loss(model: Adapter, arrays: dict[str, np.ndarray], mask: np.ndarra
     float
         ``adapter_loss``'s total on those rows.
     """
-    batch = as_tensors(arrays, mask)
+    batch = as_tensors(arrays, mask=mask)
     model.eval()
     with torch.no_grad():
         return float(adapter_loss(model, model(batch), batch)[0])

@@ -28,7 +28,7 @@ def test_transposing_the_input_rotates_the_key_scores_exactly(shift):
             p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
     chroma, context = _random_chroma(8), _random_chroma(8, seed=1)
     logits = head(chroma, context)
-    moved = head(rotate_chroma(chroma, shift), rotate_chroma(context, shift))
+    moved = head(rotate_chroma(chroma, semitones=shift), rotate_chroma(context, semitones=shift))
     # key index 2 * root + minor: the root moves up by `shift`
     assert torch.allclose(moved, torch.roll(logits, 2 * shift, dims=-1), atol=1e-5)
 
@@ -44,7 +44,7 @@ def test_an_untrained_key_head_names_the_weak_labellers_key(profile, weight):
     labels = LabelConfig(min_key_confidence=0.0, key_dominant_margin=0.0, key_profile=profile,
                          key_context_weight=weight)  # the fallback and the margin rule aside
     for c, g, p in zip(chroma, context, predicted):
-        assert key_label_frames(c[None, :], np.ones(1), g, labels).key_full == KEYS_FULL[int(p)]
+        assert key_label_frames(c[None, :], weights=np.ones(1), context=g, config=labels).key_full == KEYS_FULL[int(p)]
 
 
 def test_a_key_head_trained_on_c_major_and_a_minor_names_every_transposed_key():
@@ -67,7 +67,7 @@ def test_shifting_the_periodicity_shifts_the_tempo_evidence():
     rng = np.random.default_rng(0)
     curve = torch.as_tensor(np.stack([periodicity(90.0, rng)]))
     context = torch.zeros(1, 2)
-    base, moved = head(curve, context), head(shift_periodicity(curve, 12), context)
+    base, moved = head(curve, context), head(shift_periodicity(curve, bins=12), context)
     assert torch.allclose(moved[0, 30:70], base[0, 18:58], atol=1e-4)
 
 

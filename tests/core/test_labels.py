@@ -91,7 +91,7 @@ def test_emotion_votes_follow_tag_rule_table():
 
 def test_style_rule():
     table = load_style_table()
-    low, high = style_label("dark", 0.3, table, CFG), style_label("dark", 0.8, table, CFG)
+    low, high = style_label("dark", 0.3, table=table, config=CFG), style_label("dark", 0.8, table=table, config=CFG)
     assert table[low].emotion == table[high].emotion == "dark"
     assert (table[low].energy, table[high].energy) == ("low", "high")
     assert len(table) == 10
@@ -103,7 +103,7 @@ def test_key_label_from_frames_with_file_context(key):
     scale = MINOR_SCALE if minor else MAJOR_SCALE
     triad = (0, 3, 7) if minor else (0, 4, 7)
     frames = chroma_of([tonic + s for s in scale] + [tonic + t for t in triad])
-    est = key_label_frames(frames, np.ones(len(frames)), frames.mean(axis=0), CFG)
+    est = key_label_frames(frames, weights=np.ones(len(frames)), context=frames.mean(axis=0), config=CFG)
     assert est.key_full == key and est.key == KEYS_14[fold_key_14(tonic, minor)] and not est.fallback
 
 
