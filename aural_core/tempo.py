@@ -67,11 +67,11 @@ def acf_at(acf: np.ndarray, bpm: np.ndarray | float, *, grid: np.ndarray = TEMPO
 
     Parameters
     ----------
-    acf : np.ndarray [shape=(len(grid),)]
+    acf : np.ndarray [shape=(m,)]
         The profile's value at each grid tempo.
     bpm : float or np.ndarray
         Tempi in BPM to read it at.
-    grid : np.ndarray
+    grid : np.ndarray [shape=(m,)]
         The profile's tempi in BPM, ascending (default ``TEMPO_FINE_BPM``).
 
     Returns
@@ -94,7 +94,7 @@ def tempo_profile(
         a frame's hops with shape (win_length,).
     sr, hop_length : int
         Sample rate (Hz) and hop (samples) of the onset envelope: they turn lags into BPM.
-    grid : np.ndarray
+    grid : np.ndarray [shape=(m,)]
         Tempi in BPM, ascending (default ``TEMPO_FINE_BPM``).
 
     Returns
@@ -146,7 +146,7 @@ def estimate_tempo(
         Share of the frame's spectral power in the percussive HPSS component (0..1).
     weights : np.ndarray [shape=(n,)], optional
         Frame weights (e.g. energy); uniform by default.
-    grid : np.ndarray
+    grid : np.ndarray [shape=(m,)]
         The tempi of ``acf``'s columns in BPM, ascending (default ``TEMPO_FINE_BPM``).
     ratios : tuple of float
         Candidates as multiples of the tracker's tempo; those outside ``BPM_RANGE`` are dropped.
