@@ -52,7 +52,7 @@ class PublishDecision:
         return ("published" if self.publish else "not published") + f": {self.reason}{numbers}"
 
 
-def held_out_loss(model: Adapter, arrays: dict[str, np.ndarray], mask: np.ndarray) -> float:
+def held_out_loss(model: Adapter, arrays: dict[str, np.ndarray], *, mask: np.ndarray) -> float:
     """The training loss of an adapter on the held-out rows of a training set.
 
     Parameters
@@ -159,7 +159,7 @@ def decide(candidate: Adapter, candidate_meta: dict, published: Adapter | None, 
         reason = "no held-out sections"
     if reason:
         return PublishDecision(True, f"not comparable: {reason}", n_sections=n)
-    new, old = held_out_loss(candidate, arrays, val_mask), held_out_loss(published, arrays, val_mask)
+    new, old = held_out_loss(candidate, arrays, mask=val_mask), held_out_loss(published, arrays, mask=val_mask)
     better = new <= old
     return PublishDecision(better, "no worse than the published model" if better else "worse than the published model",
                            candidate_loss=new, published_loss=old, n_sections=n)
