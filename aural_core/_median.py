@@ -13,7 +13,20 @@ import numpy as np
 
 @numba.njit(cache=True, nogil=True)
 def sliding_median_rows(padded: np.ndarray, size: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Median of each ``size``-long window of each row of ``padded`` (rows, n + size - 1) -> (rows, n)."""
+    """Median of each ``size``-long window along the rows of ``padded``.
+
+    Parameters
+    ----------
+    padded : np.ndarray [shape=(rows, n + size - 1)]
+        Finite values, already padded at both ends by the caller.
+    size : int >= 1
+        Window length in columns.
+
+    Returns
+    -------
+    np.ndarray [shape=(rows, n), dtype=padded.dtype]
+        Column ``j`` is the median of ``padded[:, j:j + size]`` (the upper median for even ``size``).
+    """
     rows, width = padded.shape
     n = width - size + 1
     out = np.empty((rows, n), dtype=padded.dtype)

@@ -57,6 +57,13 @@ class AdapterConfig:
     bpm_scale: float = _TRAIN.bpm_scale
 
     def to_dict(self) -> dict:
+        """This configuration as a plain dict (saved in the artifact; ``AdapterConfig(**d)`` rebuilds it).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         return asdict(self)
 
 
@@ -64,9 +71,28 @@ def _head(in_dim: int, hidden: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, out))
 
 
-def as_tensors(arrays: dict[str, np.ndarray], mask: np.ndarray | None = None) -> dict[str, torch.Tensor]:
-    """The ``INPUTS`` (float32) and any targets present (``y_bpm`` float, other ``y_*`` long)
-    of the rows ``mask`` selects, as tensors."""
+def as_tensors(arrays: dict[str, np.ndarray], *, mask: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """The adapter's inputs and any targets of the selected rows, as tensors.
+
+    Parameters
+    ----------
+    arrays : dict
+        Array name -> ``np.ndarray [shape=(n, ...)]``: every name of ``INPUTS`` (row shapes as
+        there), and optionally the targets ``y_emotion``, ``y_key_full``, ``y_style``, ``y_bpm``.
+    mask : np.ndarray [shape=(n,), dtype=bool], optional
+        The rows to take; all when None.
+
+    Returns
+    -------
+    dict
+        Name -> ``torch.Tensor [shape=(m, ...)]``: ``INPUTS`` and ``y_bpm`` as float32, the
+        other targets as int64 class ids.
+
+    Raises
+    ------
+    ParameterError
+        When a name of ``INPUTS`` is missing (sections written before the key and tempo heads).
+    """
     missing = [k for k in INPUTS if k not in arrays]
     if missing:
         raise ParameterError(f"adapter inputs lack {missing}: sections written before the key and tempo "
@@ -85,7 +111,13 @@ def as_tensors(arrays: dict[str, np.ndarray], mask: np.ndarray | None = None) ->
 
 
 class Adapter(nn.Module):
-    """Emotion and style heads over x; key and tempo heads over the section's evidence."""
+    """Emotion and style heads over x; key and tempo heads over the section's evidence.
+
+    Parameters
+    ----------
+    config : AdapterConfig
+        Sizes and label ranges; saved with the weights, so an artifact rebuilds the model.
+    """
 
     def __init__(self, config: AdapterConfig):
         super().__init__()
@@ -100,8 +132,14 @@ class Adapter(nn.Module):
         self.tempo = TempoHead(context_dim=2, bpm_min=c.bpm_min, bpm_max=c.bpm_max, channels=c.tempo_channels)
 
     def set_standardization(self, inputs: dict[str, np.ndarray | torch.Tensor]) -> None:
-        """Store the training set's mean and std of x (per dimension) and of the onset rate
-        (std floored at 1e-3)."""
+        """Store the training set's mean and std of x and of the onset rate.
+
+        Parameters
+        ----------
+        inputs : dict
+            At least ``X`` [shape=(n, in_dim)] and ``onset_rate`` [shape=(n,)] (onsets per
+            second); the std of each is taken per dimension and floored at 1e-3.
+        """
         x = torch.as_tensor(np.asarray(inputs["X"]), dtype=torch.float32)
         self.x_mean.copy_(x.mean(dim=0))
         self.x_std.copy_(x.std(dim=0, unbiased=False).clamp_min(1e-3))
@@ -110,6 +148,19 @@ class Adapter(nn.Module):
         self.onset_std.copy_(rate.std(unbiased=False).clamp_min(1e-3))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Each head's logits for a batch of sections.
+
+        Parameters
+        ----------
+        batch : dict
+            ``as_tensors`` output: every name of ``INPUTS``, ``torch.Tensor [shape=(n, ...)]``.
+
+        Returns
+        -------
+        dict
+            ``emotion`` [shape=(n, n_emotions)], ``style`` [shape=(n, n_styles)], ``key``
+            [shape=(n, 24)] and ``tempo`` [shape=(n, TEMPO_BINS)] logits.
+        """
         z = (batch["X"] - self.x_mean) / self.x_std
         rate = (batch["onset_rate"] - self.onset_mean) / self.onset_std
         context = torch.cat([batch["percussive_share"][:, None], rate[:, None]], dim=-1)
@@ -119,11 +170,21 @@ class Adapter(nn.Module):
 
     @torch.no_grad()
     def predict(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Class ids, probabilities, BPM and confidences for a batch of sections (``INPUTS``).
+        """Class ids, probabilities, BPM and confidences for a batch of sections.
 
-        ``key_full`` is the 24-key id (``vocab.KEYS_FULL``) and ``key`` its 14-class fold;
-        ``bpm`` the tempo distribution's refined mode within the label range and
-        ``bpm_prob`` its probability within 4 %.
+        Parameters
+        ----------
+        arrays : dict
+            Name -> ``np.ndarray [shape=(n, ...)]`` for every name of ``INPUTS``.
+
+        Returns
+        -------
+        dict
+            ``np.ndarray`` per name: ``emotion``, ``style`` and ``key_full`` [shape=(n,)] class
+            ids with ``*_prob`` [shape=(n, classes)]; ``key_full`` is the 24-key id
+            (``vocab.KEYS_FULL``) and ``key`` its 14-class fold; ``bpm`` [shape=(n,)] the tempo
+            distribution's refined mode within the label range (BPM) and ``bpm_prob`` its
+            probability within 4 %.
         """
         self.eval()
         out = self(as_tensors(arrays))
@@ -143,9 +204,26 @@ class Adapter(nn.Module):
 
 def loss_terms(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
                ) -> dict[str, torch.Tensor]:
-    """Each head's loss term (tensors): CE for emotion, key (24) and style; for tempo, CE
-    against the label's bin smoothed over +-4 % plus 0.5 L1 of the expected BPM in units of
-    ``bpm_scale`` (a 50 BPM error costs 1): the seed's BPM term on the distribution."""
+    """Each head's loss term, unweighted.
+
+    Cross-entropy for emotion, key (24) and style; for tempo, cross-entropy against the label's
+    bin smoothed over +-4 % plus 0.5 L1 of the expected BPM in units of ``bpm_scale`` (a 50 BPM
+    error costs 1): the seed's BPM term on the distribution.
+
+    Parameters
+    ----------
+    model : Adapter
+        The model that made ``out`` (its tempo mask and ``bpm_scale`` are read).
+    out : dict
+        ``Adapter.forward`` output for ``batch``.
+    batch : dict
+        ``as_tensors`` output with the targets ``y_emotion``, ``y_key_full``, ``y_style``, ``y_bpm``.
+
+    Returns
+    -------
+    dict
+        Head name -> scalar ``torch.Tensor`` (differentiable).
+    """
     tempo_p = F.log_softmax(out["tempo"], dim=-1)
     target = soft_tempo_target(batch["y_bpm"], model.tempo.mask)
     expected = (tempo_p.exp() * _GRID_BPM).sum(dim=-1)
@@ -160,7 +238,24 @@ def loss_terms(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, to
 
 def adapter_loss(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
                  ) -> tuple[torch.Tensor, dict[str, float]]:
-    """L = CE(emotion) + 0.5 CE(key, 24) + tempo + CE(style) (``loss_terms``), and each term's value."""
+    """L = CE(emotion) + 0.5 CE(key, 24) + tempo + CE(style) (``loss_terms``), and each term's value.
+
+    Parameters
+    ----------
+    model : Adapter
+        The model that made ``out``.
+    out : dict
+        ``Adapter.forward`` output for ``batch``.
+    batch : dict
+        ``as_tensors`` output with the targets.
+
+    Returns
+    -------
+    total : torch.Tensor [shape=()]
+        The weighted sum (``LOSS_WEIGHTS``), to back-propagate.
+    terms : dict
+        Head name -> its unweighted term as a float.
+    """
     terms = loss_terms(model, out, batch)
     total = sum(LOSS_WEIGHTS[k] * v for k, v in terms.items())
     return total, {k: float(v.detach()) for k, v in terms.items()}

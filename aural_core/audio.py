@@ -21,11 +21,25 @@ _DEFAULTS = FeatureConfig()  # the defaults live in config.py
 
 
 def load_audio(path: str | Path, *, sr: int = _DEFAULTS.sample_rate, data: bytes | None = None) -> np.ndarray:
-    """Decode a WAV, FLAC, OGG or MP3 file to mono float32 at ``sr``.
+    """Decode a WAV, FLAC, OGG (Vorbis or Opus) or MP3 file to mono float32 at ``sr``.
 
-    Channels are averaged; any input rate is resampled with soxr (high quality). With ``data``
-    (the file's bytes, already read by the caller, e.g. to hash exactly what is decoded) those
-    bytes are decoded and ``path`` only names the file in messages.
+    Channels are averaged; any input rate is resampled with soxr (high quality). Never cached:
+    the file behind a path can change.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; with ``data``, it only names the file in messages.
+    sr : int > 0
+        Target sample rate in Hz (default: ``FeatureConfig().sample_rate``).
+    data : bytes, optional
+        The file's bytes, already read by the caller (e.g. to hash exactly what is decoded);
+        decoded instead of reading ``path``.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float32]
+        The mono signal at ``sr``.
 
     Raises
     ------
@@ -125,12 +139,35 @@ def frame_bounds(
     min_last_frame_seconds: float = _DEFAULTS.min_last_frame_seconds,
     min_clip_seconds: float = _DEFAULTS.min_clip_seconds,
 ) -> np.ndarray:
-    """Sample bounds ``[start, end)`` of the analysis frames, shape ``(n_frames, 2)``.
+    """Sample bounds ``[start, end)`` of the analysis frames of a clip.
 
     Policy: consecutive, non-overlapping frames of ``frame_seconds``. The last partial frame
     is kept (shorter) when it lasts at least ``min_last_frame_seconds``, else dropped. A clip
     shorter than one frame gives one frame covering the clip when it lasts at least
-    ``min_clip_seconds``; shorter clips raise ``ParameterError``.
+    ``min_clip_seconds``.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the clip in samples.
+    sr : int > 0
+        Its sample rate in Hz.
+    frame_seconds : float > 0
+        Frame length in seconds (default: ``FeatureConfig().frame_seconds``).
+    min_last_frame_seconds : float >= 0
+        Shortest last partial frame kept, in seconds (default: ``FeatureConfig()``'s).
+    min_clip_seconds : float > 0
+        Shortest clip analysed, in seconds (default: ``FeatureConfig()``'s).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames, 2), dtype=int64]
+        ``[start, end)`` sample indices of each frame, in order.
+
+    Raises
+    ------
+    ParameterError
+        When the clip is shorter than ``min_clip_seconds``; the message quotes both.
     """
     frame = int(round(frame_seconds * sr))
     if n_samples < int(round(min_clip_seconds * sr)):

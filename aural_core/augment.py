@@ -41,7 +41,20 @@ _LABELS = LabelConfig()  # the defaults live in config.py
 
 @dataclass(frozen=True)
 class Transform:
-    """A pitch shift in semitones and a time-stretch rate (> 1: faster and shorter)."""
+    """A pitch shift in semitones and a time-stretch rate (> 1: faster and shorter).
+
+    Parameters
+    ----------
+    semitones : int
+        Transposition, up when positive.
+    rate : float > 0
+        Speed factor: 1.15 plays 15 % faster.
+
+    Raises
+    ------
+    ParameterError
+        When ``semitones`` is not an integer or ``rate`` not finite and positive.
+    """
 
     semitones: int = 0
     rate: float = 1.0
@@ -54,6 +67,7 @@ class Transform:
 
     @property
     def is_identity(self) -> bool:
+        """True when the transform changes nothing (no shift, rate 1)."""
         return self.semitones == 0 and self.rate == 1.0
 
     @property
@@ -77,11 +91,18 @@ def transform_signal(y: np.ndarray, *, sr: int, transform: Transform) -> np.ndar
     y : np.ndarray [shape=(n,)]
         Mono, finite, floating-point signal.
     sr : int > 0
+        Sample rate (Hz).
     transform : Transform
+        The shift and rate to apply.
 
     Returns
     -------
     np.ndarray [shape=(round(n / rate),)], float32
+
+    Raises
+    ------
+    ParameterError
+        When ``y`` is not valid audio (``valid_audio``) or ``sr`` is not positive.
     """
     valid_audio(y)
     if sr <= 0:
@@ -100,10 +121,29 @@ def transform_signal(y: np.ndarray, *, sr: int, transform: Transform) -> np.ndar
     return librosa.util.fix_length(out, size=int(round(len(y) / rate))).astype(np.float32)
 
 
-def shift_key(key_full: str, semitones: int) -> tuple[str, str, int]:
-    """A key moved by ``semitones``: ``(key_full, key (14-class), key_id)``, mode kept.
+def shift_key(key_full: str, *, semitones: int) -> tuple[str, str, int]:
+    """A key moved by ``semitones``, mode kept.
 
-    ``shift_key("E minor", 2) == ("F# minor", "F minor", 7)``.
+    Parameters
+    ----------
+    key_full : str
+        A key name such as "E minor" (``vocab.parse_key`` spellings).
+    semitones : int
+        Transposition, up when positive.
+
+    Returns
+    -------
+    key_full : str
+        The moved key among 24.
+    key : str
+        Its 14-class fold (``vocab.KEYS_14``).
+    key_id : int
+        The fold's index.
+
+    Examples
+    --------
+    >>> shift_key("E minor", semitones=2)
+    ('F# minor', 'F minor', 7)
     """
     tonic, minor = parse_key(key_full)
     tonic = (tonic + int(semitones)) % 12
@@ -111,8 +151,23 @@ def shift_key(key_full: str, semitones: int) -> tuple[str, str, int]:
     return key_full_name(tonic, minor), KEYS_14[key_id], key_id
 
 
-def stretch_bpm(bpm: float, rate: float, *, labels: LabelConfig = _LABELS) -> float:
-    """A tempo label after a time-stretch by ``rate``, folded into the label range."""
+def stretch_bpm(bpm: float, *, rate: float, labels: LabelConfig = _LABELS) -> float:
+    """A tempo label after a time-stretch by ``rate``, folded into the label range.
+
+    Parameters
+    ----------
+    bpm : float
+        The original tempo label (beats per minute).
+    rate : float > 0
+        The time-stretch rate (> 1: faster).
+    labels : LabelConfig
+        ``bpm_min`` and ``bpm_max``: the range the result is folded into by octaves.
+
+    Returns
+    -------
+    float
+        BPM, rounded to 0.01.
+    """
     return round(fold_bpm(float(bpm) * float(rate), lo=labels.bpm_min, hi=labels.bpm_max), 2)
 
 
@@ -120,6 +175,23 @@ def frames_in_spans(spans: Sequence[tuple[float, float]], *, start_s: np.ndarray
     """Indices of the frames whose centre lies in any span ``[a, b)``, ascending.
 
     A span shorter than every frame around it still gets the frame that overlaps it most.
+
+    Parameters
+    ----------
+    spans : sequence of (float, float)
+        ``[a, b)`` intervals in seconds.
+    start_s, end_s : np.ndarray [shape=(n,)]
+        Frame bounds in seconds.
+
+    Returns
+    -------
+    np.ndarray [shape=(m,), dtype=int]
+        Distinct frame indices, ascending.
+
+    Raises
+    ------
+    ParameterError
+        When there are no frames.
     """
     start_s, end_s = np.asarray(start_s, float), np.asarray(end_s, float)
     if len(start_s) == 0:
@@ -146,6 +218,7 @@ def augment_sections(rows: Sequence[LabelledSection], frames: FrameArrays, *, tr
     frames : FrameArrays
         Frames of the file's audio after ``transform``.
     transform : Transform
+        The transform that made ``frames`` from the original audio.
     labels : LabelConfig
         Label range and fallback thresholds (see the module docstring).
 
@@ -156,31 +229,45 @@ def augment_sections(rows: Sequence[LabelledSection], frames: FrameArrays, *, tr
     """
     rate = float(transform.rate)
     weights = frames.energy + 1e-3  # as label_sections weighs the original's frames
-    context = pitch_class_histogram(frames.chroma_cqt, weights)
+    context = pitch_class_histogram(frames.chroma_cqt, weights=weights)
     out = []
     for row in rows:
         spans = [(a / rate, b / rate) for a, b in row.spans] or [(row.start_s / rate, row.end_s / rate)]
         idx = frames_in_spans(spans, start_s=frames.start_s, end_s=frames.end_s)
         key_full, key, key_id = row.key_full, row.key, row.key_id
         if transform.semitones and row.key_confidence >= labels.min_key_confidence:
-            key_full, key, key_id = shift_key(row.key_full, transform.semitones)
+            key_full, key, key_id = shift_key(row.key_full, semitones=transform.semitones)
         bpm = row.bpm
         unmeasured = row.bpm == labels.bpm_default and row.beat_strength < labels.min_beat_strength
         if rate != 1.0 and not unmeasured:
-            bpm = stretch_bpm(row.bpm, rate, labels=labels)
+            bpm = stretch_bpm(row.bpm, rate=rate, labels=labels)
         out.append(replace(
             row, start_s=row.start_s / rate, end_s=row.end_s / rate, spans=spans, n_frames=len(idx),
             x=frames.x[idx].mean(axis=0).astype(np.float32), energy=float(frames.energy[idx].mean()),
             beat_strength=float(frames.beat_strength[idx].mean()), bpm=bpm,
-            key=key, key_id=key_id, key_full=key_full, evidence=section_evidence(frames, idx, weights, context),
+            key=key, key_id=key_id, key_full=key_full,
+            evidence=section_evidence(frames, rows=idx, weights=weights, context=context),
             transform=transform.slug))
     return out
 
 
-def plan_transforms(file_id: str, config: AugmentConfig) -> list[Transform]:
+def plan_transforms(file_id: str, *, config: AugmentConfig) -> list[Transform]:
     """The copies of one file: ``config.copies_per_file`` distinct transforms (see AugmentConfig).
 
     Deterministic: the same file content id, config and seed give the same list.
+
+    Parameters
+    ----------
+    file_id : str
+        The file's content id (mixed into the draw).
+    config : AugmentConfig
+        ``enabled``, ``copies_per_file``, ``pitch_shifts``, ``time_stretches``, ``combine`` and ``seed``.
+
+    Returns
+    -------
+    list of Transform
+        Distinct, in draw order; empty when augmentation is off. Repeats that coincide are
+        dropped, so it may be shorter than ``copies_per_file``.
     """
     if not config.enabled:
         return []

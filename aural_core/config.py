@@ -21,7 +21,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def config_hash(self) -> str:
-        """First 12 hex chars of the SHA-256 of this section's canonical JSON."""
+        """The section's hash: part of every cache key, Parquet metadata and ``models/metadata.json``.
+
+        Returns
+        -------
+        str
+            First 12 hex characters of the SHA-256 of the section's canonical JSON (sorted keys).
+        """
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -87,8 +93,11 @@ class LabelConfig(_Frozen):
 
 
 class SectionConfig(_Frozen):
-    """Sectioning (seed section 4c): up to ``n_sections`` contiguous sections, each at least
-    ``min_section_seconds`` long (see aural_core/sections.py)."""
+    """Sectioning (seed section 4c).
+
+    Up to ``n_sections`` contiguous sections per clip, each at least ``min_section_seconds``
+    long (see aural_core/sections.py).
+    """
 
     n_sections: int = Field(3, ge=1, le=3, description="Sections per clip (intro, build, release), at most 3.")
     min_section_seconds: float = Field(8.0, ge=0, description="Shortest section in seconds.")
@@ -127,8 +136,9 @@ class TrainConfig(_Frozen):
 
 
 class AugmentConfig(_Frozen):
-    """Training-time augmentation (issue 10): transposed and time-stretched copies of the
-    training files, re-analysed through the same feature extraction, with labels moved to match
+    """Training-time augmentation (issue 10): transposed and time-stretched training files.
+
+    The copies are re-analysed through the same feature extraction, with labels moved to match
     (see aural_core/augment.py). Only files on the training side of the split are augmented.
 
     Each training file gets ``copies_per_file`` copies. A copy draws a shift from
@@ -167,6 +177,7 @@ class AugmentConfig(_Frozen):
 
     @property
     def enabled(self) -> bool:
+        """Whether any copy is made: ``copies_per_file > 0`` and a non-empty pool."""
         return self.copies_per_file > 0 and bool(self.pitch_shifts or self.time_stretches)
 
 
@@ -201,8 +212,11 @@ class RenderConfig(_Frozen):
 
 
 class ControlsConfig(_Frozen):
-    """Where each musical control comes from (issue 10): the adapter's prediction, or the
-    section's own measurement (its weak label), to take tempo and key straight from the input."""
+    """Where each musical control comes from (issue 10).
+
+    The adapter's prediction, or the section's own measurement (its weak label), to take
+    tempo and key straight from the input.
+    """
 
     key: Literal["adapter", "measured"] = Field("adapter",
         description="Key control: the adapter's prediction or the section's measured key.")
@@ -237,7 +251,17 @@ class AuralConfig(_Frozen):
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """A pydantic error as one line: ``section.field: reason (got value)`` for each problem."""
+    """A pydantic validation error as one line, for messages.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+
+    Returns
+    -------
+    str
+        ``"section.field: reason (got value)"`` for each problem, joined by ``"; "``.
+    """
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ())) or "config"
@@ -248,9 +272,23 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def load_config(path: str | Path | None = None) -> AuralConfig:
-    """Load a TOML or JSON config; ``None`` gives the defaults.
+    """Load a TOML or JSON config file; ``None`` gives the defaults.
 
-    Errors name the file and every out-of-range value, in one line.
+    Parameters
+    ----------
+    path : str, Path or None
+        A ``.json`` file is read as JSON, any other as TOML; sections and keys left out keep
+        their defaults.
+
+    Returns
+    -------
+    AuralConfig
+
+    Raises
+    ------
+    ParameterError
+        When the file cannot be read or parsed, or holds an unknown key or an out-of-range
+        value; one line naming the file and every problem.
     """
     if path is None:
         return AuralConfig()

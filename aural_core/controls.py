@@ -98,4 +98,11 @@ class Controls:
                 raise ParameterError(f"stem_gains[{stem!r}]={gain!r} must be a finite gain >= 0")
 
     def to_dict(self) -> dict:
+        """These controls as a plain dict (JSON-ready; ``Controls(**d)`` rebuilds them).
+
+        Returns
+        -------
+        dict
+            Field name -> value, ``stem_gains`` a dict of its own.
+        """
         return asdict(self)

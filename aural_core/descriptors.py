@@ -22,9 +22,17 @@ MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 
 
 
 def key_correlations(chroma: np.ndarray) -> np.ndarray:
-    """Pearson correlation of a 12-bin pitch-class profile with the 24 key profiles.
+    """Pearson correlation of a pitch-class profile with the 24 Krumhansl-Kessler key profiles.
 
-    Returns shape (24,) ordered like ``vocab.KEYS_FULL`` (index = 2 * tonic + minor).
+    Parameters
+    ----------
+    chroma : np.ndarray [shape=(12,)]
+        Non-negative pitch-class weights, C first.
+
+    Returns
+    -------
+    np.ndarray [shape=(24,)]
+        Ordered like ``vocab.KEYS_FULL`` (index 2 * tonic + minor); all zero for an all-zero profile.
     """
     chroma = np.asarray(chroma, dtype=float)
     out = np.zeros(24)
@@ -39,10 +47,26 @@ def key_correlations(chroma: np.ndarray) -> np.ndarray:
     return out
 
 
-def tempo_rbf(bpm: float, strength: float, width: float = np.log(1.1)) -> np.ndarray:
-    """The beat tracker's tempo as radial-basis activations on ``TEMPO_GRID_BPM`` (log scale),
-    scaled by beat strength; all zero without a tempo. Unlike the autocorrelation profile it
-    has no octave harmonics, so nearby tempi are similar and distant ones are not."""
+def tempo_rbf(bpm: float, strength: float, *, width: float = np.log(1.1)) -> np.ndarray:
+    """The beat tracker's tempo as radial-basis activations on ``TEMPO_GRID_BPM``.
+
+    Unlike the autocorrelation profile it has no octave harmonics, so nearby tempi are similar
+    and distant ones are not.
+
+    Parameters
+    ----------
+    bpm : float
+        Tempo in BPM; NaN or <= 0 means no tempo.
+    strength : float
+        Beat strength (0..1), which scales every activation.
+    width : float > 0
+        Standard deviation of each basis function in natural-log tempo (``log(1.1)``: 10 %).
+
+    Returns
+    -------
+    np.ndarray [shape=(len(TEMPO_GRID_BPM),)]
+        ``strength * exp(-0.5 * (log(grid / bpm) / width) ** 2)``; all zero without a tempo.
+    """
     if not np.isfinite(bpm) or bpm <= 0:
         return np.zeros(len(TEMPO_GRID_BPM))
     d = np.log(TEMPO_GRID_BPM / bpm) / width
@@ -50,16 +74,43 @@ def tempo_rbf(bpm: float, strength: float, width: float = np.log(1.1)) -> np.nda
 
 
 def frame_rms_db(y: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Exact RMS level in dBFS of each frame's samples."""
+    """Exact RMS level of each frame's samples.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono signal, full scale 1.0.
+    bounds : np.ndarray [shape=(n_frames, 2)]
+        Sample ``[start, end)`` of each frame.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,)]
+        ``10 * log10(mean(y ** 2) + 1e-10)`` per frame, in dBFS.
+    """
     return np.array([
         10 * np.log10(np.mean(np.square(y[s:e], dtype=np.float64)) + _EPS) for s, e in bounds
     ])
 
 
-def local_tempo(beat_times: np.ndarray, start_s: float, end_s: float, context_s: float = 2.0) -> float:
-    """Tempo in BPM from the mean inter-beat interval of beats near a frame; NaN if < 3 beats.
+def local_tempo(beat_times: np.ndarray, start_s: float, end_s: float, *, context_s: float = 2.0) -> float:
+    """Tempo of a frame from the mean inter-beat interval of the beats near it.
 
     The mean ((last - first) / (count - 1)) averages out the beat tracker's one-hop jitter.
+
+    Parameters
+    ----------
+    beat_times : np.ndarray [shape=(n_beats,)]
+        Beat times of the file in seconds, ascending.
+    start_s, end_s : float
+        The frame, in seconds.
+    context_s : float >= 0
+        Beats this many seconds before and after the frame count too.
+
+    Returns
+    -------
+    float
+        Tempo in BPM; NaN with fewer than 3 beats in reach.
     """
     near = beat_times[(beat_times >= start_s - context_s) & (beat_times < end_s + context_s)]
     if len(near) < 3:
@@ -68,15 +119,27 @@ def local_tempo(beat_times: np.ndarray, start_s: float, end_s: float, context_s:
 
 
 def describe_frames(analysis: SpectralAnalysis, bounds: np.ndarray) -> dict[str, np.ndarray]:
-    """Summaries of every frame ``[start, end)`` (samples), each an array with n_frames rows.
+    """DSP summaries of every frame, memoised on ``analysis`` per ``bounds``.
 
-    Keys: ``mel_shape`` (32), ``mel_texture`` (32), ``level_db``, ``level_std``, ``chroma`` (12,
-    sums to 1 or all 0), ``chroma_dft`` (6, transposition-invariant), ``contrast`` (7),
-    ``contrast_std`` (7), ``centroid_oct`` (log2 of centroid / 1 kHz), ``rolloff_oct``,
-    ``flatness``, ``low_share``, ``onset_std`` (relative to the file's mean onset strength),
-    ``onset_rate`` (onsets/s),
-    ``tempo_acf`` (16), ``tempo_rbf`` (16), ``beat_strength`` (0..1), ``tempo_bpm`` (NaN without beats),
-    ``mode`` (+1 major .. -1 minor), ``dissonance`` (0..1).
+    Parameters
+    ----------
+    analysis : SpectralAnalysis
+        The file's shared analyses.
+    bounds : np.ndarray [shape=(n_frames, 2)]
+        Sample ``[start, end)`` of each frame.
+
+    Returns
+    -------
+    dict of str to np.ndarray
+        Each value has ``n_frames`` rows (width in brackets, else one value per frame):
+        ``mel_shape`` [32], ``mel_texture`` [32], ``level_db`` (dBFS), ``level_std`` (dB),
+        ``chroma`` [12] (sums to 1, or all 0), ``chroma_dft`` [6] (transposition-invariant),
+        ``contrast`` [7], ``contrast_std`` [7], ``centroid_oct`` (log2 of centroid / 1 kHz),
+        ``rolloff_oct`` (likewise), ``flatness``, ``low_share`` (power below 200 Hz),
+        ``onset_std`` (relative to the file's mean onset strength), ``onset_rate`` (onsets/s),
+        ``tempo_acf`` [16] and ``tempo_rbf`` [16] (on ``TEMPO_GRID_BPM``), ``beat_strength``
+        (0..1), ``tempo_bpm`` (BPM, NaN without beats), ``mode`` (+1 major .. -1 minor),
+        ``dissonance`` (0..1).
     """
     memo_key = ("describe_frames", np.asarray(bounds).tobytes())
     if memo_key not in analysis.memo:

@@ -10,7 +10,15 @@ class ParameterError(AuralError, ValueError):
 
 
 class AudioError(AuralError):
-    """An audio file cannot be used: unreadable, empty, too short or not finite."""
+    """An audio file cannot be used: unreadable, empty, too short or not finite.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; kept as ``self.path`` (a str).
+    reason : str
+        What is wrong with it; kept as ``self.reason``. The message is ``"<path>: <reason>"``.
+    """
 
     def __init__(self, path, reason: str):
         self.path = str(path)
@@ -38,6 +46,13 @@ class FilesFailedError(AuralError):
 
     A flow returns it inside a ``Failed`` state, so the run is marked Failed (an operator can
     filter and alert on it) while the finished work and the summary stay readable.
+
+    Parameters
+    ----------
+    message : str
+        What failed, for people.
+    result : dict, optional
+        The run's result (summary and finished work); ``{}`` when omitted.
     """
 
     def __init__(self, message: str, result: dict | None = None):

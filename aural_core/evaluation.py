@@ -37,24 +37,69 @@ REFERENCES = KINDS[1:]
 
 
 def section_seed(base: int, file_id: str, section: str) -> int:
-    """A render seed that belongs to the section itself, not to its position in a list."""
+    """A render seed that belongs to the section itself, not to its position in a list.
+
+    Parameters
+    ----------
+    base : int
+        The configured seed (``RenderConfig.seed``).
+    file_id : str
+        The section's file (its content id).
+    section : str
+        The section's name within the file.
+
+    Returns
+    -------
+    int
+        ``base`` plus the first 24 bits of the SHA-256 of ``"<file_id>:<section>"``.
+    """
     return base + int(hashlib.sha256(f"{file_id}:{section}".encode()).hexdigest()[:6], 16)
 
 
 def section_descriptors(section: Mapping[str, float]) -> dict[str, float]:
-    """What the stem balancer reads of a source section (its row of the sections contract)."""
+    """What the stem balancer reads of a source section.
+
+    Parameters
+    ----------
+    section : mapping
+        The section's row of the sections contract (at least ``energy`` and ``beat_strength``).
+
+    Returns
+    -------
+    dict of str to float
+        ``energy`` and ``beat_strength`` (each 0..1).
+    """
     return {k: float(section[k]) for k in ("energy", "beat_strength")}
 
 
 def predicted_controls(pred: dict[str, np.ndarray], styles: StyleTable, descriptors: list[dict[str, float]],
                        *, sections: Sequence[Mapping] | None = None,
                        source: ControlsConfig | None = None) -> list[Controls]:
-    """Controls for each section from ``Adapter.predict`` output and measured descriptors.
+    """Controls for each section from the adapter's predictions and its measured descriptors.
 
     The key is the key head's 24-key prediction (``pred["key_full"]``). With
     ``source.key == "measured"`` (or ``bpm``) the section's own ``key_full`` (``bpm``) from
     ``sections`` is used instead. Stem gains come from the stem balancer (emotion, style and
     the section's descriptors).
+
+    Parameters
+    ----------
+    pred : dict of str to np.ndarray
+        ``Adapter.predict`` output: ``emotion``, ``style`` and ``key_full`` ids and ``bpm``
+        (BPM), each of shape (n,).
+    styles : StyleTable
+        The table the style ids index.
+    descriptors : list of dict of str to float
+        Each section's :func:`section_descriptors`, in the order of ``pred``.
+    sections : sequence of mapping, optional
+        The sections' rows; needed when ``source`` takes a control from the measurement.
+    source : ControlsConfig, optional
+        Where key and BPM come from; default: both from the adapter.
+
+    Returns
+    -------
+    list of Controls
+        One per section, BPM rounded to 0.1.
     """
     source = source or ControlsConfig()
     out = []
@@ -70,8 +115,22 @@ def predicted_controls(pred: dict[str, np.ndarray], styles: StyleTable, descript
     return out
 
 
-def baseline_controls(styles: StyleTable, config: EvalConfig) -> Controls:
-    """Fixed controls of the seed's no-adapter baseline (see the module docstring)."""
+def baseline_controls(styles: StyleTable, *, config: EvalConfig) -> Controls:
+    """Fixed controls of the seed's no-adapter baseline (see the module docstring).
+
+    Parameters
+    ----------
+    styles : StyleTable
+        The style row nearest the middle of brightness, density and dynamics is used (ties:
+        the lower id), with the configured prompt instead of its own.
+    config : EvalConfig
+        ``baseline_prompt``, ``baseline_bpm`` and ``baseline_key``.
+
+    Returns
+    -------
+    Controls
+        With neutral stem gains (1.0 each).
+    """
     middle = min(styles.styles, key=lambda s: ((s.brightness - 0.5) ** 2 + (s.density - 0.5) ** 2
                                                 + (s.dynamics - 0.5) ** 2, s.id))
     return Controls(emotion=middle.emotion, bpm=config.baseline_bpm, key=config.baseline_key,
@@ -81,7 +140,19 @@ def baseline_controls(styles: StyleTable, config: EvalConfig) -> Controls:
 
 @dataclass(frozen=True)
 class CorpusPrior:
-    """The training corpus's most frequent labels and median tempo (ties: the lower id)."""
+    """The training corpus's most frequent labels and median tempo (ties: the lower id).
+
+    Parameters
+    ----------
+    emotion : str
+        The most frequent emotion.
+    bpm : float
+        The median tempo label in BPM, rounded to 0.1.
+    key : str
+        The most frequent of the 24 keys the adapter predicts, e.g. ``"A minor"``.
+    style_id : int
+        The most frequent style.
+    """
 
     emotion: str
     bpm: float
@@ -90,6 +161,23 @@ class CorpusPrior:
 
     @classmethod
     def from_labels(cls, *, emotion_ids, bpm, key_ids, style_ids) -> CorpusPrior:
+        """The prior of a training set's labels.
+
+        Parameters
+        ----------
+        emotion_ids : array-like of int [shape=(n,)]
+            Indices into ``vocab.EMOTIONS``.
+        bpm : array-like of float [shape=(n,)]
+            Tempo labels in BPM.
+        key_ids : array-like of int [shape=(n,)]
+            Indices into ``vocab.KEYS_FULL``.
+        style_ids : array-like of int [shape=(n,)]
+            Style-table ids.
+
+        Returns
+        -------
+        CorpusPrior
+        """
         def mode(ids) -> int:
             counts = Counter(int(i) for i in ids)
             return min(counts, key=lambda i: (-counts[i], i))
@@ -98,16 +186,48 @@ class CorpusPrior:
                    key=KEYS_FULL[mode(key_ids)], style_id=mode(style_ids))
 
     def to_dict(self) -> dict:
+        """The prior as plain types, for metadata and reports.
+
+        Returns
+        -------
+        dict
+            ``emotion``, ``bpm``, ``key`` and ``style_id``.
+        """
         return asdict(self)
 
     def controls(self, styles: StyleTable) -> Controls:
+        """The prior as constant controls: the style's prompt, stem gains from emotion and style.
+
+        Parameters
+        ----------
+        styles : StyleTable
+            The table ``style_id`` indexes.
+
+        Returns
+        -------
+        Controls
+        """
         style = styles[self.style_id]
         return Controls(emotion=self.emotion, bpm=self.bpm, key=self.key, style_id=style.id,
                         style_prompt=style.prompt, stem_gains=stem_gains_for(self.emotion, style))
 
 
 def oracle_controls(section: Mapping, styles: StyleTable) -> Controls:
-    """The section's own weak labels as controls (the full 24-key estimate, not the 14 classes)."""
+    """The section's own weak labels as controls (the full 24-key estimate, not the 14 classes).
+
+    Parameters
+    ----------
+    section : mapping
+        The section's row: ``emotion``, ``bpm``, ``key_full``, ``style_id``, ``energy`` and
+        ``beat_strength``.
+    styles : StyleTable
+        The table ``style_id`` indexes.
+
+    Returns
+    -------
+    Controls
+        BPM rounded to 0.1; stem gains from the section's descriptors.
+    """
     style = styles[int(section["style_id"])]
     return Controls(emotion=section["emotion"], bpm=round(float(section["bpm"]), 1), key=section["key_full"],
                     style_id=style.id, style_prompt=style.prompt,
@@ -116,9 +236,20 @@ def oracle_controls(section: Mapping, styles: StyleTable) -> Controls:
 
 
 def shuffled_partners(file_ids: Sequence[str]) -> list[int | None]:
-    """For each section, the index of a section of another file (a fixed, seedless derangement):
-    start half-way round the list and take the first section whose file differs. ``None``
-    when every section comes from one file."""
+    """For each section, the index of a section of another file (a fixed, seedless derangement).
+
+    Start half-way round the list and take the first section whose file differs.
+
+    Parameters
+    ----------
+    file_ids : sequence of str
+        The file of each section.
+
+    Returns
+    -------
+    list of int or None
+        The partner of each section; ``None`` when every section comes from one file.
+    """
     n = len(file_ids)
     out: list[int | None] = []
     for i in range(n):
@@ -127,38 +258,38 @@ def shuffled_partners(file_ids: Sequence[str]) -> list[int | None]:
     return out
 
 
-def reference_controls(sections: Sequence[Mapping], adapter: Sequence[Controls], styles: StyleTable,
-                       config: EvalConfig, prior: CorpusPrior | None, *,
+def reference_controls(sections: Sequence[Mapping], adapter: Sequence[Controls], styles: StyleTable, *,
+                       config: EvalConfig, prior: CorpusPrior | None,
                        bpm_range: tuple[float, float] | None = None) -> dict[str, list[Controls | None]]:
-    """Controls of every kind (``KINDS``) for every section; ``None`` where a kind cannot be
-    made (no prior recorded with the adapter, or a single file to shuffle across).
+    """Controls of every kind (``KINDS``) for every section.
 
     Parameters
     ----------
     sections : sequence of mapping
-        The sections' rows of the sections contract (labels, ``file_id``, descriptors).
+        The sections' rows (``file_id`` and the labels :func:`oracle_controls` reads).
     adapter : sequence of Controls
-        The adapter's controls of each section (``predicted_controls``).
+        The adapter's controls of each section (:func:`predicted_controls`).
     styles : StyleTable
     config : EvalConfig
         The fixed baseline's settings.
     prior : CorpusPrior or None
-        The training corpus's prior (None: no ``prior`` kind).
+        The training corpus's prior; ``None`` when the adapter recorded none.
     bpm_range : (float, float), optional
         The labels' tempo range: every control's BPM is checked against it, here where the
         controls are made (``controls.check_bpm``).
 
     Returns
     -------
-    dict
-        ``{kind: [Controls or None per section]}`` for every kind of ``KINDS``.
+    dict of str to list of Controls or None
+        Kind -> one entry per section; ``None`` where a kind cannot be made (no prior, or a
+        single file to shuffle across).
 
     Raises
     ------
     ParameterError
         A control's BPM lies outside ``bpm_range``.
     """
-    fixed = baseline_controls(styles, config)
+    fixed = baseline_controls(styles, config=config)
     partners = shuffled_partners([s["file_id"] for s in sections])
     prior_controls = prior.controls(styles) if prior else None
     kinds = {

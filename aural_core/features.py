@@ -71,13 +71,33 @@ class FrameFeatures:
         return len(self.start_s)
 
     def vectors(self) -> np.ndarray:
-        """x_t for every frame, shape (n, 521): clap, f0_median, f0_iqr, energy, beat, tags."""
+        """The feature vector x_t of every frame (see :func:`feature_vectors`).
+
+        Returns
+        -------
+        np.ndarray [shape=(n_frames, FEATURE_DIM), dtype=float32]
+        """
         return feature_vectors(self.clap, self.f0_median, self.f0_iqr, self.energy,
                                self.beat_strength, self.tags)
 
 
 def feature_vectors(clap, f0_median, f0_iqr, energy, beat_strength, tags) -> np.ndarray:
-    """Concatenate per-frame columns into x_t, shape (n, 521), float32."""
+    """Concatenate per-frame columns into the feature vectors x_t.
+
+    Parameters
+    ----------
+    clap : np.ndarray [shape=(n, EMBED_DIM)]
+        Frame embeddings.
+    f0_median, f0_iqr, energy, beat_strength : np.ndarray [shape=(n,)]
+        The normalised scalar features (see the module docstring), each in [0, 1].
+    tags : np.ndarray [shape=(n, len(EMOTIONS))]
+        Multi-hot emotion bins of each frame's top tags.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, FEATURE_DIM), dtype=float32]
+        Columns: embedding, f0_median, f0_iqr, energy, beat_strength (``X_COLUMN``), tags.
+    """
     scalars = np.stack([f0_median, f0_iqr, energy, beat_strength], axis=1)
     return np.concatenate([np.asarray(clap), scalars, np.asarray(tags)], axis=1).astype(np.float32)
 
@@ -86,11 +106,36 @@ def analyze_signal(
     y: np.ndarray, *, sr: int, config: FeatureConfig, embedder: Embedder, tagger: Tagger,
     label_columns: bool = True,
 ) -> FrameFeatures:
-    """Frame features of a mono signal at the analysis rate ``sr``.
+    """Frame features of a mono signal.
 
     Expensive analyses (STFT, onsets, beats, f0) run once on the whole signal; frames slice them.
-    ``label_columns`` adds what the tempo and key labels need (CQT chroma, fine periodicity,
-    percussive share, onset rate); scoring a render does not need them.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Finite, floating-point mono signal.
+    sr : int
+        Its sample rate in Hz (the analysis rate, ``config.sample_rate``).
+    config : FeatureConfig
+        Framing, STFT, mel, f0 and energy settings.
+    embedder : Embedder
+        Makes the 512-D frame embeddings.
+    tagger : Tagger
+        Scores the tags; each frame keeps its top ``config.n_tags``.
+    label_columns : bool
+        Also compute what the tempo and key labels need (CQT chroma, fine periodicity,
+        percussive share, onset rate); scoring a render does not need them.
+
+    Returns
+    -------
+    FrameFeatures
+        One row per frame of :func:`~aural_core.audio.frame_bounds`.
+
+    Raises
+    ------
+    ParameterError
+        When ``y`` is not a finite mono float signal, or is shorter than
+        ``config.min_clip_seconds``.
     """
     valid_audio(y)
     bounds = frame_bounds(
@@ -163,10 +208,29 @@ def _f0_stats(analysis: SpectralAnalysis, bounds: np.ndarray):
 
 def analyze_file(path, *, config: FeatureConfig, embedder: Embedder, tagger: Tagger,
                  data: bytes | None = None) -> FrameFeatures:
-    """Load an audio file at the analysis rate and compute its frame features.
+    """Load an audio file at the analysis rate and compute its frame features (with label columns).
 
-    ``data``: the file's bytes when the caller already read them (see ``load_audio``).
-    Raises ``AudioError`` naming the file for anything that makes the file unusable.
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    config : FeatureConfig
+        Analysis settings; the file is decoded at ``config.sample_rate``.
+    embedder : Embedder
+    tagger : Tagger
+    data : bytes, optional
+        The file's bytes when the caller already read them (see
+        :func:`~aural_core.audio.load_audio`).
+
+    Returns
+    -------
+    FrameFeatures
+
+    Raises
+    ------
+    AudioError
+        For anything that makes the file unusable (unreadable, empty, not finite, too short);
+        the message names the file.
     """
     y = load_audio(path, sr=config.sample_rate, data=data)
     try:
@@ -177,10 +241,16 @@ def analyze_file(path, *, config: FeatureConfig, embedder: Embedder, tagger: Tag
 
 @lru_cache(maxsize=1)  # the tables do not change within a process; keys are computed per file
 def extractor_fingerprint() -> str:
-    """EXTRACTOR_VERSION plus a hash of the data-like tables the features depend on.
+    """Version of the feature extraction: part of every analysis cache key.
 
     Prefect's TASK_SOURCE only hashes a task's own body, so edits to the dsp reference, the
     embedder's group weights or the tag rules would otherwise leave stale frames cached.
+
+    Returns
+    -------
+    str
+        ``"<EXTRACTOR_VERSION>-<10 hex chars>"``, the hash of the dsp reference, ``GROUPS``,
+        ``TAG_RULES`` and ``TRAITS``.
     """
     import hashlib
     import json

@@ -62,7 +62,18 @@ _ROTATIONS = torch.tensor([[(j + r) % N_PITCH for j in range(N_PITCH)] for r in 
 
 
 def centred_chroma(chroma: torch.Tensor) -> torch.Tensor:
-    """Chroma (n, 12) normalised to sum 1, minus its mean (1/12); silence stays 0."""
+    """Chroma normalised to sum 1, minus its mean (1/12); silence stays 0.
+
+    Parameters
+    ----------
+    chroma : torch.Tensor [shape=(n, 12)]
+        Non-negative pitch-class energy per row.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n, 12)]
+        Each row summing to 0; an all-zero row stays zero.
+    """
     total = chroma.sum(dim=-1, keepdim=True)
     return torch.where(total > _EPS, chroma / total.clamp_min(_EPS) - 1.0 / N_PITCH, torch.zeros_like(chroma))
 
@@ -96,6 +107,20 @@ class KeyHead(nn.Module):
         self.context_weight = float(context_weight)
 
     def forward(self, chroma: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """24 key logits per section.
+
+        Parameters
+        ----------
+        chroma : torch.Tensor [shape=(n, 12)]
+            The sections' pitch-class histograms.
+        context : torch.Tensor [shape=(n, 12)]
+            Their files' pitch-class histograms.
+
+        Returns
+        -------
+        torch.Tensor [shape=(n, 24)]
+            Logits, index 2 * root + minor.
+        """
         c, g = centred_chroma(chroma), centred_chroma(context)
         # The combined profile's norm scales all 24 scores alike: dividing by it makes the
         # linear part the weak labeller's Pearson correlation (same argmax, bounded scale).
@@ -106,10 +131,24 @@ class KeyHead(nn.Module):
         return logits.reshape(len(chroma), N_KEYS)
 
     def decide(self, logits: torch.Tensor, *, dominant_margin: float) -> torch.Tensor:
-        """The key id (n,) of each row of ``logits``: the best key, or the key a fifth below it
-        (same mode) when that scores within ``dominant_margin`` of it, in the labeller's
-        correlation units (logits over the temperature): the weak labeller's rule
-        (``aural_core.key.estimate_key``), transposition-equivariant like the scores.
+        """The key of each section, by the weak labeller's rule.
+
+        The best key, or the key a fifth below it (same mode) when that one scores within
+        ``dominant_margin`` of it, in the labeller's correlation units (the logits over the
+        temperature): the rule of ``aural_core.key.estimate_key``, transposition-equivariant
+        like the scores.
+
+        Parameters
+        ----------
+        logits : torch.Tensor [shape=(n, 24)]
+            This head's output (index 2 * root + minor).
+        dominant_margin : float >= 0
+            The labeller's ``LabelConfig.key_dominant_margin``; 0 gives the arg-max.
+
+        Returns
+        -------
+        torch.Tensor [shape=(n,), dtype=int64]
+            The key ids (``vocab.KEYS_FULL``).
         """
         best = logits.argmax(dim=-1)
         below = 2 * ((best // 2 + 5) % N_PITCH) + best % 2
@@ -122,16 +161,37 @@ LOG_FLOOR = math.log(1e-3)  # periodicity below 1e-3 of the curve's peak counts 
 
 
 def log_periodicity(curve: torch.Tensor) -> torch.Tensor:
-    """Each periodicity curve (n, bins) on the log scale the weak labeller scores candidates on
-    (``tempo.estimate_tempo``), mapped to [0, 1]: 1 + log(value / its peak) / |LOG_FLOOR|, 0 at
-    or below 1e-3 of the peak."""
+    """Each periodicity curve on the log scale the weak labeller scores candidates on, in [0, 1].
+
+    The value is 1 + log(value / its peak) / |LOG_FLOOR| (as ``tempo.estimate_tempo`` scores),
+    0 at or below 1e-3 of the peak.
+
+    Parameters
+    ----------
+    curve : torch.Tensor [shape=(n, bins)]
+        Non-negative periodicity over ``TEMPO_FINE_BPM``.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n, bins)]
+    """
     peak = curve.max(dim=-1, keepdim=True).values.clamp_min(_EPS)
     return 1.0 + torch.log((curve / peak).clamp_min(math.exp(LOG_FLOOR))) / -LOG_FLOOR
 
 
 def ratio_channels(curve: torch.Tensor) -> torch.Tensor:
-    """(n, bins) -> (n, 5, bins): a ``log_periodicity`` curve read at x1, x2, x1/2, x3/2 and x2/3
-    of each bin's tempo (0 beyond the grid)."""
+    """A ``log_periodicity`` curve read at x1, x2, x1/2, x3/2 and x2/3 of each bin's tempo.
+
+    Parameters
+    ----------
+    curve : torch.Tensor [shape=(n, bins)]
+        ``log_periodicity`` output.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n, 5, bins)]
+        One channel per ratio of ``RATIO_OFFSETS``; 0 beyond the grid.
+    """
     padded = F.pad(curve, (BINS_PER_OCTAVE, BINS_PER_OCTAVE), value=0.0)
     n = curve.shape[-1]
     return torch.stack([padded[:, BINS_PER_OCTAVE + o: BINS_PER_OCTAVE + o + n] for o in RATIO_OFFSETS], dim=1)
@@ -179,6 +239,20 @@ class TempoHead(nn.Module):
         self.register_buffer("mask", torch.as_tensor(~valid), persistent=False)
 
     def forward(self, curve: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Tempo logits per section.
+
+        Parameters
+        ----------
+        curve : torch.Tensor [shape=(n, TEMPO_BINS)]
+            The sections' periodicity curves over ``TEMPO_FINE_BPM``.
+        context : torch.Tensor [shape=(n, context_dim)]
+            Percussive share and standardised onset rate.
+
+        Returns
+        -------
+        torch.Tensor [shape=(n, TEMPO_BINS)]
+            Logits; masked bins (outside the BPM range) are -1e4.
+        """
         evidence = self.conv(ratio_channels(log_periodicity(curve))).squeeze(1)     # (n, bins)
         octave = self.octave(context)                                                 # (n, 2)
         logits = evidence + octave[:, :1] * self.t + octave[:, 1:] * self.t**2
@@ -186,12 +260,36 @@ class TempoHead(nn.Module):
 
 
 def bpm_bin_position(bpm: torch.Tensor) -> torch.Tensor:
-    """Fractional bin index of each BPM on ``TEMPO_FINE_BPM``."""
+    """Fractional bin index of each BPM on ``TEMPO_FINE_BPM``.
+
+    Parameters
+    ----------
+    bpm : torch.Tensor [shape=(n,)]
+        Tempi (beats per minute), positive.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n,)]
+        0 at the grid's first bin, 24 per octave up.
+    """
     return (torch.log2(bpm) - float(LOG2_GRID[0])) * BINS_PER_OCTAVE
 
 
 def soft_tempo_target(bpm: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The label's bin, smoothed over +-4 % (a Gaussian over bins), as a distribution (n, bins)."""
+    """The label's bin, smoothed over +-4 % (a Gaussian over bins), as a distribution.
+
+    Parameters
+    ----------
+    bpm : torch.Tensor [shape=(n,)]
+        Tempo labels (beats per minute).
+    mask : torch.Tensor [shape=(TEMPO_BINS,), dtype=bool]
+        Bins that get no weight (``TempoHead.mask``).
+
+    Returns
+    -------
+    torch.Tensor [shape=(n, TEMPO_BINS)]
+        Rows summing to 1 (0 where every bin near the label is masked).
+    """
     sigma = BINS_PER_OCTAVE * math.log2(1 + TOLERANCE) / 2
     d = torch.arange(TEMPO_BINS, dtype=torch.float32)[None, :] - bpm_bin_position(bpm)[:, None]
     w = torch.exp(-0.5 * (d / sigma) ** 2).masked_fill(mask, 0.0)
@@ -202,6 +300,18 @@ def decode_tempo(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Refined mode (BPM) of each tempo distribution and the probability within 4 % of it.
 
     The mode's bin is refined by a parabola through its log-probability and its neighbours'.
+
+    Parameters
+    ----------
+    logits : torch.Tensor [shape=(n, TEMPO_BINS)]
+        ``TempoHead`` output.
+
+    Returns
+    -------
+    bpm : torch.Tensor [shape=(n,)]
+        The refined mode (beats per minute).
+    confidence : torch.Tensor [shape=(n,)]
+        Probability within 4 % of it, in [0, 1].
     """
     logp = F.log_softmax(logits, dim=-1)
     best = logp.argmax(dim=-1)
@@ -217,18 +327,41 @@ def decode_tempo(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return bpm, confidence
 
 
-def rotate_chroma(chroma: np.ndarray | torch.Tensor, semitones) -> torch.Tensor:
-    """Transpose chroma (n, 12) up by ``semitones`` (one shift, or one per row): pitch class j
-    moves to j + k, as transposed audio's would."""
+def rotate_chroma(chroma: np.ndarray | torch.Tensor, *, semitones) -> torch.Tensor:
+    """Transpose chroma up by ``semitones``: pitch class j moves to j + k, as transposed audio's would.
+
+    Parameters
+    ----------
+    chroma : np.ndarray or torch.Tensor [shape=(n, 12)]
+        Pitch-class histograms.
+    semitones : int or array-like [shape=(n,)]
+        One shift for all rows, or one per row (any integer; taken mod 12).
+
+    Returns
+    -------
+    torch.Tensor [shape=(n, 12)]
+    """
     chroma = torch.as_tensor(chroma)
     k = torch.as_tensor(semitones).reshape(-1, 1) % N_PITCH
     index = (torch.arange(N_PITCH)[None, :] - k) % N_PITCH
     return chroma.gather(-1, index.expand(len(chroma), N_PITCH))
 
 
-def shift_periodicity(curve: np.ndarray | torch.Tensor, bins) -> torch.Tensor:
-    """A periodicity curve (n, bins) of music played 2**(s/24) times faster: every peak moves up
-    ``s`` bins (one shift, or one per row); bins shifted in from beyond the grid take the edge value."""
+def shift_periodicity(curve: np.ndarray | torch.Tensor, *, bins) -> torch.Tensor:
+    """A periodicity curve of the same music played 2**(s/24) times faster: every peak moves up s bins.
+
+    Parameters
+    ----------
+    curve : np.ndarray or torch.Tensor [shape=(n, m)]
+        Periodicity over a log-tempo grid of 24 bins per octave.
+    bins : int or array-like [shape=(n,)]
+        The shift s in bins, one for all rows or one per row; negative is slower.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n, m)]
+        Bins shifted in from beyond the grid take the edge value.
+    """
     curve = torch.as_tensor(curve)
     s = torch.as_tensor(bins).reshape(-1, 1)
     index = (torch.arange(curve.shape[-1])[None, :] - s).clamp(0, curve.shape[-1] - 1)

@@ -13,7 +13,22 @@ from .errors import ModelNotFoundError, ParameterError
 
 
 def pick_device(device=None):
-    """CUDA when present (unless a device is given), else CPU."""
+    """The torch device to run a model on: ``device`` when given, else CUDA when present, else the CPU.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        A device such as ``"cpu"`` or ``"cuda:0"``; ``None`` picks one.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ParameterError
+        When ``device`` is not a torch device; the message quotes it.
+    """
     import torch
 
     if device is None:
@@ -25,9 +40,29 @@ def pick_device(device=None):
 
 
 def load_local(name: str, *, what: str, setting: str, loaders: tuple) -> tuple:
-    """Call each ``loader.from_pretrained(name, local_files_only=True)``; errors name the checkpoint.
+    """Load a checkpoint's parts from local files only: ``loader.from_pretrained(name, local_files_only=True)``.
 
-    ``what`` names the model family ("CLAP") and ``setting`` the config key that selects it.
+    Parameters
+    ----------
+    name : str
+        Hub id in the local Hugging Face cache, or a checkpoint directory.
+    what : str
+        The model family, for messages (e.g. ``"CLAP"``).
+    setting : str
+        The config key that selects the checkpoint, for messages (e.g. ``"features.clap_model"``).
+    loaders : tuple
+        Classes (or objects) with a ``from_pretrained`` method, called in order.
+
+    Returns
+    -------
+    tuple
+        What each loader returned, in the order of ``loaders``.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When a loader cannot find or read the files; the message says how to provide them
+        (see :func:`not_found_message`).
     """
     try:
         return tuple(loader.from_pretrained(name, local_files_only=True) for loader in loaders)
@@ -36,7 +71,24 @@ def load_local(name: str, *, what: str, setting: str, loaders: tuple) -> tuple:
 
 
 def not_found_message(name: str, exc: Exception, *, what: str, setting: str) -> str:
-    """Why ``name`` did not load and how to provide it; a path and a hub id get different advice."""
+    """Why a checkpoint did not load and how to provide it; a path and a hub id get different advice.
+
+    Parameters
+    ----------
+    name : str
+        The checkpoint asked for: a hub id or a directory.
+    exc : Exception
+        The loader's error; the first line of its message is quoted.
+    what : str
+        The model family (e.g. ``"MusicGen"``).
+    setting : str
+        The config key that selects the checkpoint.
+
+    Returns
+    -------
+    str
+        One paragraph, without a trailing newline.
+    """
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) and not Path(name).exists():  # a hub id
         return (

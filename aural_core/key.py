@@ -77,6 +77,7 @@ class KeyResult:
 
     @property
     def index(self) -> int:
+        """Index among the 24 keys: 2 * tonic + minor, as in ``vocab.KEYS_FULL``."""
         return 2 * self.tonic + int(self.minor)
 
 
@@ -94,6 +95,11 @@ def key_scores(histogram: np.ndarray, *, profile: str = DEFAULT_PROFILE) -> np.n
     -------
     np.ndarray [shape=(24,)]
         Index 2 * tonic + minor; all zero for an all-zero histogram.
+
+    Raises
+    ------
+    ParameterError
+        When ``profile`` is unknown or ``histogram`` is not 12 finite values.
     """
     if profile not in PROFILES:
         raise ParameterError(f"profile={profile!r} is not one of {sorted(PROFILES)}")
@@ -132,8 +138,10 @@ def estimate_key(
     weights : np.ndarray [shape=(n,)], optional
         Frame weights (e.g. energy); uniform by default.
     context : np.ndarray [shape=(12,)], optional
-        The whole file's histogram (summing to 1); added with ``context_weight`` so a short
-        section does not mistake its key for a neighbour (fifth, relative).
+        The whole file's histogram; normalised to sum 1 and added with ``context_weight`` so a
+        short section does not mistake its key for a neighbour (fifth, relative).
+    context_weight : float
+        Weight of ``context`` against the section's own histogram (which sums to 1).
     profile : str
         Profile set, see ``PROFILES``.
     dominant_margin : float >= 0
@@ -145,6 +153,12 @@ def estimate_key(
     Returns
     -------
     KeyResult
+
+    Raises
+    ------
+    ParameterError
+        When ``dominant_margin`` is negative or not finite, ``chroma`` has no 12 columns,
+        ``weights`` does not match its frames, or ``profile`` is unknown.
     """
     if not np.isfinite(dominant_margin) or dominant_margin < 0:
         raise ParameterError(f"dominant_margin={dominant_margin} must be >= 0")
@@ -210,6 +224,11 @@ def harmonic_chroma(
         Harmonic pitch-class power per hop (not normalised; silence stays 0).
     tuning : float
         The tuning used.
+
+    Raises
+    ------
+    ParameterError
+        When ``S`` is not 2-D with ``1 + n_fft // 2`` rows.
     """
     S = np.asarray(S)
     if S.ndim != 2 or S.shape[0] != 1 + n_fft // 2:
@@ -242,12 +261,17 @@ def cqt_chroma(
     y : np.ndarray [shape=(n,)]
         Mono signal.
     sr : int
+        Its sample rate in Hz.
     tuning : float
         Deviation from A440 in fractions of a semitone (``librosa.estimate_tuning`` on the
         shared STFT magnitude).
     hop_length : int
-        2048 at 22.05 kHz (93 ms): keys do not need a finer grid and the CQT costs ~1/4.
-    bins_per_octave, n_octaves, fmin : CQT range, C2 (65.4 Hz) to C8 by default.
+        Hop in samples; 2048 at 22.05 kHz (93 ms): keys do not need a finer grid and the CQT
+        costs ~1/4.
+    bins_per_octave, n_octaves : int
+        CQT resolution and range in octaves.
+    fmin : float
+        Lowest CQT frequency in Hz; with the defaults the range is C2 (65.4 Hz) to C8.
 
     Returns
     -------
@@ -264,6 +288,7 @@ def frame_chroma(chroma: np.ndarray, hop_slices: list[slice]) -> np.ndarray:
     Parameters
     ----------
     chroma : np.ndarray [shape=(12, n_hops)]
+        Pitch-class energy per hop.
     hop_slices : list of slice
         Hop range of each frame.
 

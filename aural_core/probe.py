@@ -59,14 +59,31 @@ class LinearProbe:
 
     @property
     def d_in(self) -> int:
+        """Width of an input row."""
         return int(self.weight.shape[0])
 
     @property
     def d_out(self) -> int:
+        """Width of a probed vector."""
         return int(self.weight.shape[1])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The probed vectors of ``x`` [shape=(n, d_in)] -> [shape=(n, d_out), dtype=float32]."""
+        """Map input rows to probed vectors.
+
+        Parameters
+        ----------
+        x : np.ndarray [shape=(n, d_in)]
+            Finite input rows.
+
+        Returns
+        -------
+        np.ndarray [shape=(n, d_out), dtype=float32]
+
+        Raises
+        ------
+        ParameterError
+            When ``x`` is not a finite 2-D array with ``d_in`` columns.
+        """
         x = _matrix(x, "x")
         if x.shape[1] != self.d_in:
             raise ParameterError(f"x has {x.shape[1]} columns; the probe takes {self.d_in}")
@@ -87,7 +104,14 @@ class ProbeFit:
     r2_by_alpha: dict[float, float | None] = field(default_factory=dict)
 
     def summary(self) -> dict:
-        """Plain-type figures for metadata and reports."""
+        """Plain-type figures for metadata and reports.
+
+        Returns
+        -------
+        dict
+            ``alpha``, ``r2_train``, ``r2_validation`` (rounded to 4 decimals or None),
+            ``n_fit``, ``n_validation`` and ``r2_by_alpha`` (keyed by ``f"{alpha:g}"``).
+        """
         return {"alpha": self.alpha, "r2_train": _round(self.r2_train), "r2_validation": _round(self.r2_validation),
                 "n_fit": self.n_fit, "n_validation": self.n_validation,
                 "r2_by_alpha": {f"{a:g}": _round(r) for a, r in self.r2_by_alpha.items()}}
@@ -96,8 +120,23 @@ class ProbeFit:
 def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
     """Variance-weighted coefficient of determination over every output dimension.
 
-    ``1 - Σ(y - ŷ)² / Σ(y - ȳ)²`` with ȳ the per-dimension mean of ``y_true``; ``None`` when the
-    targets do not vary (a single row, or one style only): R² is undefined there.
+    ``1 - Σ(y - ŷ)² / Σ(y - ȳ)²`` with ȳ the per-dimension mean of ``y_true``.
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray [shape=(n, d)]
+        Finite targets and predictions.
+
+    Returns
+    -------
+    float or None
+        R² (at most 1); ``None`` when the targets do not vary (a single row, or one style
+        only): R² is undefined there.
+
+    Raises
+    ------
+    ParameterError
+        When either is not a finite 2-D array, or their shapes differ.
     """
     y_true, y_pred = _matrix(y_true, "y_true"), _matrix(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
@@ -109,7 +148,26 @@ def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float | None:
 
 
 def fit_ridge(x: np.ndarray, y: np.ndarray, *, alpha: float) -> LinearProbe:
-    """Closed-form ridge regression of ``y`` on standardised ``x``; see the module docstring."""
+    """Closed-form ridge regression of ``y`` on standardised ``x`` (see the module docstring).
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n, d_in)]
+        Finite inputs, at least 2 rows.
+    y : np.ndarray [shape=(n, d_out)]
+        Finite targets, one row per input row.
+    alpha : float > 0
+        Ridge strength on the standardised inputs.
+
+    Returns
+    -------
+    LinearProbe
+
+    Raises
+    ------
+    ParameterError
+        Fewer than 2 rows, mismatched rows, non-finite values or a bad ``alpha``.
+    """
     return _fit_all(x, y, alphas=(alpha,))[alpha]
 
 
@@ -120,6 +178,21 @@ def fit_probe(x_fit: np.ndarray, y_fit: np.ndarray, x_val: np.ndarray, y_val: np
     Ties and undefined validation R² (targets that do not vary) go to the larger alpha: the
     more regularised map is the safer guess. The returned probe is the one fitted on the
     fitting rows only, so ``r2_validation`` describes it.
+
+    Parameters
+    ----------
+    x_fit : np.ndarray [shape=(n_fit, d_in)]
+    y_fit : np.ndarray [shape=(n_fit, d_out)]
+        The fitting rows and their targets.
+    x_val : np.ndarray [shape=(n_val, d_in)]
+    y_val : np.ndarray [shape=(n_val, d_out)]
+        The validation rows and their targets.
+    alphas : tuple of float > 0
+        Ridge strengths tried (default ``ALPHAS``).
+
+    Returns
+    -------
+    ProbeFit
 
     Raises
     ------
@@ -181,6 +254,24 @@ def fit_section_probe(arrays: dict[str, np.ndarray], style_targets: np.ndarray, 
     Inputs are ``X[:, :embed_dim]``; a section's target is ``style_targets[y_style]``. Sections of
     ``val_files`` (the adapter's validation files) choose alpha and measure R²; the others fit,
     augmented copies included (validation keeps original sections only, as the adapter's does).
+
+    Parameters
+    ----------
+    arrays : dict of str to np.ndarray
+        The training set: ``X`` [shape=(n, FEATURE_DIM)], ``y_style`` and ``file_id``
+        [shape=(n,)], optionally ``augmented`` [shape=(n,), dtype=bool].
+    style_targets : np.ndarray [shape=(n_styles, d_out)]
+        The target vector of each style (its prompt's text-encoder output).
+    val_files : collection of str
+        File ids of the validation sections.
+    embed_dim : int
+        Input columns used (the embedding part of ``X``).
+    alphas : tuple of float > 0
+        Ridge strengths tried (default ``ALPHAS``).
+
+    Returns
+    -------
+    ProbeFit
 
     Raises
     ------

@@ -26,6 +26,13 @@ def build(registry: Mapping[str, str], name: str, *, role: str, **options):
         The backend asked for.
     role : str
         What the backend is ("embedder", "renderer" ...), for the error message.
+    **options
+        Keyword arguments of the factory.
+
+    Returns
+    -------
+    object
+        What the factory returns: the backend.
 
     Raises
     ------
@@ -36,8 +43,29 @@ def build(registry: Mapping[str, str], name: str, *, role: str, **options):
 
 
 def resolve(registry: Mapping[str, str], name: str, *, role: str):
-    """The factory (class) that ``registry[name]`` points at, imported but not called: its class
-    attributes say what a backend needs before one is built. Errors as :func:`build`."""
+    """The factory (class) that ``registry[name]`` points at, imported but not called.
+
+    Its class attributes say what a backend needs before one is built.
+
+    Parameters
+    ----------
+    registry : mapping of str to str
+        As for :func:`build`.
+    name : str
+        The backend asked for.
+    role : str
+        What the backend is, for the error message.
+
+    Returns
+    -------
+    callable
+        The imported attribute (a class or a classmethod).
+
+    Raises
+    ------
+    ParameterError
+        When ``name`` is not in ``registry``; the message lists the known names.
+    """
     try:
         target = registry[name]
     except (KeyError, TypeError):  # TypeError: an unhashable name

@@ -33,7 +33,18 @@ LOWER_IS_BETTER = frozenset({"tempo_log2_error"})
 
 
 def pearson(x, y) -> float:
-    """Pearson r; NaN when either side is constant (no correlation can be measured)."""
+    """Pearson correlation of two series over the pairs where both are finite.
+
+    Parameters
+    ----------
+    x, y : array-like of float [shape=(n,)]
+
+    Returns
+    -------
+    float
+        r in [-1, 1]; NaN with fewer than 2 finite pairs or when either side is constant (no
+        correlation can be measured).
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
@@ -44,6 +55,8 @@ def pearson(x, y) -> float:
 
 @dataclass(frozen=True)
 class Difference:
+    """The adapter's mean difference with a reference, and its file-level bootstrap interval."""
+
     delta: float
     ci_low: float
     ci_high: float
@@ -51,6 +64,8 @@ class Difference:
 
 @dataclass(frozen=True)
 class Scores:
+    """The figures of an evaluation: the seed's headline, its targets and the per-kind tables."""
+
     match_score: float
     baseline_match_score: float
     match_delta: float
@@ -71,10 +86,28 @@ def _mean(values) -> float:
 def score(per_kind: Mapping[str, Sequence[Mapping[str, float] | None]], *, file_ids: Sequence[str],
           reference_bpm: Sequence[float], rendered_bpm: Sequence[float], config: EvalConfig,
           seed: int = 0) -> Scores:
-    """Aggregate per-section metrics of every kind (``None`` where a kind was not rendered).
+    """Aggregate the per-section metrics of every kind into the evaluation's scores.
 
-    ``per_kind["adapter"]`` and ``per_kind["fixed"]`` are required; ``rendered_bpm`` is what our
-    tracker reads on the adapter's renders (for TempoCorr).
+    Parameters
+    ----------
+    per_kind : mapping of str to sequence of (mapping of str to float) or None
+        Kind (``evaluation.KINDS``; ``"adapter"`` and ``"fixed"`` required) -> per section, its
+        ``METRICS`` (a metric may be None), or None where the kind was not rendered.
+    file_ids : sequence of str
+        The file of each section: the bootstrap resamples files.
+    reference_bpm : sequence of float
+        Each section's reference tempo in BPM.
+    rendered_bpm : sequence of float
+        The tempo our tracker reads on the adapter's render of each section, in BPM (for
+        TempoCorr).
+    config : EvalConfig
+        Targets (``match_margin``, ``min_tempo_corr``) and bootstrap settings.
+    seed : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    Scores
     """
     attributes = {kind: {m: _mean(r.get(m) if r else None for r in rows) for m in METRICS}
                   for kind, rows in per_kind.items()}

@@ -40,6 +40,8 @@ _DEFAULTS = SectionConfig()  # the defaults live in config.py
 
 @dataclass(frozen=True)
 class Section:
+    """One section of a clip: its name and its frames (``section_frames``)."""
+
     name: str
     frames: np.ndarray               # frame indices, ascending and consecutive
     spans: list[tuple[int, int]]     # [(first, last)]: one run of frames
@@ -58,11 +60,17 @@ def section_frames(energy: np.ndarray, *, start_s: np.ndarray, end_s: np.ndarray
         Frame bounds in seconds (ascending, consecutive).
     n_sections : int >= 1
     min_section_seconds : float >= 0
+        Shortest section (seconds); a clip too short for ``n_sections`` of them gets fewer.
 
     Returns
     -------
     list[Section]
         In time order, covering every frame exactly once.
+
+    Raises
+    ------
+    ParameterError
+        When ``n_sections`` is not a positive integer or ``min_section_seconds`` is negative or not finite.
     """
     if isinstance(n_sections, bool) or not isinstance(n_sections, int) or n_sections < 1:
         raise ParameterError(f"n_sections={n_sections!r} must be a positive integer")
@@ -170,12 +178,30 @@ class LabelledSection:
     transform: str = ""
 
 
-def section_evidence(frames: FrameArrays, rows: np.ndarray, weights: np.ndarray, context: np.ndarray
+def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarray, context: np.ndarray
                      ) -> SectionEvidence:
-    """The heads' evidence of the frames ``rows``, weighted as the weak labels weigh them."""
+    """The heads' evidence of the frames ``rows``, weighted as the weak labels weigh them.
+
+    Parameters
+    ----------
+    frames : FrameArrays
+        The file's frames (``n`` of them).
+    rows : np.ndarray [shape=(m,), dtype=int]
+        Indices of the section's frames.
+    weights : np.ndarray [shape=(n,)]
+        Weight of every frame of the file (energy + 1e-3 in ``label_sections``).
+    context : np.ndarray [shape=(12,)]
+        The whole file's pitch-class histogram.
+
+    Returns
+    -------
+    SectionEvidence
+        Weighted chroma and periodicity of the rows, the context, and the weighted percussive
+        share and onset rate.
+    """
     w = weights[rows]
     return SectionEvidence(
-        chroma=pitch_class_histogram(frames.chroma_cqt[rows], w).astype(np.float32),
+        chroma=pitch_class_histogram(frames.chroma_cqt[rows], weights=w).astype(np.float32),
         context_chroma=np.asarray(context, dtype=np.float32),
         tempo_periodicity=(frames.tempo_acf_fine[rows] * w[:, None]).sum(axis=0).astype(np.float32) / w.sum(),
         percussive_share=float(np.average(frames.percussive_share[rows], weights=w)),
@@ -184,16 +210,34 @@ def section_evidence(frames: FrameArrays, rows: np.ndarray, weights: np.ndarray,
 
 def label_sections(frames: FrameArrays, *, labels, sections, styles,
                    strong: StrongLabels | None = None) -> list[LabelledSection]:
-    """Sections of one file with their labels (``labels``/``sections`` are config parts).
+    """Sections of one file with their labels.
 
     Labels are weak (``aural_core.labels``) except the fields ``strong`` gives, which replace
     them in every section (their ``label_source`` says so); a strong style names a row of
     ``styles`` by id or prompt (one that names none stays weak).
+
+    Parameters
+    ----------
+    frames : FrameArrays
+        The file's frames, as analysis wrote them.
+    labels : LabelConfig
+        BPM range, key and style settings of the weak labels.
+    sections : SectionConfig
+        ``n_sections`` and ``min_section_seconds`` (``section_frames``).
+    styles : StyleTable
+        The style table the style labels index.
+    strong : StrongLabels, optional
+        What is known of the file; None for weak labels only.
+
+    Returns
+    -------
+    list of LabelledSection
+        In time order (intro, build, release; fewer for a short clip).
     """
     weights = frames.energy + 1e-3  # louder frames say more about the key; silence still counts
-    file_histogram = pitch_class_histogram(frames.chroma_cqt, weights)
+    file_histogram = pitch_class_histogram(frames.chroma_cqt, weights=weights)
     strong = strong or StrongLabels()
-    strong_style = resolve_style(strong.style, styles) if strong.style is not None else None
+    strong_style = resolve_style(strong.style, table=styles) if strong.style is not None else None
     sources = {f: strong.source.get(f, "weak") if getattr(strong, f) is not None else "weak" for f in FIELDS}
     if strong_style is None:
         sources["style"] = "weak"
@@ -204,12 +248,13 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles,
         emotion = strong.emotion or emotion_label([frames.top_tags[j] for j in i])
         energy = float(frames.energy[i].mean())
         key = (known_key(strong.key) if strong.key else
-               key_label_frames(frames.chroma_cqt[i], weights[i], file_histogram, labels))
+               key_label_frames(frames.chroma_cqt[i], weights=weights[i], context=file_histogram, config=labels))
         bpm = (fold_bpm(strong.bpm, lo=labels.bpm_min, hi=labels.bpm_max) if strong.bpm is not None else
                tempo_label(tempo_bpm=frames.tempo_bpm[i], beat_strength=frames.beat_strength[i],
                            acf=frames.tempo_acf_fine[i], percussive_share=frames.percussive_share[i],
                            onset_rate=frames.onset_rate[i], weights=weights[i], config=labels)[0])
-        style_id = strong_style if strong_style is not None else style_label(emotion, energy, styles, labels)
+        style_id = (strong_style if strong_style is not None else
+                    style_label(emotion, energy, table=styles, config=labels))
         out.append(LabelledSection(
             section=sec.name, start_s=float(frames.start_s[i].min()), end_s=float(frames.end_s[i].max()),
             spans=[(float(frames.start_s[a]), float(frames.end_s[b])) for a, b in sec.spans],
@@ -219,6 +264,7 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles,
             bpm=bpm,
             key=key.key, key_id=key.key_id, key_full=key.key_full, key_confidence=key.confidence,
             style_id=style_id, style_prompt=styles[style_id].prompt,
-            evidence=section_evidence(frames, i, weights, file_histogram), label_source=dict(sources),
+            evidence=section_evidence(frames, rows=i, weights=weights, context=file_histogram),
+            label_source=dict(sources),
         ))
     return out

@@ -19,6 +19,8 @@ from .adapter import Adapter, adapter_loss, as_tensors
 
 @dataclass(frozen=True)
 class PublishDecision:
+    """Whether a retrained adapter is published, why, and the losses compared (when they were)."""
+
     publish: bool
     reason: str
     candidate_loss: float | None = None
@@ -26,9 +28,23 @@ class PublishDecision:
     n_sections: int = 0
 
     def to_dict(self) -> dict:
+        """The decision as plain types, for metadata.
+
+        Returns
+        -------
+        dict
+            ``publish``, ``reason``, ``candidate_loss``, ``published_loss`` and ``n_sections``.
+        """
         return asdict(self)
 
     def one_line(self) -> str:
+        """The decision for people, e.g. ``"published: forced"``.
+
+        Returns
+        -------
+        str
+            ``"published"`` or ``"not published"``, the reason and, when compared, both losses.
+        """
         numbers = ""
         if self.candidate_loss is not None and self.published_loss is not None:
             numbers = (f" (validation loss {self.candidate_loss:.4f} new vs {self.published_loss:.4f} published, "
@@ -36,18 +52,46 @@ class PublishDecision:
         return ("published" if self.publish else "not published") + f": {self.reason}{numbers}"
 
 
-def held_out_loss(model: Adapter, arrays: dict[str, np.ndarray], mask: np.ndarray) -> float:
-    """The training loss of ``model`` on the rows of ``arrays`` that ``mask`` selects."""
-    batch = as_tensors(arrays, mask)
+def held_out_loss(model: Adapter, arrays: dict[str, np.ndarray], *, mask: np.ndarray) -> float:
+    """The training loss of an adapter on the held-out rows of a training set.
+
+    Parameters
+    ----------
+    model : Adapter
+        Put in eval mode.
+    arrays : dict of str to np.ndarray
+        The training set (``sections.npz`` arrays).
+    mask : np.ndarray [shape=(n,), dtype=bool]
+        The rows to score.
+
+    Returns
+    -------
+    float
+        ``adapter_loss``'s total on those rows.
+    """
+    batch = as_tensors(arrays, mask=mask)
     model.eval()
     with torch.no_grad():
         return float(adapter_loss(model, model(batch), batch)[0])
 
 
 def comparable_settings(metadata: dict) -> dict:
-    """What must agree for two adapters' losses on one set of sections to mean the same: the
-    features (input space), labels, sections and styles (targets), the split (what was held
-    out) and the BPM target scale (the loss's BPM term), read from training metadata."""
+    """What must agree for two adapters' losses on one set of sections to mean the same.
+
+    The features (input space), labels, sections and styles (targets), the split (what was
+    held out) and the BPM target scale (the loss's BPM term).
+
+    Parameters
+    ----------
+    metadata : dict
+        An adapter's training metadata (``config_hashes``, ``hyperparameters``, ``styles_hash``).
+
+    Returns
+    -------
+    dict
+        ``features``, ``labels``, ``sections``, ``styles``, ``seed``, ``val_fraction`` and
+        ``bpm_scale``; None where the metadata lacks one.
+    """
     hashes, hyper = metadata.get("config_hashes", {}), metadata.get("hyperparameters", {})
     return {"features": hashes.get("features"), "labels": hashes.get("labels"), "sections": hashes.get("sections"),
             "styles": metadata.get("styles_hash"),
@@ -55,7 +99,18 @@ def comparable_settings(metadata: dict) -> dict:
 
 
 def comparability(candidate: dict, published: dict) -> str | None:
-    """Why two adapters' metadata make their losses incomparable (None when comparable)."""
+    """Why two adapters' losses on the same sections cannot be compared.
+
+    Parameters
+    ----------
+    candidate, published : dict
+        The two adapters' training metadata.
+
+    Returns
+    -------
+    str or None
+        The first setting that differs, with both values; None when comparable.
+    """
     new, old = comparable_settings(candidate), comparable_settings(published)
     for key in new:
         if new[key] != old[key]:
@@ -65,8 +120,33 @@ def comparability(candidate: dict, published: dict) -> str | None:
 
 def decide(candidate: Adapter, candidate_meta: dict, published: Adapter | None, published_meta: dict | None,
            arrays: dict[str, np.ndarray], val_mask: np.ndarray, *, force: bool = False) -> PublishDecision:
-    """Publish ``candidate`` when forced, when nothing is published, when the two are not
-    comparable, or when its held-out loss is no worse than the published model's."""
+    """Decide whether a retrained adapter replaces the published one.
+
+    Publish when forced, when nothing is published, when the two are not comparable (see
+    :func:`comparability`; also different style-table sizes or no held-out section), or when
+    the candidate's held-out loss is no worse than the published model's.
+
+    Parameters
+    ----------
+    candidate : Adapter
+        The adapter just trained.
+    candidate_meta : dict
+        Its training metadata.
+    published : Adapter or None
+        The adapter published now; None when there is none.
+    published_meta : dict or None
+        Its training metadata.
+    arrays : dict of str to np.ndarray
+        The new run's training set.
+    val_mask : np.ndarray [shape=(n,), dtype=bool]
+        Its held-out rows.
+    force : bool
+        Publish whatever the losses.
+
+    Returns
+    -------
+    PublishDecision
+    """
     n = int(val_mask.sum())
     if force:
         return PublishDecision(True, "forced", n_sections=n)
@@ -79,7 +159,7 @@ def decide(candidate: Adapter, candidate_meta: dict, published: Adapter | None, 
         reason = "no held-out sections"
     if reason:
         return PublishDecision(True, f"not comparable: {reason}", n_sections=n)
-    new, old = held_out_loss(candidate, arrays, val_mask), held_out_loss(published, arrays, val_mask)
+    new, old = held_out_loss(candidate, arrays, mask=val_mask), held_out_loss(published, arrays, mask=val_mask)
     better = new <= old
     return PublishDecision(better, "no worse than the published model" if better else "worse than the published model",
                            candidate_loss=new, published_loss=old, n_sections=n)

@@ -7,7 +7,7 @@ grid, so a file's expensive analyses run once and frames only take slices (seed 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from functools import cached_property
 
 import librosa
@@ -38,18 +38,29 @@ class SpectralAnalysis:
     Parameters
     ----------
     y : np.ndarray [shape=(n,)]
-        Mono float signal.
+        Finite mono float signal (kept as float32).
     sr : int
-        Its sample rate.
+        Its sample rate in Hz.
     n_fft, hop_length, n_mels : int
-        STFT and mel settings shared by every descriptor (defaults: ``FeatureConfig``'s).
+        STFT size and hop in samples, and mel bands, shared by every descriptor (defaults:
+        ``FeatureConfig``'s).
     f0_fmin, f0_fmax : float
         Range of the f0 tracker in Hz (defaults: ``FeatureConfig``'s).
+    memo : dict
+        Derived tables shared by the embedder and the tagger, filled as they are asked for.
 
-    See :meth:`from_config` to take every setting from a ``FeatureConfig``.
+    Raises
+    ------
+    ParameterError
+        When ``y`` is not a finite mono float signal.
+
+    See Also
+    --------
+    from_config : every setting from a ``FeatureConfig``.
     """
 
     y: np.ndarray
+    _: KW_ONLY
     sr: int
     n_fft: int = _DEFAULTS.n_fft
     hop_length: int = _DEFAULTS.hop_length
@@ -65,17 +76,47 @@ class SpectralAnalysis:
 
     @classmethod
     def from_config(cls, y: np.ndarray, *, sr: int, config: FeatureConfig) -> SpectralAnalysis:
-        """Analyses of ``y`` (sampled at ``sr``) with the STFT, mel and f0 settings of ``config``."""
-        return cls(y, sr, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels,
+        """Analyses of a signal with the STFT, mel and f0 settings of a config.
+
+        Parameters
+        ----------
+        y : np.ndarray [shape=(n,)]
+            Finite mono float signal.
+        sr : int
+            Its sample rate in Hz.
+        config : FeatureConfig
+
+        Returns
+        -------
+        SpectralAnalysis
+
+        Raises
+        ------
+        ParameterError
+            When ``y`` is not a finite mono float signal.
+        """
+        return cls(y, sr=sr, n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels,
                    f0_fmin=config.f0_fmin, f0_fmax=config.f0_fmax)
 
     # -- time grid -------------------------------------------------------------------------
     @property
     def n_hops(self) -> int:
+        """Number of STFT frames (hops) of the signal."""
         return self.magnitude.shape[1]
 
     def hop_slice(self, start: int, end: int) -> slice:
-        """Hop indices whose centres fall in samples ``[start, end)``; never empty."""
+        """The hops whose centres fall in a range of samples.
+
+        Parameters
+        ----------
+        start, end : int
+            Sample range ``[start, end)``.
+
+        Returns
+        -------
+        slice
+            Hop indices; never empty (at least the hop nearest ``start``).
+        """
         first = int(np.ceil(start / self.hop_length))
         last = int(np.ceil(end / self.hop_length))
         first = min(first, self.n_hops - 1)
@@ -89,10 +130,12 @@ class SpectralAnalysis:
 
     @cached_property
     def power(self) -> np.ndarray:
+        """|STFT|², shape (1 + n_fft/2, n_hops)."""
         return self.magnitude**2
 
     @cached_property
     def freqs(self) -> np.ndarray:
+        """Centre frequency in Hz of each STFT bin, shape (1 + n_fft/2,)."""
         return librosa.fft_frequencies(sr=self.sr, n_fft=self.n_fft)
 
     @cached_property
@@ -120,6 +163,7 @@ class SpectralAnalysis:
 
     @cached_property
     def flatness(self) -> np.ndarray:
+        """Spectral flatness per hop (0 tonal .. 1 white noise), shape (n_hops,)."""
         return librosa.feature.spectral_flatness(S=self.magnitude, amin=1e-6)[0]
 
     @cached_property
@@ -147,8 +191,11 @@ class SpectralAnalysis:
 
     @cached_property
     def beats(self) -> np.ndarray:
-        """Beat positions (hop indices) from librosa's dynamic-programming beat tracker, its
-        global tempo read from the shared tempogram (librosa would compute its own)."""
+        """Beat positions (hop indices) from librosa's dynamic-programming beat tracker.
+
+        Its global tempo is read from the shared tempogram (librosa would compute its own);
+        empty for a signal without onsets.
+        """
         if not np.any(self.onset_envelope > 0):
             return np.zeros(0, dtype=int)
         bpm = librosa.feature.tempo(tg=self.onset_autocorrelation, sr=self.sr, hop_length=self.hop_length)
@@ -159,13 +206,26 @@ class SpectralAnalysis:
 
     @cached_property
     def onset_autocorrelation(self) -> np.ndarray:
-        """Local autocorrelation tempogram of every ``TEMPOGRAM_STRIDE``-th hop, shape
-        (TEMPOGRAM_WIN, ceil(n_hops / stride)): ``librosa.feature.tempogram``'s columns
-        (centred Hann windows, max-normalised), only fewer of them. See ``tempogram_slice``."""
+        """Local autocorrelation tempogram of every ``TEMPOGRAM_STRIDE``-th hop.
+
+        Shape (TEMPOGRAM_WIN, ceil(n_hops / stride)): ``librosa.feature.tempogram``'s columns
+        (centred Hann windows, max-normalised), only fewer of them. See ``tempogram_slice``.
+        """
         return strided_tempogram(self.onset_envelope, win_length=TEMPOGRAM_WIN, stride=TEMPOGRAM_STRIDE)
 
     def tempogram_slice(self, hops: slice) -> slice:
-        """Tempogram columns of the hops ``hops`` (a ``hop_slice``); never empty."""
+        """The tempogram columns of a range of hops.
+
+        Parameters
+        ----------
+        hops : slice
+            Hop indices (a :meth:`hop_slice`).
+
+        Returns
+        -------
+        slice
+            Columns of :attr:`onset_autocorrelation`; never empty.
+        """
         n = self.onset_autocorrelation.shape[1]
         first = min(-(-hops.start // TEMPOGRAM_STRIDE), n - 1)
         return slice(first, max(-(-hops.stop // TEMPOGRAM_STRIDE), first + 1))
@@ -189,16 +249,29 @@ class SpectralAnalysis:
         return cqt_chroma(y=self.y, sr=self.sr, tuning=self.tuning, hop_length=CQT_HOP)
 
     def cqt_slice(self, start: int, end: int) -> slice:
-        """CQT-grid hop indices whose centres fall in samples ``[start, end)``; never empty."""
+        """The hops of the CQT grid (``CQT_HOP`` samples) whose centres fall in a range of samples.
+
+        Parameters
+        ----------
+        start, end : int
+            Sample range ``[start, end)``.
+
+        Returns
+        -------
+        slice
+            Columns of :attr:`chroma_cqt`; never empty.
+        """
         n = self.chroma_cqt.shape[1]
         first = min(int(np.ceil(start / CQT_HOP)), n - 1)
         return slice(first, max(int(np.ceil(end / CQT_HOP)), first + 1))
 
     @cached_property
     def percussive_share(self) -> np.ndarray:
-        """Per-hop share of the mel power in the percussive HPSS component (0..1). At full
-        resolution: pooling hops or bands before the separation moved tempo octave decisions
-        on the labelled set (Acc1 0.81 -> 0.74 per section)."""
+        """Per-hop share of the mel power in the percussive HPSS component (0..1).
+
+        At full resolution: pooling hops or bands before the separation moved tempo octave
+        decisions on the labelled set (Acc1 0.81 -> 0.74 per section).
+        """
         from .tempo import percussive_share
 
         return percussive_share(librosa.db_to_power(self.mel_db))
@@ -235,9 +308,11 @@ def strided_tempogram(onset_envelope: np.ndarray, *, win_length: int = TEMPOGRAM
     Parameters
     ----------
     onset_envelope : np.ndarray [shape=(n,)]
+        Onset strength per hop.
     win_length : int
-        Autocorrelation window in onset frames.
+        Autocorrelation window in onset frames (hops).
     stride : int >= 1
+        Keep every ``stride``-th column.
 
     Returns
     -------

@@ -33,8 +33,21 @@ _OPEN_KEY = re.compile(r"^(1[0-2]|[1-9])\s*([mdMD])$")
 
 @dataclass(frozen=True)
 class StrongLabels:
-    """What is known of one file, field by field (None: not given); ``source`` says where each
-    given field came from ("tag" or "sidecar")."""
+    """What is known of one file, field by field (None: not given).
+
+    Parameters
+    ----------
+    bpm : float or None
+        Tempo (beats per minute).
+    key : str or None
+        A 24-key name such as "F# minor".
+    emotion : str or None
+        One of ``vocab.EMOTIONS``.
+    style : str or None
+        A style id or prompt, resolved against the style table when labelling.
+    source : dict
+        Field name -> where its value came from ("tag" or "sidecar"), for the given fields.
+    """
 
     bpm: float | None = None
     key: str | None = None        # a 24-key name, "F# minor"
@@ -46,19 +59,48 @@ class StrongLabels:
         return any(getattr(self, f) is not None for f in FIELDS)
 
     def fingerprint(self) -> str:
-        """12 hex characters of what these labels say ("" when they say nothing): part of the
-        sections cache key, so a changed tag or sidecar row labels the file again."""
+        """A short hash of what these labels say, for the sections cache key.
+
+        A changed tag or sidecar row changes it, so the file is labelled again.
+
+        Returns
+        -------
+        str
+            12 hex characters, or "" when the labels say nothing.
+        """
         if not self:
             return ""
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
     def without(self, name: str) -> StrongLabels:
-        """These labels without the field ``name``."""
+        """These labels without the field ``name``.
+
+        Parameters
+        ----------
+        name : str
+            One of ``FIELDS``.
+
+        Returns
+        -------
+        StrongLabels
+            A copy with ``name`` (and its source) set to None.
+        """
         values = {f: getattr(self, f) for f in FIELDS if f != name}
         return StrongLabels(**values, source={k: v for k, v in self.source.items() if k != name})
 
     def merged_over(self, other: StrongLabels) -> StrongLabels:
-        """These labels, with ``other``'s filling the fields these leave empty."""
+        """These labels, with ``other``'s filling the fields these leave empty.
+
+        Parameters
+        ----------
+        other : StrongLabels
+            The labels of lower precedence (e.g. tags under the sidecar).
+
+        Returns
+        -------
+        StrongLabels
+            Field by field the first given value, with its source.
+        """
         values = {f: getattr(self, f) if getattr(self, f) is not None else getattr(other, f) for f in FIELDS}
         source = {f: (self.source if getattr(self, f) is not None else other.source).get(f)
                   for f in FIELDS if values[f] is not None}
@@ -67,6 +109,16 @@ class StrongLabels:
 
 def parse_bpm(text) -> float:
     """A tempo from a tag or cell: "120", "120.5", "120 BPM" -> 120.0.
+
+    Parameters
+    ----------
+    text : str or number
+        The raw value; a decimal comma is read as a point.
+
+    Returns
+    -------
+    float
+        Beats per minute, in [1, 1000].
 
     Raises
     ------
@@ -83,6 +135,16 @@ def parse_bpm(text) -> float:
 
 def parse_key_label(text) -> str | None:
     """A key from a tag or cell as a 24-key name ("F# minor"); None for no key ("", "o").
+
+    Parameters
+    ----------
+    text : str
+        The raw value, in any of the spellings the module docstring lists.
+
+    Returns
+    -------
+    str or None
+        The full key name, or None when the value says there is none.
 
     Raises
     ------
@@ -116,6 +178,16 @@ def parse_key_label(text) -> str | None:
 def parse_emotion(text) -> str:
     """One of ``vocab.EMOTIONS`` (any case).
 
+    Parameters
+    ----------
+    text : str
+        The raw value.
+
+    Returns
+    -------
+    str
+        The emotion, lower case.
+
     Raises
     ------
     ParameterError
@@ -127,11 +199,24 @@ def parse_emotion(text) -> str:
     return raw
 
 
-def read_fields(values: dict[str, str], source: str) -> tuple[StrongLabels, list[tuple[str, str, str]]]:
+def read_fields(values: dict[str, str], *, source: str) -> tuple[StrongLabels, list[tuple[str, str, str]]]:
     """Strong labels from raw ``{field: text}`` (fields of ``FIELDS``; empty values skipped).
 
-    Returns the labels and, per unreadable field, ``(field, value, reason)``: that field stays
-    weak, the others are kept.
+    An unreadable field stays weak; the others are kept.
+
+    Parameters
+    ----------
+    values : dict
+        Field name -> raw text; names outside ``FIELDS`` and empty values are ignored.
+    source : str
+        Where the values came from ("tag" or "sidecar"), recorded per field.
+
+    Returns
+    -------
+    labels : StrongLabels
+        The fields that could be read.
+    problems : list of (str, str, str)
+        ``(field, value, reason)`` per field that could not.
     """
     parsers = {"bpm": parse_bpm, "key": parse_key_label, "emotion": parse_emotion, "style": str.strip}
     parsed, problems = {}, []

@@ -40,7 +40,13 @@ class Style:
     guidance_scale: float | None = None
 
     def to_json(self) -> dict:
-        """The row as written in a table file; unset sampling settings are left out."""
+        """The row as written in a table file.
+
+        Returns
+        -------
+        dict
+            Every field; unset sampling settings are left out.
+        """
         return {k: v for k, v in self.__dict__.items() if not (k in SAMPLING_FIELDS and v is None)}
 
 
@@ -57,9 +63,20 @@ class StyleTable:
         return self.styles[style_id]
 
     def style_id(self, emotion: str, energy_level: str) -> int:
-        """Id of the entry for this emotion and energy level ("low" / "high").
+        """Id of the entry for an emotion and energy level.
 
         Falls back to any entry of the emotion, then to entry 0, so that a trimmed table still works.
+
+        Parameters
+        ----------
+        emotion : str
+            One of ``EMOTIONS``.
+        energy_level : str
+            ``"low"`` or ``"high"``.
+
+        Returns
+        -------
+        int
         """
         for s in self.styles:
             if s.emotion == emotion and s.energy == energy_level:
@@ -70,11 +87,37 @@ class StyleTable:
         return 0
 
     def to_json(self) -> list[dict]:
+        """The rows as written in a table file's ``styles`` list.
+
+        Returns
+        -------
+        list of dict
+            :meth:`Style.to_json` of each row, in id order.
+        """
         return [s.to_json() for s in self.styles]
 
 
 def load_style_table(path: str | Path | None = None) -> StyleTable:
-    """Read a style table; raises ``ParameterError`` naming the file and the bad entry."""
+    """Read a style table file.
+
+    Parameters
+    ----------
+    path : str, Path or None
+        A JSON file ``{"styles": [{"emotion", "energy", "prompt", ...}, ...]}``; None (or
+        empty) reads the shipped ``styles.json``.
+
+    Returns
+    -------
+    StyleTable
+        Row ``i`` has id ``i``; brightness, density and dynamics default to 0.5.
+
+    Raises
+    ------
+    ParameterError
+        When the file is not a style table, is empty, or has a malformed entry, an unknown
+        emotion or energy level, or a bad sampling setting; the message names the file and
+        the entry.
+    """
     path = Path(path) if path else DEFAULT_STYLES_PATH
     try:
         raw = json.loads(path.read_text())
@@ -125,17 +168,36 @@ def _sampling(row: dict) -> dict:
 
 
 def style_table_hash(table: StyleTable) -> str:
-    """First 12 hex chars of the SHA-256 of the table's rows: part of every key that depends on it.
+    """The table's hash: part of every key that depends on it (labels, sections, adapters).
 
     The per-style sampling settings are left out: they change renders only (see
     :func:`style_rows_hash`), not labels, sections or what an adapter learns.
+
+    Parameters
+    ----------
+    table : StyleTable
+
+    Returns
+    -------
+    str
+        First 12 hex characters of the SHA-256 of the rows' canonical JSON.
     """
     rows = [{k: v for k, v in row.items() if k not in SAMPLING_FIELDS} for row in table.to_json()]
     return _hash(rows)
 
 
 def style_rows_hash(table: StyleTable) -> str:
-    """Like :func:`style_table_hash` but of every field, sampling settings included: the render keys."""
+    """The hash of every field, sampling settings included: part of the render keys.
+
+    Parameters
+    ----------
+    table : StyleTable
+
+    Returns
+    -------
+    str
+        First 12 hex characters of the SHA-256 of the rows' canonical JSON.
+    """
     return _hash(table.to_json())
 
 

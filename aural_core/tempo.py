@@ -53,6 +53,8 @@ TEMPO_COLUMNS = ("tempo_bpm", "beat_strength", "tempo_acf_fine", "onset_rate", "
 
 @dataclass(frozen=True)
 class TempoResult:
+    """A tempo estimate with its octave decided, and the candidates it was chosen from."""
+
     bpm: float                 # the label (unfolded)
     confidence: float          # 0..1
     tracker_bpm: float         # the beat tracker's median tempo (NaN without beats)
@@ -65,13 +67,17 @@ def acf_at(acf: np.ndarray, bpm: np.ndarray | float, *, grid: np.ndarray = TEMPO
 
     Parameters
     ----------
-    acf : np.ndarray [shape=(len(grid),)]
+    acf : np.ndarray [shape=(m,)]
+        The profile's value at each grid tempo.
     bpm : float or np.ndarray
-    grid : np.ndarray, ascending BPM
+        Tempi in BPM to read it at.
+    grid : np.ndarray [shape=(m,)]
+        The profile's tempi in BPM, ascending (default ``TEMPO_FINE_BPM``).
 
     Returns
     -------
-    np.ndarray, like ``bpm``; 0 outside the grid.
+    np.ndarray
+        Shaped like ``bpm``; 0 outside the grid.
     """
     return np.interp(np.log2(bpm), np.log2(grid), acf, left=0.0, right=0.0)
 
@@ -87,6 +93,9 @@ def tempo_profile(
         ``librosa.feature.tempogram`` (autocorrelation per lag, lag 0 first), or its mean over
         a frame's hops with shape (win_length,).
     sr, hop_length : int
+        Sample rate (Hz) and hop (samples) of the onset envelope: they turn lags into BPM.
+    grid : np.ndarray [shape=(m,)]
+        Tempi in BPM, ascending (default ``TEMPO_FINE_BPM``).
 
     Returns
     -------
@@ -137,12 +146,30 @@ def estimate_tempo(
         Share of the frame's spectral power in the percussive HPSS component (0..1).
     weights : np.ndarray [shape=(n,)], optional
         Frame weights (e.g. energy); uniform by default.
+    grid : np.ndarray [shape=(m,)]
+        The tempi of ``acf``'s columns in BPM, ascending (default ``TEMPO_FINE_BPM``).
+    ratios : tuple of float
+        Candidates as multiples of the tracker's tempo; those outside ``BPM_RANGE`` are dropped.
+    prior_mu : float
+        Centre of the log-normal tempo prior in BPM.
+    prior_sigma : float
+        Its width in octaves.
     score_weights : dict, optional
         Overrides of ``DEFAULT_WEIGHTS``.
+    min_beat_strength : float
+        Frames with weaker beats do not count towards the tracker's tempo.
+    onsets_per_beat : float
+        Onsets per beat expected by the density term (off by default).
 
     Returns
     -------
     TempoResult
+        Without confident beats or any periodicity: ``bpm=prior_mu``, confidence 0.
+
+    Raises
+    ------
+    ParameterError
+        When there is no frame or the arrays' shapes disagree.
     """
     tempo_bpm = np.asarray(tempo_bpm, dtype=float)
     beat_strength = np.asarray(beat_strength, dtype=float)
@@ -212,12 +239,17 @@ def percussive_share(S: np.ndarray, *, kernel_size: int = 17) -> np.ndarray:
     -------
     np.ndarray [shape=(n_hops,)]
         P / (H + P) per hop, in [0, 1]; 0 for silent hops.
+
+    Raises
+    ------
+    ParameterError
+        When ``S`` is not 2-D.
     """
     S = np.asarray(S, dtype=float)
     if S.ndim != 2:
         raise ParameterError(f"S must be 2-D (bins, hops), got shape {S.shape}")
-    harm = sliding_median(S, kernel_size)
-    perc = sliding_median(S.T, kernel_size).T
+    harm = sliding_median(S, size=kernel_size)
+    perc = sliding_median(S.T, size=kernel_size).T
     h2, p2 = harm**2, perc**2
     both_zero = np.maximum(harm, perc) < np.finfo(S.dtype).tiny  # librosa's softmask splits these 50/50
     mask = np.where(both_zero, 0.5, p2 / np.where(both_zero, 1.0, h2 + p2))
@@ -225,9 +257,27 @@ def percussive_share(S: np.ndarray, *, kernel_size: int = 17) -> np.ndarray:
     return np.where(total > _EPS, (S * mask).sum(axis=0) / np.maximum(total, _EPS), 0.0)
 
 
-def sliding_median(x: np.ndarray, size: int) -> np.ndarray:
-    """Median of every ``size``-long window along the last axis, edges reflected (like
-    ``scipy.ndimage.median_filter(x, size=(1, size), mode="reflect")``), for 2-D ``x``."""
+def sliding_median(x: np.ndarray, *, size: int) -> np.ndarray:
+    """Median of every ``size``-long window along the last axis, edges reflected.
+
+    The same numbers as ``scipy.ndimage.median_filter(x, size=(1, size), mode="reflect")``.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(rows, n)]
+        Finite values.
+    size : int >= 1
+        Window length.
+
+    Returns
+    -------
+    np.ndarray [shape=(rows, n), dtype=float64]
+
+    Raises
+    ------
+    ParameterError
+        When ``x`` is not 2-D or ``size`` < 1.
+    """
     x = np.ascontiguousarray(x, dtype=float)
     if x.ndim != 2 or size < 1:
         raise ParameterError(f"sliding_median needs 2-D x and size >= 1, got {x.shape}, {size}")

@@ -23,7 +23,13 @@ SEED_HEADS = ("emotion", "style")  # trained and early-stopped as the seed says;
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch; make torch pick deterministic kernels."""
+    """Seed python, numpy and torch; make torch pick deterministic kernels.
+
+    Parameters
+    ----------
+    seed : int
+        The one seed of all three generators.
+    """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -43,6 +49,25 @@ def split_files(file_ids: np.ndarray, *, val_fraction: float, seed: int) -> tupl
     held-out set of one retrain is that of the next plus the new files that drew it. That keeps
     a new model and the published one comparable on held-out sections neither trained on
     (``aural_core.selection``). At least one file lands on each side.
+
+    Parameters
+    ----------
+    file_ids : np.ndarray [shape=(n,)]
+        The file id of every section.
+    val_fraction : float in [0, 1]
+        Chance that a file validates.
+    seed : int
+        Fixes every file's draw.
+
+    Returns
+    -------
+    train, val : np.ndarray [shape=(n,), dtype=bool]
+        Complementary masks over the sections.
+
+    Raises
+    ------
+    ParameterError
+        When the sections come from fewer than 2 files.
     """
     files = np.unique(file_ids)
     if len(files) < 2:
@@ -86,6 +111,8 @@ def split_summary(file_ids: np.ndarray, *, val_fraction: float, seed: int,
 
 @dataclass
 class TrainResult:
+    """A trained adapter and how its training went (``train_adapter``)."""
+
     model: Adapter
     history: list[dict] = field(default_factory=list)   # per epoch: train/val loss and terms
     best_epoch: int = 0                                  # the latest of the best epochs
@@ -97,8 +124,23 @@ class TrainResult:
 
 
 def head_metrics(model: Adapter, arrays: dict[str, np.ndarray]) -> dict[str, float]:
-    """Accuracy of the class heads (key among 24 and its 14-class fold), tempo within 4 %
-    (and with octave errors, Acc2) and the BPM mean absolute error, on labelled sections."""
+    """The heads' accuracies and the BPM error on labelled sections.
+
+    Parameters
+    ----------
+    model : Adapter
+        The model to score.
+    arrays : dict
+        Name -> ``np.ndarray [shape=(n, ...)]``: ``INPUTS`` and the targets ``y_emotion``,
+        ``y_key_full``, ``y_key``, ``y_style``, ``y_bpm``.
+
+    Returns
+    -------
+    dict
+        ``emotion_acc``, ``key_acc`` (24 keys), ``key14_acc`` (their 14-class fold),
+        ``style_acc``, ``tempo_acc1`` (within 4 %), ``tempo_acc2`` (octave errors allowed) and
+        ``bpm_mae`` (BPM); empty when there are no sections.
+    """
     if len(arrays["X"]) == 0:
         return {}
     pred = model.predict(arrays)
@@ -117,19 +159,37 @@ def head_metrics(model: Adapter, arrays: dict[str, np.ndarray]) -> dict[str, flo
 
 def augment_batch(batch: dict[str, torch.Tensor], *, generator: torch.Generator, rotate_keys: bool,
                   tempo_shift_bins: int, bpm_min: float, bpm_max: float) -> dict[str, torch.Tensor]:
-    """A copy of ``batch`` with every section transposed by a random semitone shift (chroma and
-    context rolled, key label moved) and sped up or slowed down by a random number of
-    log-tempo bins (periodicity curve shifted, BPM label scaled), drawn from ``generator``.
+    """A copy of ``batch`` with every section randomly transposed and re-tempoed.
 
-    Exact for these arrays: a rolled chroma is the chroma of the transposed music, a shifted
-    periodicity curve that of the same music at the scaled tempo. Shifts that would take a
-    label outside [bpm_min, bpm_max] are clipped to the range.
+    Each section is transposed by a random semitone shift (chroma and context rolled, key
+    label moved) and sped up or slowed down by a random number of log-tempo bins (periodicity
+    curve shifted, BPM label scaled). Exact for these arrays: a rolled chroma is the chroma of
+    the transposed music, a shifted periodicity curve that of the same music at the scaled
+    tempo.
+
+    Parameters
+    ----------
+    batch : dict
+        ``as_tensors`` output with ``y_key_full`` and ``y_bpm``; not modified.
+    generator : torch.Generator
+        Source of the shifts.
+    rotate_keys : bool
+        Transpose (by 0-11 semitones) or not.
+    tempo_shift_bins : int >= 0
+        Largest tempo shift, in bins of 1/24 octave; 0 for none.
+    bpm_min, bpm_max : float
+        The label range (BPM): shifts that would leave it are clipped to it.
+
+    Returns
+    -------
+    dict
+        The same names as ``batch``, the changed arrays replaced.
     """
     n, out = len(batch["X"]), dict(batch)
     if rotate_keys:
         k = torch.randint(0, 12, (n,), generator=generator)
-        out["chroma"] = rotate_chroma(batch["chroma"], k)
-        out["context_chroma"] = rotate_chroma(batch["context_chroma"], k)
+        out["chroma"] = rotate_chroma(batch["chroma"], semitones=k)
+        out["context_chroma"] = rotate_chroma(batch["context_chroma"], semitones=k)
         root, minor = batch["y_key_full"] // 2, batch["y_key_full"] % 2
         out["y_key_full"] = 2 * ((root + k) % 12) + minor
     if tempo_shift_bins:
@@ -137,17 +197,46 @@ def augment_batch(batch: dict[str, torch.Tensor], *, generator: torch.Generator,
         log_bpm = torch.log2(batch["y_bpm"])
         lo, hi = (math.log2(bpm_min) - log_bpm) * 24, (math.log2(bpm_max) - log_bpm) * 24
         s = torch.minimum(torch.maximum(s, torch.ceil(lo)), torch.floor(hi)).to(torch.long)
-        out["tempo_periodicity"] = shift_periodicity(batch["tempo_periodicity"], s)
+        out["tempo_periodicity"] = shift_periodicity(batch["tempo_periodicity"], bins=s)
         out["y_bpm"] = batch["y_bpm"] * torch.exp2(s.to(torch.float32) / 24)
     return out
 
 
 def train_adapter(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
                   labels: LabelConfig | None = None, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
-    """See ``_train``; runs on one torch thread (the model is tiny: more threads only contend).
+    """Train the adapter on labelled sections, holding out whole files.
 
-    ``labels``: the label settings the sections were made with; the key head starts from their
-    key profile and context weight, the tempo head masks tempi outside their BPM range."""
+    How it trains is ``_train``'s docstring. It runs on one torch thread (the model is tiny:
+    more threads only contend). Same inputs and seed give identical weights.
+
+    Parameters
+    ----------
+    arrays : dict
+        Name -> ``np.ndarray [shape=(n, ...)]``: ``X``, the evidence arrays of
+        ``adapter.INPUTS``, the targets ``y_emotion``, ``y_bpm``, ``y_key_full``, ``y_style``
+        (and ``y_key`` for the metrics), ``file_id``, and optionally ``augmented`` [dtype=bool].
+    n_styles : int
+        Rows of the style table (the style head's classes).
+    config : TrainConfig
+        Seed, split, optimiser and early-stopping settings.
+    labels : LabelConfig, optional
+        The label settings the sections were made with (defaults when None): the key head
+        starts from their key profile and context weight, the tempo head masks tempi outside
+        their BPM range.
+    on_epoch : callable, optional
+        Called with each stage-2 epoch's history entry (a dict), e.g. to log progress.
+
+    Returns
+    -------
+    TrainResult
+        The model (best epochs restored), loss history, best epochs, why training stopped,
+        metrics and split.
+
+    Raises
+    ------
+    ParameterError
+        When a target or ``file_id`` is missing, or the sections come from fewer than 2 files.
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -187,7 +276,7 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
     augmented = np.asarray(arrays.get("augmented", np.zeros(len(train_mask), dtype=bool)), dtype=bool)
     n_dropped = int((val_mask & augmented).sum())
     val_mask = val_mask & ~augmented  # copies of a validation file never validate (nor train)
-    train, val = as_tensors(arrays, train_mask), as_tensors(arrays, val_mask)
+    train, val = as_tensors(arrays, mask=train_mask), as_tensors(arrays, mask=val_mask)
     train_arrays = {k: np.asarray(v)[train_mask] for k, v in arrays.items()}
     val_arrays = {k: np.asarray(v)[val_mask] for k, v in arrays.items()}
 
@@ -265,14 +354,29 @@ def _rows(tensors: dict[str, torch.Tensor], mask: torch.Tensor) -> dict[str, tor
 
 def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: TrainConfig,
                   generator: torch.Generator) -> None:
-    """Stage 1 of ``_train``: the key and tempo heads, full batch, ``config.head_epochs`` steps,
-    each on freshly augmented sections (``augment_batch``).
+    """Stage 1 of ``_train``: fit the key and tempo heads in place.
 
-    With ``config.head_labels == "strong"`` each head learns only from the sections whose label
-    the user gave (``strong_key``, ``strong_bpm``); a head with none is left as built. Each head
-    starts as the weak labeller, so the weak labels can only teach it back what it already
-    decides: on the labelled composition set, fitting them lost key and tempo accuracy against
-    the truth (benchmarks/results/heads.json, ``weak_all``)."""
+    Full batch, ``config.head_epochs`` AdamW steps, each on freshly augmented sections
+    (``augment_batch``); the other heads are not touched. With ``config.head_labels ==
+    "strong"`` each head learns only from the sections whose label the user gave
+    (``strong_key``, ``strong_bpm``); a head with none is left as built. Each head starts as
+    the weak labeller, so the weak labels can only teach it back what it already decides: on
+    the labelled composition set, fitting them lost key and tempo accuracy against the truth
+    (benchmarks/results/heads.json, ``weak_all``).
+
+    Parameters
+    ----------
+    model : Adapter
+        The model, trained in place and left in eval mode.
+    train : dict
+        ``as_tensors`` output of the training sections, with targets (and ``strong_key``,
+        ``strong_bpm`` where known).
+    config : TrainConfig
+        ``head_epochs``, ``head_lr``, ``head_labels``, ``weight_decay``, ``rotate_keys``,
+        ``tempo_shift_bins``.
+    generator : torch.Generator
+        Source of the augmentation shifts.
+    """
     rows = {head: _learning_rows(train, field, config.head_labels) for head, field in (("key", "strong_key"),
                                                                                        ("tempo", "strong_bpm"))}
     heads = [head for head, mask in rows.items() if mask.any()]

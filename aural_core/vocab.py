@@ -25,7 +25,19 @@ _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B",
 
 
 def key_full_name(tonic: int, minor: bool) -> str:
-    """Name of a key among 24 from its tonic pitch class (0 = C) and mode."""
+    """Name of a key among 24 from its tonic and mode.
+
+    Parameters
+    ----------
+    tonic : int
+        Pitch class of the tonic, 0 = C (taken modulo 12).
+    minor : bool
+
+    Returns
+    -------
+    str
+        E.g. ``"F# minor"`` (sharps, never flats).
+    """
     return f"{PITCH_CLASSES[tonic % 12]} {'minor' if minor else 'major'}"
 
 
@@ -33,6 +45,17 @@ def parse_key(name: str) -> tuple[int, bool]:
     """Inverse of :func:`key_full_name`: ``"F# minor"`` -> ``(6, True)``.
 
     Accepts sharps or flats (``"Bb minor"``) and any case of the mode.
+
+    Parameters
+    ----------
+    name : str
+        A root and a mode separated by a space.
+
+    Returns
+    -------
+    tonic : int
+        Pitch class, 0 = C.
+    minor : bool
 
     Raises
     ------
@@ -53,6 +76,17 @@ def fold_key_14(tonic: int, minor: bool) -> int:
     A natural root keeps its name; a sharp root folds down to the natural root a semitone
     below (C# -> C, D# -> D, F# -> F, G# -> G, A# -> A), keeping the mode. Flats are sharps
     here (Bb == A#), so Bb major folds to A major.
+
+    Parameters
+    ----------
+    tonic : int
+        Pitch class of the tonic, 0 = C (taken modulo 12).
+    minor : bool
+
+    Returns
+    -------
+    int
+        Index into ``KEYS_14``.
     """
     name = PITCH_CLASSES[tonic % 12].rstrip("#")
     return NATURAL_ROOTS.index(name) * 2 + (1 if minor else 0)

@@ -26,9 +26,22 @@ def import_analysis_modules() -> None:
         importlib.import_module(name)
 
 
-def warm_analysis(seconds: float = 6.0) -> float:
-    """Analyse a short synthetic signal with every label column, which compiles (or loads)
-    every numba kernel the analysis uses; returns the seconds it took."""
+def warm_analysis(*, seconds: float = 6.0) -> float:
+    """Compile (or load) every numba kernel the analysis uses.
+
+    Analyses a short synthetic signal (a 220 Hz tone and a 120 BPM pulse) with every label
+    column.
+
+    Parameters
+    ----------
+    seconds : float
+        Length of the signal in seconds.
+
+    Returns
+    -------
+    float
+        Wall-clock seconds it took.
+    """
     from .config import FeatureConfig
     from .embedders import build_embedder, build_tagger
     from .features import analyze_signal

@@ -27,7 +27,7 @@ def main(folder: str, out: Path = REFERENCE_PATH) -> None:
     files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
     for path in files:
         y = load_audio(path, sr=SR)[: MAX_SECONDS * SR]
-        tables.append(describe_frames(SpectralAnalysis(y, SR), frame_bounds(len(y), sr=SR)))
+        tables.append(describe_frames(SpectralAnalysis(y, sr=SR), frame_bounds(len(y), sr=SR)))
         print(f"{path.name}: {len(tables[-1]['level_db'])} frames")
     ref = fit_reference(tables)
     ref["fitted_on"] = f"{len(files)} recordings from benchmarks/realmusic/fetch.sh, first {MAX_SECONDS} s each"

@@ -142,8 +142,8 @@ def time_clap(model: str, device: str) -> dict:
     y = (0.2 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
     bounds = frame_bounds(len(y), sr=SR)
     embedder = build_embedder("clap", model=model, device=device)
-    embedder.embed_frames(SpectralAnalysis(y[: 4 * SR], SR), bounds[:2])
-    analysis = SpectralAnalysis(y, SR)  # fresh: embeddings are memoised per analysis
+    embedder.embed_frames(SpectralAnalysis(y[: 4 * SR], sr=SR), bounds[:2])
+    analysis = SpectralAnalysis(y, sr=SR)  # fresh: embeddings are memoised per analysis
     _sync(embedder.device)
     started, cpu = time.perf_counter(), time.process_time()
     embedder.embed_frames(analysis, bounds)

@@ -140,15 +140,15 @@ def strong_labels_for(folder: str | Path, files: list[dict], styles: StyleTable
         # A row names the file by its path in the folder, or by its name when no other file has it.
         row_key = relative if relative in rows else Path(relative).name
         row = rows.get(row_key) if row_key == relative or names.count(row_key) == 1 else None
-        tagged, tag_problems = read_fields(read_tags(folder / relative), "tag")
-        sidecar, sidecar_problems = read_fields(row or {}, "sidecar")
+        tagged, tag_problems = read_fields(read_tags(folder / relative), source="tag")
+        sidecar, sidecar_problems = read_fields(row or {}, source="sidecar")
         if row is not None:
             used.add(row_key)
         for origin, items in (("tag", tag_problems), (SIDECAR, sidecar_problems)):
             warnings += [f"{shown}: {origin} {field}={value!r} unreadable ({reason.split(': ', 1)[-1]}): "
                          "its weak label is used" for field, value, reason in items]
         merged = sidecar.merged_over(tagged)
-        if merged.style is not None and resolve_style(merged.style, styles) is None:
+        if merged.style is not None and resolve_style(merged.style, table=styles) is None:
             warnings.append(f"{shown}: {SIDECAR} style={merged.style!r} names no row of the style table "
                             f"(an id 0-{len(styles) - 1} or a prompt): its weak style is used")
             merged = merged.without("style")

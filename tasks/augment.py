@@ -101,7 +101,7 @@ def augment_files(cache: CacheLayout, manifest: str, files: list[LabelledFile], 
         except (InputsMissingError, OSError) as exc:  # a moved input spoils its copies only
             summary.add(FileOutcome(f.source, "failed", f.file_id, error=str(exc)))
             continue
-        for t in plan_transforms(f.file_id, config.augment):
+        for t in plan_transforms(f.file_id, config=config.augment):
             out = cache.augmented_frames(f.file_id, t.slug, frames_key(f.file_id, config.features))
             fut = submit_cached(augment_frames, output=out, cache=cache,
                                 path=path, source=f.source, file_id=f.file_id, transform=t,

@@ -175,7 +175,7 @@ def score_render(path: str, source_embedding: list[float], source_estimate: dict
     heard = estimate_attributes(y, sr=features.sample_rate)
     tempo = tempo_agreement(source_estimate["bpm"], heard.bpm)
     return {"path": path, "match": cosine(f.clap.astype(np.float64).mean(axis=0), source_embedding),
-            "bpm": bpm_label(f.tempo_bpm, f.beat_strength, labels),
+            "bpm": bpm_label(f.tempo_bpm, f.beat_strength, config=labels),
             "independent": {"bpm": _finite(heard.bpm), "key": heard.key},
             "tempo_acc1": float(tempo["acc1"]), "tempo_acc2": float(tempo["acc2"]),
             "tempo_log2_error": _finite(tempo["log2_error"]),

@@ -79,6 +79,11 @@ class EssentiaMissingError(AuralError, ImportError):
 def essentia_standard():
     """The ``essentia.standard`` module, imported once with essentia's INFO and WARNING logs silenced.
 
+    Returns
+    -------
+    module
+        ``essentia.standard``, the same object on every call.
+
     Raises
     ------
     EssentiaMissingError

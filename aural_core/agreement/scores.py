@@ -77,6 +77,16 @@ def tempo_agreement(reference_bpm: float | None, estimate_bpm: float | None) -> 
 def to_mir_eval_key(name: str) -> str:
     """Our key name ("F# minor", "Bb major") in mir_eval's format ("F# minor", "A# major").
 
+    Parameters
+    ----------
+    name : str
+        A key name with its mode spelled out, flats accepted.
+
+    Returns
+    -------
+    str
+        Sharp root, a space, "major" or "minor".
+
     Raises
     ------
     ParameterError
@@ -125,7 +135,18 @@ def key_agreement(reference_key: str | None, estimate_key: str | None) -> float:
 
 @lru_cache(maxsize=1)
 def timbre_reference() -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) per timbre dimension of real music, read once from ``timbre_reference.json``."""
+    """Mean and std per timbre dimension of real music, read once from ``timbre_reference.json``.
+
+    Returns
+    -------
+    mean, std : np.ndarray [shape=(30,)]
+        In the units of ``IndependentEstimate.timbre``; std floored at 1e-9.
+
+    Raises
+    ------
+    ParameterError
+        When the file names other features than ``TIMBRE_FEATURES`` (refit it).
+    """
     data = json.loads(TIMBRE_REFERENCE_PATH.read_text())
     if tuple(data["features"]) != TIMBRE_FEATURES:
         raise ParameterError(f"{TIMBRE_REFERENCE_PATH} names other features than TIMBRE_FEATURES; "
@@ -135,7 +156,17 @@ def timbre_reference() -> tuple[np.ndarray, np.ndarray]:
 
 
 def standardize_timbre(t: np.ndarray) -> np.ndarray:
-    """``(t - mean) / std`` with the fixed real-music statistics of :func:`timbre_reference`."""
+    """``(t - mean) / std`` with the fixed real-music statistics of :func:`timbre_reference`.
+
+    Parameters
+    ----------
+    t : np.ndarray [shape=(..., 30)]
+        Timbre descriptors (``IndependentEstimate.timbre``).
+
+    Returns
+    -------
+    np.ndarray [shape=(..., 30)], float64
+    """
     mean, std = timbre_reference()
     return (np.asarray(t, dtype=np.float64) - mean) / std
 

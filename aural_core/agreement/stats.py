@@ -112,6 +112,12 @@ def paired_summary(
     dict
         ``mean_adapter``, ``mean_reference``, ``delta`` (= their difference), ``ci_low``,
         ``ci_high`` (file-level bootstrap of the delta), ``n_sections`` and ``n_files`` kept.
+
+    Raises
+    ------
+    ParameterError
+        When a value is not a number, an array is not 1-D, the three differ in shape, or
+        ``n_resamples`` or ``level`` is not valid (as in :func:`bootstrap_ci`).
     """
     a = _as_1d(adapter_values, "adapter_values")
     r = _as_1d(reference_values, "reference_values")

@@ -21,7 +21,22 @@ class Embedder(Protocol):
 
     name: str
 
-    def embed_frames(self, analysis: SpectralAnalysis, bounds: np.ndarray) -> np.ndarray: ...
+    def embed_frames(self, analysis: SpectralAnalysis, bounds: np.ndarray) -> np.ndarray:
+        """Embed every frame of a file.
+
+        Parameters
+        ----------
+        analysis : SpectralAnalysis
+            The file's signal and shared analyses.
+        bounds : np.ndarray [shape=(n_frames, 2)]
+            Sample ``[start, end)`` of each frame.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_frames, EMBED_DIM)]
+            Unit-norm rows.
+        """
+        ...
 
 
 @runtime_checkable
@@ -31,5 +46,18 @@ class Tagger(Protocol):
     name: str
 
     def tag_scores(self, analysis: SpectralAnalysis, bounds: np.ndarray) -> np.ndarray:
-        """Shape (n_frames, len(TAG_NAMES)); higher means more likely."""
+        """Score every frame of a file against every tag.
+
+        Parameters
+        ----------
+        analysis : SpectralAnalysis
+            The file's signal and shared analyses.
+        bounds : np.ndarray [shape=(n_frames, 2)]
+            Sample ``[start, end)`` of each frame.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_frames, len(TAG_NAMES))]
+            Higher means more likely; only the order within a row is used.
+        """
         ...

@@ -19,18 +19,50 @@ TAGGERS: dict[str, str] = {
 
 
 def build_embedder(name: str, **options) -> Embedder:
-    """Embedder backend by name: ``dsp`` (offline default) or ``clap`` (transformers).
+    """Build an embedder backend by name.
 
-    ``options`` go to the backend: ``reference_path`` for ``dsp``; ``model`` (hub id or
-    directory, default ``FeatureConfig.clap_model``), ``device`` and ``batch_size`` for ``clap``.
-    An unknown name raises :class:`~aural_core.errors.ParameterError` listing the known ones.
+    Parameters
+    ----------
+    name : str
+        ``"dsp"`` (offline default) or ``"clap"`` (transformers, a local checkpoint).
+    **options
+        Keyword arguments of the backend: ``reference_path`` for ``dsp``; ``model`` (hub id or
+        directory, default ``FeatureConfig().clap_model``), ``device`` and ``batch_size`` for
+        ``clap``.
+
+    Returns
+    -------
+    Embedder
+
+    Raises
+    ------
+    ParameterError
+        When ``name`` is unknown; the message lists the known names.
+    ModelNotFoundError
+        When the ``clap`` checkpoint is not on this machine.
     """
     return build(EMBEDDERS, name, role="embedder", **options)
 
 
 def build_tagger(name: str, **options) -> Tagger:
-    """Tagger backend by name: ``rules`` (offline default) or ``clap`` (text-audio similarity).
+    """Build a tagger backend by name.
 
-    ``options`` go to the backend as for :func:`build_embedder` (``rules`` takes none).
+    Parameters
+    ----------
+    name : str
+        ``"rules"`` (offline default) or ``"clap"`` (text-audio similarity).
+    **options
+        Keyword arguments of the backend, as for :func:`build_embedder` (``rules`` takes none).
+
+    Returns
+    -------
+    Tagger
+
+    Raises
+    ------
+    ParameterError
+        When ``name`` is unknown; the message lists the known names.
+    ModelNotFoundError
+        When the ``clap`` checkpoint is not on this machine.
     """
     return build(TAGGERS, name, role="tagger", **options)

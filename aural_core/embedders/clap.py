@@ -59,6 +59,24 @@ class ClapEmbedder:
     the whole signal once to the feature extractor's rate (48 kHz), so frame edges carry no
     resampling transient. A frame longer than the extractor's window (10 s) is cut to its
     centre rather than to the extractor's random crop, so embeddings are deterministic.
+
+    Parameters
+    ----------
+    model : transformers.ClapModel
+        The loaded model, on ``device`` and in eval mode.
+    processor : transformers.ClapProcessor
+        Its processor (feature extractor and tokenizer).
+    device : torch.device
+        Where the model runs.
+    model_name : str
+        The checkpoint's name; keys the memo of embeddings (see :meth:`embed_frames`).
+    batch_size : int >= 1
+        Frames per forward pass.
+
+    Raises
+    ------
+    ParameterError
+        When ``batch_size`` is not a positive integer.
     """
 
     name = "clap"
@@ -75,14 +93,29 @@ class ClapEmbedder:
     @classmethod
     def from_pretrained(cls, model: str = DEFAULT_MODEL, *, device=None,
                         batch_size: int = 16) -> ClapEmbedder:
-        """Load a local checkpoint; ``device=None`` picks CUDA when available, else the CPU.
+        """Load an embedder from a local checkpoint (never downloaded).
 
-        ``model`` is a hub id in the local Hugging Face cache or a checkpoint directory.
+        Parameters
+        ----------
+        model : str
+            Hub id in the local Hugging Face cache, or a checkpoint directory (default:
+            ``FeatureConfig().clap_model``).
+        device : str, torch.device or None
+            ``None`` picks CUDA when available, else the CPU.
+        batch_size : int >= 1
+            Frames per forward pass.
+
+        Returns
+        -------
+        ClapEmbedder
 
         Raises
         ------
         ModelNotFoundError
             When ``model`` is neither a local checkpoint directory nor in the local cache.
+        ParameterError
+            When the checkpoint does not project to 512 dimensions, or ``device`` or
+            ``batch_size`` is invalid.
         """
         device = pick_device(device)
         clap, processor = _load(str(model), device)
@@ -90,16 +123,29 @@ class ClapEmbedder:
 
     @property
     def sampling_rate(self) -> int:
+        """Sample rate (Hz) the feature extractor expects: frames are resampled to it."""
         return int(self.processor.feature_extractor.sampling_rate)
 
     def embed_frames(self, analysis: SpectralAnalysis, bounds: np.ndarray) -> np.ndarray:
-        """Embed the frames ``bounds`` (sample ``[start, end)`` pairs into ``analysis.y``).
+        """Embed every frame of a file from its raw audio.
+
+        Parameters
+        ----------
+        analysis : SpectralAnalysis
+            The file; only ``analysis.y`` and ``analysis.sr`` are read.
+        bounds : np.ndarray [shape=(n_frames, 2), dtype=int]
+            Sample ``[start, end)`` of each frame, non-empty and inside ``analysis.y``.
 
         Returns
         -------
         np.ndarray [shape=(n_frames, 512), dtype=float32]
             Unit-norm rows. The result is memoised on ``analysis`` per checkpoint and bounds,
             so a :class:`ClapTagger` on the same checkpoint does not embed the frames again.
+
+        Raises
+        ------
+        ParameterError
+            When ``bounds`` is not an integer (n, 2) array of non-empty frames inside the signal.
         """
         bounds = _check_bounds(bounds, len(analysis.y))
         key = ("clap_audio", self.model_name or id(self.model), bounds.tobytes())
@@ -143,7 +189,17 @@ class ClapEmbedder:
         return _features(out).float().cpu().numpy()
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalised CLAP text embeddings, shape ``(len(texts), 512)``, float32."""
+        """Embed texts with the checkpoint's text tower.
+
+        Parameters
+        ----------
+        texts : sequence of str
+
+        Returns
+        -------
+        np.ndarray [shape=(len(texts), 512), dtype=float32]
+            Unit-norm rows.
+        """
         import torch
 
         tokens = self.processor.tokenizer(list(texts), padding=True, return_tensors="pt").to(self.device)
@@ -158,6 +214,13 @@ class ClapTagger:
 
     Scores lie in [-1, 1], one column per :data:`~aural_core.vocab.TAG_NAMES` entry; the text
     embeddings are computed once per tagger.
+
+    Parameters
+    ----------
+    embedder : ClapEmbedder
+        Embeds the frames and the prompts.
+    prompt : str
+        Template of each tag's prompt, with a ``{tag}`` field.
     """
 
     name = "clap"
@@ -170,7 +233,27 @@ class ClapTagger:
     @classmethod
     def from_pretrained(cls, model: str = DEFAULT_MODEL, *, device=None,
                         batch_size: int = 16) -> ClapTagger:
-        """Load a local checkpoint (see :meth:`ClapEmbedder.from_pretrained`)."""
+        """Load a tagger from a local checkpoint (never downloaded).
+
+        Parameters
+        ----------
+        model : str
+            Hub id in the local Hugging Face cache, or a checkpoint directory (default:
+            ``FeatureConfig().clap_model``).
+        device : str, torch.device or None
+            ``None`` picks CUDA when available, else the CPU.
+        batch_size : int >= 1
+            Frames per forward pass.
+
+        Returns
+        -------
+        ClapTagger
+
+        Raises
+        ------
+        ModelNotFoundError, ParameterError
+            As :meth:`ClapEmbedder.from_pretrained`.
+        """
         return cls(ClapEmbedder.from_pretrained(model, device=device, batch_size=batch_size))
 
     @property
@@ -181,7 +264,20 @@ class ClapTagger:
         return self._text
 
     def tag_scores(self, analysis: SpectralAnalysis, bounds: np.ndarray) -> np.ndarray:
-        """Shape ``(n_frames, len(TAG_NAMES))``, float32; higher means more likely."""
+        """Cosine similarity of every frame to every tag prompt.
+
+        Parameters
+        ----------
+        analysis : SpectralAnalysis
+            The file; only ``analysis.y`` and ``analysis.sr`` are read.
+        bounds : np.ndarray [shape=(n_frames, 2), dtype=int]
+            Sample ``[start, end)`` of each frame.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_frames, len(TAG_NAMES)), dtype=float32]
+            In [-1, 1]; higher means more likely.
+        """
         audio = self.embedder.embed_frames(analysis, bounds)
         return (audio @ self.text_embeddings.T).astype(np.float32)
 

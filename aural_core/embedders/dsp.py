@@ -36,17 +36,35 @@ GROUPS: tuple[tuple[str, float], ...] = (
 
 
 def descriptor_matrix(desc: dict[str, np.ndarray]) -> np.ndarray:
-    """Concatenate the embedder's descriptor groups, shape (n_frames, D)."""
+    """Concatenate the embedder's descriptor groups (``GROUPS``, in order) into one matrix.
+
+    Parameters
+    ----------
+    desc : dict of str to np.ndarray
+        :func:`~aural_core.descriptors.describe_frames` output (at least the ``GROUPS`` keys).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames, D), dtype=float64]
+        D is the summed width of the groups.
+    """
     return np.concatenate([np.asarray(desc[k], dtype=np.float64).reshape(len(desc[k]), -1)
                            for k, _ in GROUPS], axis=1)
 
 
 class DspEmbedder:
-    """Deterministic 512-D descriptor embedding; needs no weights."""
+    """Deterministic 512-D descriptor embedding; needs no weights.
+
+    Parameters
+    ----------
+    reference_path : str, Path or None
+        The standardisation reference (JSON with ``center``, ``scale`` and ``widths``);
+        ``None`` reads the shipped ``dsp_reference.json``.
+    """
 
     name = "dsp"
 
-    def __init__(self, reference_path: str | Path | None = None):
+    def __init__(self, *, reference_path: str | Path | None = None):
         ref = json.loads(Path(reference_path or REFERENCE_PATH).read_text())
         self.center = np.asarray(ref["center"], dtype=np.float64)
         self.scale = np.asarray(ref["scale"], dtype=np.float64)
@@ -62,21 +80,56 @@ class DspEmbedder:
         return q.T
 
     def standardize(self, desc: dict[str, np.ndarray]) -> np.ndarray:
-        """Centred, scaled and weighted descriptors, shape (n_frames, D)."""
+        """Centre, scale, clip to +-4 and weight the descriptor groups.
+
+        Parameters
+        ----------
+        desc : dict of str to np.ndarray
+            :func:`~aural_core.descriptors.describe_frames` output.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_frames, D)]
+        """
         z = (descriptor_matrix(desc) - self.center) / self.scale
         # Clip outliers so one extreme descriptor (e.g. a silent frame's level) cannot dominate.
         return np.clip(z, -4.0, 4.0) * self._weights
 
     def embed_frames(self, analysis: SpectralAnalysis, bounds: np.ndarray) -> np.ndarray:
+        """Embed every frame: standardised descriptors through the fixed projection, unit length.
+
+        Parameters
+        ----------
+        analysis : SpectralAnalysis
+            The file's shared analyses.
+        bounds : np.ndarray [shape=(n_frames, 2)]
+            Sample ``[start, end)`` of each frame.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_frames, 512), dtype=float32]
+            Unit-norm rows (an all-zero row stays zero).
+        """
         z = self.standardize(describe_frames(analysis, bounds))
         return l2_normalize(z @ self.projection)
 
 
 def fit_reference(desc_tables: list[dict[str, np.ndarray]]) -> dict:
-    """Reference for ``dsp_reference.json`` from descriptors of a music collection.
+    """Fit the standardisation reference (``dsp_reference.json``) on a music collection.
 
     Centre = per-dimension mean over all frames; scale = the group's pooled standard deviation
     (one scale per group keeps the shape of vector-valued groups such as the mel envelope).
+
+    Parameters
+    ----------
+    desc_tables : list of dict of str to np.ndarray
+        :func:`~aural_core.descriptors.describe_frames` output of each file (at least one).
+
+    Returns
+    -------
+    dict
+        ``groups``, ``widths``, ``center`` and ``scale`` (lists, rounded to 6 decimals) and
+        ``n_frames``: the JSON the embedder reads.
     """
     rows = np.concatenate([descriptor_matrix(d) for d in desc_tables], axis=0)
     widths = [np.asarray(desc_tables[0][k]).reshape(len(desc_tables[0][k]), -1).shape[1]

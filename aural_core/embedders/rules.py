@@ -61,7 +61,18 @@ TAG_RULES: dict[str, dict[str, float]] = {
 
 
 def traits(desc: dict[str, np.ndarray]) -> np.ndarray:
-    """Bounded traits in [-1, 1], shape (n_frames, len(TRAITS))."""
+    """Map descriptors to bounded traits (see the module docstring).
+
+    Parameters
+    ----------
+    desc : dict of str to np.ndarray
+        :func:`~aural_core.descriptors.describe_frames` output.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames, len(TRAITS))]
+        In [-1, 1], columns in ``TRAITS`` order.
+    """
     tempo = np.nan_to_num(desc["tempo_bpm"], nan=110.0)
     cols = {
         "major": np.tanh(desc["mode"] / 0.15),
@@ -86,6 +97,20 @@ class RuleTagger:
     name = "rules"
 
     def tag_scores(self, analysis: SpectralAnalysis, bounds: np.ndarray) -> np.ndarray:
+        """Score every frame against every tag: the traits weighted by each tag's rule.
+
+        Parameters
+        ----------
+        analysis : SpectralAnalysis
+            The file's shared analyses.
+        bounds : np.ndarray [shape=(n_frames, 2)]
+            Sample ``[start, end)`` of each frame.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_frames, len(TAG_NAMES))]
+            In [-1, 1]: each rule's weighted sum divided by its total absolute weight.
+        """
         desc = describe_frames(analysis, bounds)
         scores = traits(desc) @ _RULE_MATRIX.T
         # Normalise by each rule's total weight so wide rules do not win by size alone.

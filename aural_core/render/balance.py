@@ -100,6 +100,12 @@ def stem_gains_for(emotion, style: Style, *,
     -------
     dict[str, float]
         One gain per stem in :data:`~aural_core.controls.STEMS`, each in [0.25, 2.0].
+
+    Raises
+    ------
+    ParameterError
+        When the emotion is unknown or a descriptor (or the style's proxy) is not a number in
+        [0, 1]; the message names it.
     """
     emotion = getattr(emotion, "emotion", emotion)
     if emotion not in EMOTION_DB:
@@ -130,7 +136,7 @@ def _check_sr(sr) -> int:
     return int(sr)
 
 
-def split_stems(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
+def split_stems(y: np.ndarray, *, sr: int) -> dict[str, np.ndarray]:
     """Approximate stems for audio that has no native stems.
 
     * ``drums`` = the percussive part of :func:`librosa.effects.hpss`;
@@ -145,13 +151,21 @@ def split_stems(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
 
     Parameters
     ----------
-    y : np.ndarray [shape=(n,)], floating point, finite
+    y : np.ndarray [shape=(n,)]
+        Finite, floating-point mono signal of at least 64 samples.
     sr : int > 0
+        Its sample rate in Hz.
 
     Returns
     -------
     dict[str, np.ndarray]
         The four :data:`~aural_core.controls.STEMS`, each with ``y``'s shape and float dtype.
+
+    Raises
+    ------
+    ParameterError
+        When ``y`` is not a finite mono float signal of at least 64 samples, or ``sr`` is not
+        a positive integer.
     """
     valid_audio(y)
     sr = _check_sr(sr)
@@ -180,10 +194,30 @@ def apply_stem_gains(stems: Mapping[str, np.ndarray], gains: Mapping[str, float]
     then falls short of the target). Every stem gets the same scale factor as the mix, so the
     returned stems still sum to the returned mix. A silent mix is left silent.
 
+    Parameters
+    ----------
+    stems : mapping of str to np.ndarray [shape=(n,)]
+        Finite mono stems of one shape (at least one).
+    gains : mapping of str to float
+        Linear gain (>= 0) per stem; stems left out keep 1.0.
+    sr : int > 0
+        Sample rate in Hz of the stems.
+    target_rms_dbfs : float <= 0 or None
+        RMS level of the mix in dBFS; ``None`` leaves the level alone.
+    peak : float in (0, 1]
+        Highest absolute sample value of the mix (default ``PEAK_CEILING``).
+
     Returns
     -------
     Rendered
         float32 ``mix`` and ``stems`` (same keys as the input), at ``sr``.
+
+    Raises
+    ------
+    ParameterError
+        When ``stems`` is empty, a stem is not a finite mono float signal, the stems' shapes
+        differ, a gain names no stem or is negative or not finite, or ``sr``, ``peak`` or
+        ``target_rms_dbfs`` is out of range.
     """
     sr = _check_sr(sr)
     if not stems:
@@ -219,7 +253,16 @@ def stem_share(stems: Mapping[str, np.ndarray]) -> dict[str, float]:
     """Each stem's share of the total stem energy (sum of squares); the shares sum to 1.
 
     The denominator is the sum of the stems' energies, not the mix energy, so cross terms
-    between stems do not enter. All zeros if every stem is silent.
+    between stems do not enter.
+
+    Parameters
+    ----------
+    stems : mapping of str to np.ndarray [shape=(n,)]
+
+    Returns
+    -------
+    dict[str, float]
+        Stem name -> share in [0, 1]; all zeros if every stem is silent.
     """
     energy = {name: float(np.sum(np.square(np.asarray(s, dtype=np.float64))))
               for name, s in stems.items()}

@@ -71,14 +71,43 @@ class Renderer(Protocol):
     sr: int
 
     def render(self, controls: Controls, *, seconds: float, seed: int) -> Rendered:
-        """Render ``seconds`` of audio; the same ``controls``, ``seconds`` and ``seed`` give
-        identical arrays."""
+        """Render one segment; the same ``controls``, ``seconds`` and ``seed`` give identical arrays.
+
+        Parameters
+        ----------
+        controls : Controls
+            What to render.
+        seconds : float > 0
+            Length of the segment in seconds.
+        seed : int
+            Seed of every random choice.
+
+        Returns
+        -------
+        Rendered
+            ``round(seconds * sr)`` samples at ``sr``.
+        """
         ...
 
     def render_batch(
         self, controls: Sequence[Controls], *, seconds: float, seeds: Sequence[int]
     ) -> list[Rendered]:
-        """Render several segments; ``seeds[i]`` goes with ``controls[i]``."""
+        """Render several segments of one length.
+
+        Parameters
+        ----------
+        controls : sequence of Controls
+            What to render, one item each.
+        seconds : float > 0
+            Length of every segment in seconds.
+        seeds : sequence of int
+            One seed per item: ``seeds[i]`` goes with ``controls[i]``.
+
+        Returns
+        -------
+        list of Rendered
+            In the order of ``controls``.
+        """
         ...
 
 
@@ -91,20 +120,68 @@ RENDERERS: dict[str, str] = {
 
 
 def build_renderer(name: str, **options) -> Renderer:
-    """Build the renderer called ``name`` with keyword ``options``.
+    """Build a renderer by name.
 
-    ``"synth"`` is the procedural :class:`~aural_core.render.synth.SynthRenderer`;
-    ``"musicgen"`` and ``"musicgen-melody"`` import their modules lazily. Any other name raises
-    :class:`~aural_core.errors.ParameterError` listing the known names.
+    Parameters
+    ----------
+    name : str
+        ``"synth"`` (the procedural :class:`~aural_core.render.synth.SynthRenderer`),
+        ``"musicgen"`` or ``"musicgen-melody"`` (their modules are imported lazily).
+    **options
+        Keyword arguments of the renderer's constructor.
+
+    Returns
+    -------
+    Renderer
+
+    Raises
+    ------
+    ParameterError
+        When ``name`` is unknown; the message lists the known names.
+    ModelNotFoundError
+        When a MusicGen checkpoint is not on this machine.
     """
     return build(RENDERERS, name, role="renderer", **options)
 
 
 def renderer_class(name: str) -> type:
-    """The class of the renderer called ``name``, imported but not built (no weights load)."""
+    """The class of a renderer, imported but not built (no weights load).
+
+    Parameters
+    ----------
+    name : str
+        A key of ``RENDERERS``.
+
+    Returns
+    -------
+    type
+
+    Raises
+    ------
+    ParameterError
+        When ``name`` is unknown; the message lists the known names.
+    """
     return resolve(RENDERERS, name, role="renderer")
 
 
 def uses(name: str, what: str) -> bool:
-    """Whether renderer ``name`` declares ``uses_<what>`` (``"probe"``, ``"reference_audio"``)."""
+    """Whether a renderer takes an optional input, by its class attribute ``uses_<what>``.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``RENDERERS``.
+    what : str
+        ``"probe"`` or ``"reference_audio"``.
+
+    Returns
+    -------
+    bool
+        False when the class does not declare it.
+
+    Raises
+    ------
+    ParameterError
+        When ``name`` is unknown.
+    """
     return bool(getattr(renderer_class(name), f"uses_{what}", False))

@@ -28,7 +28,14 @@ class Sampling:
     top_k: int | None = None
 
     def generate_options(self) -> dict:
-        """Keyword arguments for ``generate`` (temperature and top-k only when sampling)."""
+        """Keyword arguments for ``generate``.
+
+        Returns
+        -------
+        dict
+            ``do_sample`` and ``guidance_scale``; ``temperature`` and ``top_k`` (when set)
+            only when sampling.
+        """
         options = {"do_sample": self.do_sample, "guidance_scale": self.guidance_scale}
         if self.do_sample:
             options["temperature"] = self.temperature
@@ -37,11 +44,34 @@ class Sampling:
         return options
 
     def to_dict(self) -> dict:
+        """The settings as plain types, for reports.
+
+        Returns
+        -------
+        dict
+            ``do_sample``, ``temperature``, ``guidance_scale`` and ``top_k``.
+        """
         return asdict(self)
 
 
 def sampling_for(style: Style, *, do_sample: bool, temperature: float, guidance_scale: float) -> Sampling:
-    """The style row's own temperature / top-k / guidance where set, the given defaults elsewhere."""
+    """The sampling settings of a style: its own temperature, top-k and guidance where set.
+
+    Parameters
+    ----------
+    style : Style
+        The style row; its ``top_k`` is used as is (None: the checkpoint's own).
+    do_sample : bool
+        Sample tokens or decode greedily.
+    temperature : float
+        Used where the row sets none.
+    guidance_scale : float
+        Used where the row sets none.
+
+    Returns
+    -------
+    Sampling
+    """
     return Sampling(do_sample=bool(do_sample),
                     temperature=float(style.temperature if style.temperature is not None else temperature),
                     guidance_scale=float(style.guidance_scale if style.guidance_scale is not None
@@ -50,14 +80,50 @@ def sampling_for(style: Style, *, do_sample: bool, temperature: float, guidance_
 
 
 def validate_mix(mix) -> float:
+    """Check a probe mix weight.
+
+    Parameters
+    ----------
+    mix : float
+        Weight of the probed vector against the prompt's encoder states.
+
+    Returns
+    -------
+    float
+        ``mix`` as a float.
+
+    Raises
+    ------
+    ParameterError
+        When ``mix`` is not a number in [0, 1]; the message quotes it as ``probe_mix``.
+    """
     if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not (math.isfinite(mix) and 0 <= mix <= 1):
         raise ParameterError(f"probe_mix={mix!r} must be a number in [0, 1]")
     return float(mix)
 
 
 def conditioning_label(base: str, *, probe: bool, mix: float) -> str:
-    """``base`` ("prompt", "controls" ...) for a render without a probed vector (or ``mix`` 0);
-    ``"probe"`` for the probed vector alone (``mix`` 1); ``"mix:<mix>"`` for a blend.
+    """The label of what a render is conditioned on, as reports show it.
+
+    Parameters
+    ----------
+    base : str
+        What the renderer conditions on without a probe (``"prompt"``, ``"controls"`` ...).
+    probe : bool
+        Whether the render carries a probed vector.
+    mix : float in [0, 1]
+        Weight of the probed vector.
+
+    Returns
+    -------
+    str
+        ``base`` without a probed vector (or at ``mix`` 0); ``"probe"`` for the probed vector
+        alone (``mix`` 1); ``"mix:<mix>"`` for a blend.
+
+    Raises
+    ------
+    ParameterError
+        When ``mix`` is not a number in [0, 1].
 
     Examples
     --------
@@ -72,12 +138,37 @@ def conditioning_label(base: str, *, probe: bool, mix: float) -> str:
 
 def describe_render(renderer: type, controls, styles, *, probed: bool, probe_mix: float, do_sample: bool,
                     temperature: float, guidance_scale: float) -> dict:
-    """What a render by the renderer class ``renderer`` of ``controls`` is conditioned on and
-    sampled with: ``{"conditioning": label, "sampling": dict or None}`` (None: not sampled).
+    """What a render is conditioned on and sampled with, as reports show it.
 
-    ``probed``: whether the render carries a probed vector (counts only for a renderer that
-    ``uses_probe``). The sampling settings are those the renderer itself derives
-    (:func:`sampling_for` of the controls' style row).
+    The sampling settings are those the renderer itself derives (:func:`sampling_for` of the
+    controls' style row).
+
+    Parameters
+    ----------
+    renderer : type
+        The renderer class (its ``conditioning``, ``uses_probe`` and ``sampled`` attributes).
+    controls : Controls
+        The render's controls.
+    styles : StyleTable
+        The table ``controls.style_id`` indexes.
+    probed : bool
+        Whether the render carries a probed vector (counts only for a renderer that
+        ``uses_probe``).
+    probe_mix : float in [0, 1]
+    do_sample : bool
+    temperature : float
+    guidance_scale : float
+        The ``[render]`` settings (see ``RenderConfig``).
+
+    Returns
+    -------
+    dict
+        ``{"conditioning": str, "sampling": dict or None}`` (None: the renderer does not sample).
+
+    Raises
+    ------
+    ParameterError
+        When ``probe_mix`` is not a number in [0, 1].
     """
     base = getattr(renderer, "conditioning", "prompt")
     label = conditioning_label(base, probe=probed and getattr(renderer, "uses_probe", False), mix=probe_mix)

@@ -17,28 +17,59 @@ _PEAK_MARGIN = 1e-6
 
 
 def rms_gain(y: np.ndarray, *, target_dbfs: float) -> float:
-    """Factor that brings the RMS level of ``y`` to ``target_dbfs`` (full scale = 1.0).
+    """Factor that brings the RMS level of a signal to ``target_dbfs``.
 
-    A plain RMS level, ``20 * log10(sqrt(mean(y ** 2)))``, not K-weighted LUFS. A silent
-    signal gets 1.0 (it stays silent).
+    A plain RMS level, ``20 * log10(sqrt(mean(y ** 2)))`` with full scale = 1.0, not
+    K-weighted LUFS.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    target_dbfs : float
+        The RMS level wanted, in dBFS.
+
+    Returns
+    -------
+    float
+        The linear factor; 1.0 for a silent signal (it stays silent).
     """
     rms = float(np.sqrt(np.mean(y ** 2)))
     return 10.0 ** (target_dbfs / 20.0) / rms if rms > 0 else 1.0
 
 
 def style_level_dbfs(dynamics: float) -> float:
-    """The RMS level (dBFS) a style's ``dynamics`` (0..1) asks for: -26 (calm) .. -18 (loud).
+    """The RMS level a style's dynamics asks for.
 
     Every renderer levels its mix here before the peak limit, so a calm, low-dynamics style
     renders quieter than a busy, loud one whatever the backend.
+
+    Parameters
+    ----------
+    dynamics : float
+        The style row's ``dynamics`` (0..1).
+
+    Returns
+    -------
+    float
+        ``-26 + 8 * dynamics`` dBFS: -26 (calm) .. -18 (loud).
     """
     return -26.0 + 8.0 * float(dynamics)
 
 
 def peak_limit_gain(peak: float, *, ceiling: float = PEAK_CEILING) -> float:
-    """Factor (<= 1) that keeps a signal whose absolute peak is ``peak`` under ``ceiling``.
+    """Factor (<= 1) that keeps a signal's absolute peak under a ceiling.
 
-    1.0 when the peak is already at or under the ceiling, else a factor that puts it just
-    under (by 1e-6).
+    Parameters
+    ----------
+    peak : float
+        The signal's largest absolute sample value.
+    ceiling : float
+        The highest value allowed (default ``PEAK_CEILING``), full scale = 1.0.
+
+    Returns
+    -------
+    float
+        1.0 when ``peak`` is already at or under ``ceiling``, else the factor that puts it
+        just under (by 1e-6).
     """
     return (ceiling - _PEAK_MARGIN) / peak if peak > ceiling else 1.0

@@ -38,10 +38,33 @@ CHROMA_DEFAULTS = {"sampling_rate": 32000, "n_fft": 16384, "hop_length": 4096, "
 
 def melody_chroma(audio: Sequence[np.ndarray], *, sampling_rate: int = 32000, n_fft: int = 16384,
                   hop_length: int = 4096, num_chroma: int = 12, chunk_length: float = 30) -> np.ndarray:
-    """One-hot chroma of each mono signal (already at ``sampling_rate``) -> (batch, frames, num_chroma).
+    """One-hot chroma of each mono signal, as MusicGen-Melody's feature extractor makes it.
 
     Signals are cut to ``chunk_length`` seconds and zero-padded to the longest (a padded frame
     reads as class 0, the model's own "no melody" frame), as the transformers extractor does.
+
+    Parameters
+    ----------
+    audio : sequence of np.ndarray [shape=(n_i,)]
+        Non-empty, finite mono signals, already at ``sampling_rate`` (at least one).
+    sampling_rate : int
+        Their sample rate in Hz.
+    n_fft, hop_length : int
+        STFT size and hop in samples.
+    num_chroma : int
+        Pitch classes per frame.
+    chunk_length : float
+        Longest signal used, in seconds.
+
+    Returns
+    -------
+    np.ndarray [shape=(batch, n_frames, num_chroma), dtype=float32]
+        1 at each frame's strongest class, 0 elsewhere.
+
+    Raises
+    ------
+    ParameterError
+        When ``audio`` is empty or a signal is empty, not 1-D or not finite.
     """
     import torch
     from transformers.audio_utils import chroma_filter_bank
@@ -78,9 +101,23 @@ def melody_chroma(audio: Sequence[np.ndarray], *, sampling_rate: int = 32000, n_
 class MusicgenMelodyRenderer(MusicgenRenderer):
     """Render controls with a MusicGen-Melody checkpoint, conditioned on each item's reference audio.
 
-    Parameters as :class:`~aural_core.render.musicgen.MusicgenRenderer` (no probe: the
-    melody model has no cross-attention states to blend into). ``reference_sr`` is the rate
-    the reference audio must come at (the checkpoint's feature-extractor rate).
+    No probe: the melody model has no cross-attention states to blend into. ``reference_sr``
+    is the rate the reference audio must come at (the checkpoint's feature-extractor rate).
+
+    Parameters
+    ----------
+    model : str
+        Hub id already in the local Hugging Face cache, or a local checkpoint directory
+        (default: ``RenderConfig().musicgen_melody_model``).
+    device, guidance_scale, do_sample, temperature, styles
+        As for :class:`~aural_core.render.musicgen.MusicgenRenderer`.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the checkpoint (or its ``preprocessor_config.json``) is not on this machine.
+    ParameterError
+        When ``temperature``, ``guidance_scale`` or ``device`` is invalid.
     """
 
     name = "musicgen-melody"
@@ -106,10 +143,30 @@ class MusicgenMelodyRenderer(MusicgenRenderer):
 
     def render_batch(self, controls: Sequence[Controls], *, seconds: float, seeds: Sequence[int],
                      reference_audio: Sequence[np.ndarray | None] | None = None) -> list[Rendered]:
-        """Render every item (one ``generate`` call per sampling setting, seeded as MusicGen's).
+        """Render every item: one ``generate`` call per sampling setting, seeded as MusicGen's.
 
-        ``reference_audio``: per item, the mono source audio at :attr:`reference_sr` whose
-        chroma conditions it, or ``None`` for the model's "no melody" chroma.
+        Parameters
+        ----------
+        controls : sequence of Controls
+            What to render, at least one item.
+        seconds : float > 0
+            Length of every segment in seconds.
+        seeds : sequence of int
+            One seed per item (see :meth:`MusicgenRenderer.render_batch`).
+        reference_audio : sequence of np.ndarray [shape=(n,)] or None, optional
+            Per item, the mono source audio at :attr:`reference_sr` whose chroma conditions
+            it, or ``None`` for the model's "no melody" chroma.
+
+        Returns
+        -------
+        list of Rendered
+            In the order of ``controls``.
+
+        Raises
+        ------
+        ParameterError
+            When the lengths of ``controls``, ``seeds`` and ``reference_audio`` differ, or an
+            item, seed, ``seconds`` or reference signal is invalid.
         """
         controls = self._check(controls, seconds, seeds)
         if reference_audio is not None:

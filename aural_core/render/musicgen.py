@@ -39,7 +39,16 @@ _DEFAULTS = RenderConfig()  # the defaults live in config.py
 
 
 def musicgen_prompt(controls: Controls) -> str:
-    """The text prompt for ``controls``: ``"<style prompt>, <bpm> bpm, in <key>"``.
+    """The text prompt for a render's controls.
+
+    Parameters
+    ----------
+    controls : Controls
+
+    Returns
+    -------
+    str
+        ``"<style prompt>, <bpm> bpm, in <key>"``, the BPM rounded to an integer.
 
     Examples
     --------
@@ -56,7 +65,8 @@ class MusicgenRenderer:
     ----------
     model : str
         Hub id already in the local Hugging Face cache, or a local directory holding a
-        ``save_pretrained`` checkpoint (model and processor).
+        ``save_pretrained`` checkpoint (model and processor); default:
+        ``RenderConfig().musicgen_model``.
     device : str, torch.device or None
         ``None`` picks CUDA when available, else the CPU.
     guidance_scale : float
@@ -75,6 +85,9 @@ class MusicgenRenderer:
     ------
     ModelNotFoundError
         When the checkpoint is not on this machine (raised here, not at the first render).
+    ParameterError
+        When ``temperature`` is not > 0, ``guidance_scale`` is not finite, ``probe_mix`` is
+        outside [0, 1] or ``device`` is not a torch device.
     """
 
     name = "musicgen"
@@ -115,12 +128,44 @@ class MusicgenRenderer:
         return int(self.model.config.text_encoder.hidden_size)
 
     def sampling(self, controls: Controls) -> Sampling:
-        """The sampling settings ``controls`` is rendered with (its style row's, else the defaults)."""
+        """The sampling settings a render is made with: its style row's, else the renderer's.
+
+        Parameters
+        ----------
+        controls : Controls
+
+        Returns
+        -------
+        Sampling
+
+        Raises
+        ------
+        ParameterError
+            When ``controls.style_id`` is not an index into the style table.
+        """
         return sampling_for(self._style(controls), do_sample=self.do_sample, temperature=self.temperature,
                             guidance_scale=self.guidance_scale)
 
     def render(self, controls: Controls, *, seconds: float, seed: int) -> Rendered:
-        """Render ``seconds`` of audio for ``controls``; same inputs, same audio (on one device)."""
+        """Render one segment; same inputs, same audio (on one device).
+
+        Parameters
+        ----------
+        controls : Controls
+        seconds : float > 0
+            Length in seconds (at least 64 samples).
+        seed : int
+
+        Returns
+        -------
+        Rendered
+            ``round(seconds * sr)`` samples at :attr:`sr`, stems split and balanced.
+
+        Raises
+        ------
+        ParameterError
+            When ``controls``, ``seconds`` or ``seed`` is invalid.
+        """
         return self.render_batch([controls], seconds=seconds, seeds=[seed])[0]
 
     def render_batch(self, controls: Sequence[Controls], *, seconds: float, seeds: Sequence[int],
@@ -131,11 +176,30 @@ class MusicgenRenderer:
         group of items sharing a sampling setting is seeded once with the seed of its first
         item: the output is reproducible for the same (controls, seconds, seeds), and items of
         one group still differ from each other (each row samples its own tokens), but item
-        ``i`` is not what ``render(controls[i], seed=seeds[i])`` gives alone. ``seeds`` must
-        still have one seed per item.
+        ``i`` is not what ``render(controls[i], seed=seeds[i])`` gives alone.
 
-        ``probe``: per item, a probed vector of the text encoder's width (:attr:`text_dim`) to
-        blend into its prompt's encoder states with weight ``probe_mix``, or ``None``.
+        Parameters
+        ----------
+        controls : sequence of Controls
+            What to render, at least one item.
+        seconds : float > 0
+            Length of every segment in seconds (at least 64 samples).
+        seeds : sequence of int
+            One seed per item.
+        probe : sequence of np.ndarray [shape=(text_dim,)] or None, optional
+            Per item, a probed vector to blend into its prompt's encoder states with weight
+            ``probe_mix``, or ``None``.
+
+        Returns
+        -------
+        list of Rendered
+            In the order of ``controls``.
+
+        Raises
+        ------
+        ParameterError
+            When the lengths of ``controls``, ``seeds`` and ``probe`` differ, or an item, seed,
+            ``seconds`` or probed vector is invalid.
         """
         controls = self._check(controls, seconds, seeds)
         if probe is not None:
@@ -146,8 +210,17 @@ class MusicgenRenderer:
         return self._render_groups(controls, seconds, list(seeds), {"probe": probe})
 
     def encode_prompts(self, texts: Sequence[str]) -> np.ndarray:
-        """Mean-pooled text-encoder output of each text (padding excluded) -> (n, text_dim) float32:
-        the space the probe maps into."""
+        """Mean-pooled text-encoder output of each text: the space the probe maps into.
+
+        Parameters
+        ----------
+        texts : sequence of str
+
+        Returns
+        -------
+        np.ndarray [shape=(len(texts), text_dim), dtype=float32]
+            Mean over each text's tokens, padding excluded.
+        """
         import torch
 
         inputs = self.processor(text=list(texts), padding=True, return_tensors="pt").to(self.device)
@@ -214,7 +287,7 @@ class MusicgenRenderer:
             return self.model.generate(**inputs, **options)
         mask = inputs["attention_mask"]
         states = blend_states(self.model.text_encoder(input_ids=inputs["input_ids"], attention_mask=mask)
-                              .last_hidden_state, probe, self.probe_mix)
+                              .last_hidden_state, probe, mix=self.probe_mix)
         if sampling.guidance_scale > 1:
             # generate adds the unconditional (null) half itself only when it runs the encoder.
             states = torch.cat([states, torch.zeros_like(states)], dim=0)
@@ -234,7 +307,7 @@ class MusicgenRenderer:
         mix = np.zeros(n_samples, dtype=np.float32)
         mix[: min(n_samples, len(y))] = y[:n_samples]
         mix = np.nan_to_num(mix, nan=0.0, posinf=0.0, neginf=0.0)
-        stems = split_stems(mix, self.sr)
+        stems = split_stems(mix, sr=self.sr)
         level = style_level_dbfs(self._style(controls).dynamics)
         return apply_stem_gains(stems, controls.stem_gains or {}, sr=self.sr, target_rms_dbfs=level)
 
@@ -246,10 +319,26 @@ class MusicgenRenderer:
         return self.styles[int(sid)]
 
 
-def blend_states(states, vectors: Sequence[np.ndarray | None], mix: float):
-    """``(1 - mix) * states[i] + mix * vectors[i]`` at every token of each row that has a vector
-    (rows without one keep their states): ``states`` is a (batch, tokens, width) torch tensor.
-    At ``mix`` 1 every token carries the vector, which cross-attention reads as the vector alone."""
+def blend_states(states, vectors: Sequence[np.ndarray | None], *, mix: float):
+    """Blend probed vectors into text-encoder states, token by token.
+
+    At ``mix`` 1 every token carries the vector, which cross-attention reads as the vector alone.
+
+    Parameters
+    ----------
+    states : torch.Tensor [shape=(batch, tokens, width)]
+        The prompts' encoder states.
+    vectors : sequence of np.ndarray [shape=(width,)] or None
+        One per row; rows with ``None`` keep their states.
+    mix : float in [0, 1]
+        Weight of the vector.
+
+    Returns
+    -------
+    torch.Tensor [shape=(batch, tokens, width)]
+        ``(1 - mix) * states[i] + mix * vectors[i]`` at every token of each row with a vector;
+        a new tensor (``states`` is not changed).
+    """
     import torch
 
     out = states.clone()

@@ -282,10 +282,15 @@ class SynthRenderer:
 
     Parameters
     ----------
-    sr : int
-        Output sampling rate (at least 8000); by default ``FeatureConfig.sample_rate``.
+    sr : int >= 8000
+        Output sampling rate (Hz); by default ``FeatureConfig.sample_rate``.
     styles : StyleTable or None
         The style table that ``controls.style_id`` indexes; the default table if ``None``.
+
+    Raises
+    ------
+    ParameterError
+        When ``sr`` is not an integer >= 8000.
 
     Examples
     --------
@@ -299,7 +304,7 @@ class SynthRenderer:
     name = "synth"
     conditioning = "controls"  # style timbre, tempo, key and stem gains; no prompt text
 
-    def __init__(self, sr: int = _DEFAULT_SR, styles: StyleTable | None = None):
+    def __init__(self, *, sr: int = _DEFAULT_SR, styles: StyleTable | None = None):
         if not isinstance(sr, numbers.Integral) or isinstance(sr, bool) or sr < 8000:
             raise ParameterError(f"sr={sr!r} must be an integer >= 8000")
         self.sr = int(sr)
@@ -311,7 +316,28 @@ class SynthRenderer:
     # -- public API -----------------------------------------------------------------------
 
     def render(self, controls: Controls, *, seconds: float, seed: int) -> Rendered:
-        """Render ``seconds`` of audio for ``controls``; deterministic for ``seed``."""
+        """Render ``seconds`` of audio for ``controls``; deterministic for ``seed``.
+
+        Parameters
+        ----------
+        controls : Controls
+            Emotion, tempo, key, style and stem gains; ``style_id`` must index ``self.styles``.
+        seconds : float
+            Length of the output, in (0, 3600] seconds.
+        seed : int >= 0
+            Seeds every random choice (progression, drums, bass, harmony, melody).
+
+        Returns
+        -------
+        Rendered
+            ``mix`` [shape=(round(seconds * sr),), dtype=float32] and its four ``STEMS``.
+
+        Raises
+        ------
+        ParameterError
+            When ``seconds``, ``seed``, ``style_id`` or a stem gain is not valid; the message
+            names it and quotes its value.
+        """
         plan = self._plan(controls, seconds)
         if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
             raise ParameterError(f"seed={seed!r} must be a non-negative integer")
@@ -331,7 +357,27 @@ class SynthRenderer:
 
     def render_batch(self, controls: Sequence[Controls], *, seconds: float,
                      seeds: Sequence[int]) -> list[Rendered]:
-        """Render each ``controls[i]`` with ``seeds[i]``."""
+        """Render each ``controls[i]`` with ``seeds[i]``.
+
+        Parameters
+        ----------
+        controls : sequence of Controls
+            One per segment.
+        seconds : float
+            Length of every segment (seconds).
+        seeds : sequence of int
+            One per segment, as long as ``controls``.
+
+        Returns
+        -------
+        list of Rendered
+            In the order of ``controls``.
+
+        Raises
+        ------
+        ParameterError
+            When the lengths differ, or a segment's arguments are not valid (``render``).
+        """
         if len(controls) != len(seeds):
             raise ParameterError(
                 f"got {len(controls)} controls but {len(seeds)} seeds; they must match"

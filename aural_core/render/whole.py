@@ -55,8 +55,29 @@ _DOWNBEAT_MARGIN = 1.1  # the winning beat position must beat the runner-up by 1
 
 def section_bars(bounds: Sequence[tuple[float, float]], *, bpm: float,
                  beats_per_bar: int = BEATS_PER_BAR) -> list[int]:
-    """Bars of each section at ``bpm``: the bar lines nearest the source's section ends
-    (measured from the first section's start), at least one bar each.
+    """Bars of each section at ``bpm``: the bar lines nearest the source's section ends.
+
+    Bar lines are measured from the first section's start; every section gets at least one bar.
+
+    Parameters
+    ----------
+    bounds : sequence of (float, float)
+        Each section's (start, end) in the source, in seconds, in time order.
+    bpm : float
+        Tempo of the piece (beats per minute).
+    beats_per_bar : int
+        Beats in a bar.
+
+    Returns
+    -------
+    list of int
+        Bars per section, each >= 1.
+
+    Raises
+    ------
+    ParameterError
+        When ``bounds`` is empty, a section does not end after it starts, or ``bpm`` is not a
+        finite, positive tempo.
 
     Examples
     --------
@@ -79,10 +100,35 @@ def section_bars(bounds: Sequence[tuple[float, float]], *, bpm: float,
 
 def render_seconds(bars: int, *, bpm: float, longest: float, beats_per_bar: int = BEATS_PER_BAR,
                    crossfade_beats: int = BEATS_PER_BAR) -> float:
-    """Seconds to render for a section of ``bars`` bars: the section, its crossfade tail and one
-    bar of room to trim to the first beat, capped at ``longest`` (but never under the three bars
-    a loop needs), rounded up to whole seconds so that sections of many inputs share lengths
-    (one ``render_batch`` call per length)."""
+    """Seconds to render for a section of ``bars`` bars.
+
+    That is the section, its crossfade tail and one bar of room to trim to the first beat,
+    capped at ``longest`` (but never under the three bars a loop needs), rounded up to whole
+    seconds so that sections of many inputs share lengths (one ``render_batch`` call per length).
+
+    Parameters
+    ----------
+    bars : int
+        The section's length in bars.
+    bpm : float
+        Tempo (beats per minute).
+    longest : float
+        Cap on the render (seconds); a shorter render is looped.
+    beats_per_bar : int
+        Beats in a bar.
+    crossfade_beats : int
+        Beats of the crossfade into the next section.
+
+    Returns
+    -------
+    float
+        Whole seconds.
+
+    Raises
+    ------
+    ParameterError
+        When ``bpm`` is not a finite, positive tempo.
+    """
     beat_s = 60.0 / check_bpm(bpm)
     need = (bars * beats_per_bar + crossfade_beats + beats_per_bar) * beat_s
     floor = (crossfade_beats + 2 * beats_per_bar) * beat_s
@@ -97,8 +143,27 @@ def _resampled(y: np.ndarray, sr: int) -> np.ndarray:
 
 
 def track_beats(y: np.ndarray, *, sr: int, bpm: float) -> np.ndarray:
-    """Beat times (seconds) of ``y`` from librosa's tracker, seeded with ``bpm``; empty for a
-    signal without onsets."""
+    """Beat times of ``y`` from librosa's tracker, seeded with ``bpm``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio.
+    sr : int
+        Sample rate of ``y`` (Hz); it is tracked on a 22050 Hz copy.
+    bpm : float
+        The tracker's starting tempo (beats per minute).
+
+    Returns
+    -------
+    np.ndarray [shape=(k,)]
+        Beat times in seconds, ascending; empty for a signal without onsets.
+
+    Raises
+    ------
+    ParameterError
+        When ``bpm`` is not a finite, positive tempo.
+    """
     import librosa
 
     x = _resampled(y, sr)
@@ -135,6 +200,7 @@ class BeatGrid:
 
     @property
     def bpm(self) -> float:
+        """The grid's tempo, in beats per minute."""
         return 60.0 / self.period
 
 
@@ -149,6 +215,27 @@ def beat_grid(y: np.ndarray, *, sr: int, bpm: float, search_seconds: float = 0.0
     (a beat a few milliseconds before the first sample is the first beat). Beats off the line
     by over four times the median residual (at least 10 ms, at most a tenth of a beat), which
     the tracker invents where the music thins out, are left out and the line fitted again.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio.
+    sr : int
+        Sample rate of ``y`` (Hz).
+    bpm : float
+        The tracker's starting tempo (beats per minute).
+    search_seconds : float
+        How far (seconds) a tracked beat may move to the steepest energy rise.
+
+    Returns
+    -------
+    BeatGrid or None
+        First beat (seconds), period (seconds) and the beats fitted; None under four beats.
+
+    Raises
+    ------
+    ParameterError
+        When ``bpm`` is not a finite, positive tempo.
     """
     beats = track_beats(y, sr=sr, bpm=bpm)
     if len(beats) < 4:
@@ -191,6 +278,22 @@ def downbeat_phase(y: np.ndarray, *, sr: int, grid: BeatGrid, beats_per_bar: int
     position (beat number modulo ``beats_per_bar``) with the highest mean score wins if it
     beats the runner-up by 10 %; two whole bars at least are needed. Otherwise 0: without a
     clear cue the first beat is kept, as before.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio.
+    sr : int
+        Sample rate of ``y`` (Hz).
+    grid : BeatGrid
+        The beat grid of ``y`` (``beat_grid``).
+    beats_per_bar : int
+        Beats in a bar.
+
+    Returns
+    -------
+    int
+        In ``[0, beats_per_bar)``: beats to skip after the grid's first to reach a downbeat.
     """
     import librosa
 
@@ -230,6 +333,14 @@ class Alignment:
     downbeat: int = 0             # beats skipped after the first to reach the first downbeat
 
     def to_dict(self) -> dict:
+        """This alignment as a JSON-ready dict, rounded as the cue sheet records it.
+
+        Returns
+        -------
+        dict
+            ``offset_s`` and ``stretch`` (4 decimals), ``n_beats``, ``downbeat`` and
+            ``measured_bpm`` (2 decimals, or None).
+        """
         return {"offset_s": round(self.offset_s, 4), "stretch": round(self.stretch, 4), "n_beats": self.n_beats,
                 "downbeat": self.downbeat,
                 "measured_bpm": None if self.measured_bpm is None else round(self.measured_bpm, 2)}
@@ -246,13 +357,40 @@ def _fold_ratio(ratio: float) -> float:
 
 def align_render(y: np.ndarray, *, sr: int, bpm: float, tolerance: float = 0.002,
                  max_stretch: float = 0.2, beats_per_bar: int = BEATS_PER_BAR) -> tuple[np.ndarray, Alignment]:
-    """``y`` conformed to ``bpm`` and trimmed to start on its first downbeat (see the module
-    docstring; the first beat when no beat stands out as the downbeat).
+    """``y`` conformed to ``bpm`` and trimmed to start on its first downbeat.
 
+    See the module docstring; the first beat is used when no beat stands out as the downbeat.
     A render whose fitted tempo (octaves folded) is off by more than ``tolerance`` but at most
     ``max_stretch`` is time-stretched to ``bpm`` (phase vocoder: the key stays), and its first
     beat moves with it; farther off, it is left as it is (stretching that far would smear it)
     and the alignment says so. Without a beat grid the render is placed as it is.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono render.
+    sr : int
+        Sample rate of ``y`` (Hz).
+    bpm : float
+        The piece's tempo (beats per minute).
+    tolerance : float
+        Relative tempo error left as it is (0.002 = 0.2 %).
+    max_stretch : float
+        Largest relative tempo error that is stretched away.
+    beats_per_bar : int
+        Beats in a bar.
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(m,), dtype=float32]
+        The render, stretched and trimmed.
+    alignment : Alignment
+        What was done to it.
+
+    Raises
+    ------
+    ParameterError
+        When ``bpm`` is not a finite, positive tempo.
     """
     bpm = check_bpm(bpm)
     y = np.asarray(y, dtype=np.float32)
@@ -294,25 +432,51 @@ def _overlap_add(pieces: Sequence[tuple[int, np.ndarray]], n: int, crossfade: in
     return out
 
 
-def loop_bars(y: np.ndarray, n: int, *, bar_samples: float, crossfade: int) -> tuple[np.ndarray, bool]:
-    """``y`` cut to ``n`` samples, or, when shorter, its longest body of whole bars repeated
-    (a multiple of four bars when that fits), each repeat cross-faded over ``crossfade`` samples
-    with the body's own continuation; returns (audio, looped)."""
+def loop_bars(y: np.ndarray, *, length: int, bar_samples: float, crossfade: int) -> tuple[np.ndarray, bool]:
+    """``y`` cut to ``length`` samples, or, when shorter, its longest body of whole bars repeated.
+
+    The body is a multiple of four bars when that fits; each repeat is cross-faded over
+    ``crossfade`` samples with the body's own continuation.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(m,)]
+        Mono render, starting on a bar line.
+    length : int
+        Samples wanted.
+    bar_samples : float
+        Samples per bar (not rounded).
+    crossfade : int
+        Samples of each crossfade.
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(length,), dtype=float32]
+    looped : bool
+        True when ``y`` was shorter and had to be repeated.
+
+    Raises
+    ------
+    ParameterError
+        When ``y`` is shorter than ``length`` and holds no whole bar plus a crossfade.
+    """
     y = np.asarray(y, dtype=np.float32)
-    if len(y) >= n:
-        return y[:n], False
+    if len(y) >= length:
+        return y[:length], False
     k = int((len(y) - crossfade) // bar_samples)
     if k < 1:
         raise ParameterError(f"a render of {len(y)} samples holds no whole bar of {bar_samples:.0f} samples "
                              f"plus a crossfade of {crossfade}; render longer sections")
     k = k - k % 4 if k >= 4 else k
-    starts = [int(round(j * k * bar_samples)) for j in range(int(math.ceil(n / (k * bar_samples))) + 1)]
-    pieces = [(a, y[: b - a + crossfade]) for a, b in zip(starts, starts[1:]) if a < n]
-    return _overlap_add(pieces, n, crossfade), True
+    starts = [int(round(j * k * bar_samples)) for j in range(int(math.ceil(length / (k * bar_samples))) + 1)]
+    pieces = [(a, y[: b - a + crossfade]) for a, b in zip(starts, starts[1:]) if a < length]
+    return _overlap_add(pieces, length, crossfade), True
 
 
 @dataclass(frozen=True)
 class PlacedSection:
+    """Where one section's render sits in a ``Piece`` and how it got there."""
+
     start: int                    # first sample (on bar line ``bar``)
     bar: int                      # 0-based bar index of its first bar
     bars: int
@@ -333,10 +497,12 @@ class Piece:
 
     @property
     def bar_samples(self) -> float:
+        """Samples per bar (not rounded)."""
         return self.beats_per_bar * 60.0 / self.bpm * self.sr
 
     @property
     def total_bars(self) -> int:
+        """The piece's length in bars."""
         return sum(s.bars for s in self.sections)
 
 
@@ -350,6 +516,35 @@ def assemble(renders: Sequence[np.ndarray], bars: Sequence[int], *, sr: int, bpm
     (``loop_bars``) and placed on its bar line; consecutive sections cross-fade over
     ``crossfade_beats`` beats after the bar line. The piece lasts ``sum(bars)`` bars; its peak is
     limited to full scale.
+
+    Parameters
+    ----------
+    renders : sequence of np.ndarray [shape=(n_i,)]
+        One mono render per section, all at ``sr``.
+    bars : sequence of int
+        Each section's length in bars (``section_bars``), >= 1.
+    sr : int
+        Sample rate (Hz).
+    bpm : float
+        The piece's tempo (beats per minute).
+    beats_per_bar : int
+        Beats in a bar.
+    crossfade_beats : int
+        Beats of each crossfade, in ``1..beats_per_bar * min(bars)``.
+    align : bool
+        Align each render first (``align_render``).
+
+    Returns
+    -------
+    Piece
+        ``audio`` [shape=(round(sum(bars) * bar_samples),), dtype=float32] and the placed sections.
+
+    Raises
+    ------
+    ParameterError
+        When renders and bars differ in number or are empty, a bar count is not a positive
+        integer, ``crossfade_beats`` is out of range, ``bpm`` is not a finite, positive tempo,
+        or a render is too short to loop (``loop_bars``).
     """
     bpm = check_bpm(bpm)
     if len(renders) != len(bars) or not renders:
@@ -372,7 +567,7 @@ def assemble(renders: Sequence[np.ndarray], bars: Sequence[int], *, sr: int, bpm
             aligned, how = np.asarray(y, np.float32), Alignment(0.0, None, 1.0, 0)
         last = i == len(renders) - 1
         need = starts[i + 1] - starts[i] + (0 if last else crossfade)
-        audio, looped = loop_bars(aligned, need, bar_samples=bar_samples, crossfade=crossfade)
+        audio, looped = loop_bars(aligned, length=need, bar_samples=bar_samples, crossfade=crossfade)
         pieces.append((starts[i], audio))
         placed.append(PlacedSection(starts[i], int(first_bar[i]), int(bars[i]), how, looped))
     out = _overlap_add(pieces, total, crossfade)
@@ -390,6 +585,30 @@ def cue_sheet(piece: Piece, *, title: str, audio: str, sections: Sequence[Mappin
     fields to record (its span in the source, its seed); each entry gets its start time, its
     first bar (1-based), its length in bars and what alignment did to its render. ``extra``
     adds top-level fields (the renderer that made it).
+
+    Parameters
+    ----------
+    piece : Piece
+        The assembled piece.
+    title : str
+        The piece's title.
+    audio : str
+        The audio file's name, as the cue sheet refers to it.
+    sections : sequence of Mapping
+        One per placed section, each with ``name`` and ``controls``.
+    extra : Mapping, optional
+        Further top-level fields.
+
+    Returns
+    -------
+    dict
+        ``format``, ``title``, ``audio``, ``sr``, ``bpm``, ``beats_per_bar``, ``crossfade_s``,
+        ``bars``, ``seconds`` and ``sections`` (plus ``extra``).
+
+    Raises
+    ------
+    ParameterError
+        When ``sections`` and the piece's sections differ in number.
     """
     if len(sections) != len(piece.sections):
         raise ParameterError(f"got {len(sections)} section descriptions for {len(piece.sections)} sections")
@@ -414,8 +633,20 @@ def _cue_time(seconds: float) -> str:
 
 
 def cue_text(sheet: Mapping) -> str:
-    """The cue sheet as a ``.cue`` file: one TRACK per section with its INDEX time; tempo, bar
-    and controls ride along in REM lines (players ignore them)."""
+    """The cue sheet as a ``.cue`` file: one TRACK per section with its INDEX time.
+
+    Tempo, bar and controls ride along in REM lines (players ignore them).
+
+    Parameters
+    ----------
+    sheet : Mapping
+        A ``cue_sheet`` dict.
+
+    Returns
+    -------
+    str
+        The file's text, newline-terminated.
+    """
     lines = [f"REM GENERATOR {_quoted('aural render')}", f"REM BPM {sheet['bpm']}",
              f"REM BEATS_PER_BAR {sheet['beats_per_bar']}", f"TITLE {_quoted(sheet['title'])}",
              f"FILE {_quoted(sheet['audio'])} WAVE"]

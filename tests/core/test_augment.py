@@ -34,7 +34,7 @@ from .signals import SR, click_track, tone
     ("Bb minor", -5, "F minor", "F minor"),
 ])
 def test_shift_key_moves_the_tonic_and_keeps_the_mode(key, n, full, folded):
-    got_full, got_key, key_id = shift_key(key, n)
+    got_full, got_key, key_id = shift_key(key, semitones=n)
     assert (got_full, got_key) == (full, folded)
     from aural_core.vocab import KEYS_14
     assert KEYS_14[key_id] == folded
@@ -47,7 +47,7 @@ def test_shift_key_moves_the_tonic_and_keeps_the_mode(key, n, full, folded):
     (45.0, 0.87, 78.3),     # 39.15 folds up
 ])
 def test_stretch_bpm_scales_and_folds(bpm, rate, expected):
-    assert stretch_bpm(bpm, rate) == pytest.approx(expected)
+    assert stretch_bpm(bpm, rate=rate) == pytest.approx(expected)
 
 
 def test_transform_slugs_and_bad_values():
@@ -147,18 +147,18 @@ def test_transform_signal_checks_its_input():
 
 def test_plans_are_deterministic_distinct_and_follow_the_config():
     cfg = AugmentConfig(copies_per_file=3)
-    plan = plan_transforms("0123456789abcdef", cfg)
-    assert plan == plan_transforms("0123456789abcdef", cfg) and len(set(plan)) == 3
+    plan = plan_transforms("0123456789abcdef", config=cfg)
+    assert plan == plan_transforms("0123456789abcdef", config=cfg) and len(set(plan)) == 3
     assert all(t.semitones in cfg.pitch_shifts and t.rate in cfg.time_stretches for t in plan)
-    assert plan != plan_transforms("fedcba9876543210", cfg) or plan != plan_transforms(
-        "0123456789abcdef", AugmentConfig(copies_per_file=3, seed=1))
-    apart = plan_transforms("0123456789abcdef", AugmentConfig(copies_per_file=4, combine=False))
+    assert plan != plan_transforms("fedcba9876543210", config=cfg) or plan != plan_transforms(
+        "0123456789abcdef", config=AugmentConfig(copies_per_file=3, seed=1))
+    apart = plan_transforms("0123456789abcdef", config=AugmentConfig(copies_per_file=4, combine=False))
     assert [bool(t.semitones) for t in apart] == [True, False, True, False]
     assert [t.rate == 1.0 for t in apart] == [True, False, True, False]
-    shifts_only = plan_transforms("ab", AugmentConfig(copies_per_file=2, time_stretches=()))
+    shifts_only = plan_transforms("ab", config=AugmentConfig(copies_per_file=2, time_stretches=()))
     assert all(t.rate == 1.0 and t.semitones for t in shifts_only)
-    assert plan_transforms("ab", AugmentConfig(copies_per_file=0)) == []
-    assert plan_transforms("ab", AugmentConfig(pitch_shifts=(), time_stretches=())) == []
+    assert plan_transforms("ab", config=AugmentConfig(copies_per_file=0)) == []
+    assert plan_transforms("ab", config=AugmentConfig(pitch_shifts=(), time_stretches=())) == []
 
 
 @pytest.mark.parametrize("field,value", [

@@ -37,7 +37,7 @@ def render():
 
 @pytest.fixture(scope="module")
 def split(render):
-    return split_stems(render.mix, render.sr)
+    return split_stems(render.mix, sr=render.sr)
 
 
 # -- stem_gains_for ---------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_split_follows_the_rendered_balance():
     for stem in ("drums", "bass"):
         for g in (0.5, 2.0):
             out = synth.render(Controls(**base, stem_gains={stem: g}), seconds=3.0, seed=0)
-            shares[stem, g] = stem_share(split_stems(out.mix, out.sr))[stem]
+            shares[stem, g] = stem_share(split_stems(out.mix, sr=out.sr))[stem]
     assert shares["drums", 2.0] > shares["drums", 0.5]
     assert shares["bass", 2.0] > shares["bass", 0.5]
 
@@ -140,7 +140,7 @@ def test_split_follows_the_rendered_balance():
 ])
 def test_split_bad_input(y, sr, match):
     with pytest.raises(ParameterError, match=match):
-        split_stems(y, sr)
+        split_stems(y, sr=sr)
 
 
 # -- apply_stem_gains / stem_share ------------------------------------------------------------

@@ -23,7 +23,7 @@ def embedder(tiny_clap_path):
 
 @pytest.fixture
 def analysis():
-    return SpectralAnalysis(tone(440.0, 5.0), SR)
+    return SpectralAnalysis(tone(440.0, 5.0), sr=SR)
 
 
 def test_embed_frames_shape_norm_determinism(embedder, analysis):
@@ -33,14 +33,14 @@ def test_embed_frames_shape_norm_determinism(embedder, analysis):
     e = embedder.embed_frames(analysis, bounds)
     assert e.shape == (len(bounds), EMBED_DIM) and e.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
-    fresh = SpectralAnalysis(analysis.y.copy(), SR)  # no memo: embeds again
+    fresh = SpectralAnalysis(analysis.y.copy(), sr=SR)  # no memo: embeds again
     np.testing.assert_allclose(embedder.embed_frames(fresh, bounds), e, atol=1e-6)
 
 
 def test_batches_do_not_change_embeddings(tiny_clap_path, embedder, analysis):
     bounds = np.array([[0, SR], [SR, 3 * SR], [2 * SR, 5 * SR]])
     one_by_one = ClapEmbedder.from_pretrained(str(tiny_clap_path), device="cpu", batch_size=1)
-    batched = embedder.embed_frames(SpectralAnalysis(analysis.y, SR), bounds)
+    batched = embedder.embed_frames(SpectralAnalysis(analysis.y, sr=SR), bounds)
     np.testing.assert_allclose(one_by_one.embed_frames(analysis, bounds), batched, atol=1e-5)
 
 

@@ -14,7 +14,7 @@ SR = 22050
 
 
 def clip_embedding(embedder, y, sr=SR):
-    a = SpectralAnalysis(y.astype(np.float32), sr)
+    a = SpectralAnalysis(y.astype(np.float32), sr=sr)
     e = embedder.embed_frames(a, frame_bounds(len(y), sr=sr)).mean(axis=0)
     return e / np.linalg.norm(e)
 
@@ -39,7 +39,7 @@ def test_deterministic_and_normalised(clips):
     a = clip_embedding(e1, y)
     b = clip_embedding(build_embedder("dsp"), y)
     np.testing.assert_array_equal(a, b)
-    frames = e1.embed_frames(SpectralAnalysis(y, SR), frame_bounds(len(y), sr=SR))
+    frames = e1.embed_frames(SpectralAnalysis(y, sr=SR), frame_bounds(len(y), sr=SR))
     assert frames.shape[1] == 512
     np.testing.assert_allclose(np.linalg.norm(frames, axis=1), 1.0, atol=1e-5)
 

@@ -35,10 +35,10 @@ def test_bpm_folding_rejects_nonsense():
 def test_bpm_label_smooths_and_defaults():
     tempo = np.array([119.0, 121.0, 240.0, 120.5, np.nan])
     strength = np.array([0.9, 0.8, 0.01, 0.7, 0.9])  # the 240 frame has no confident beat
-    assert bpm_label(tempo, strength, CFG) == pytest.approx(120.5)
-    assert bpm_label(np.array([np.nan, np.nan]), np.zeros(2), CFG) == 90.0
-    assert bpm_label(np.array([50.0, 50.0]), np.ones(2), CFG) == 50.0   # inside 40..250: kept
-    assert bpm_label(np.array([30.0, 30.0]), np.ones(2), CFG) == 60.0   # outside: folded
+    assert bpm_label(tempo, strength, config=CFG) == pytest.approx(120.5)
+    assert bpm_label(np.array([np.nan, np.nan]), np.zeros(2), config=CFG) == 90.0
+    assert bpm_label(np.array([50.0, 50.0]), np.ones(2), config=CFG) == 50.0   # inside 40..250: kept
+    assert bpm_label(np.array([30.0, 30.0]), np.ones(2), config=CFG) == 60.0   # outside: folded
 
 
 def chroma_of(pitch_classes, weights=None, n_frames=4):
@@ -55,7 +55,7 @@ def test_key_from_scale_with_tonic_triad(key):
     scale = MINOR_SCALE if minor else MAJOR_SCALE
     triad = (0, 3, 7) if minor else (0, 4, 7)
     pcs = [tonic + s for s in scale] + [tonic + t for t in triad]
-    est = key_label(pitch_class_histogram(chroma_of(pcs)), CFG)
+    est = key_label(pitch_class_histogram(chroma_of(pcs)), config=CFG)
     assert est.key_full == key and not est.fallback
     assert est.key == KEYS_14[fold_key_14(tonic, minor)]
 
@@ -76,9 +76,9 @@ def test_parse_key_rejects_non_keys(name):
 def test_key_folding_and_fallback():
     assert KEYS_14[fold_key_14(*parse_key("F# minor"))] == "F minor"
     assert KEYS_14[fold_key_14(*parse_key("Bb major"))] == "A major"
-    flat = key_label(np.full(12, 1 / 12), CFG)             # no tonal centre at all
+    flat = key_label(np.full(12, 1 / 12), config=CFG)             # no tonal centre at all
     assert flat.fallback and flat.key_full in ("C major", "A minor")
-    silence = key_label(np.zeros(12), CFG)
+    silence = key_label(np.zeros(12), config=CFG)
     assert silence.fallback and silence.confidence == 0
 
 
@@ -91,7 +91,7 @@ def test_emotion_votes_follow_tag_rule_table():
 
 def test_style_rule():
     table = load_style_table()
-    low, high = style_label("dark", 0.3, table, CFG), style_label("dark", 0.8, table, CFG)
+    low, high = style_label("dark", 0.3, table=table, config=CFG), style_label("dark", 0.8, table=table, config=CFG)
     assert table[low].emotion == table[high].emotion == "dark"
     assert (table[low].energy, table[high].energy) == ("low", "high")
     assert len(table) == 10
@@ -103,7 +103,7 @@ def test_key_label_from_frames_with_file_context(key):
     scale = MINOR_SCALE if minor else MAJOR_SCALE
     triad = (0, 3, 7) if minor else (0, 4, 7)
     frames = chroma_of([tonic + s for s in scale] + [tonic + t for t in triad])
-    est = key_label_frames(frames, np.ones(len(frames)), frames.mean(axis=0), CFG)
+    est = key_label_frames(frames, weights=np.ones(len(frames)), context=frames.mean(axis=0), config=CFG)
     assert est.key_full == key and est.key == KEYS_14[fold_key_14(tonic, minor)] and not est.fallback
 
 

@@ -137,10 +137,10 @@ def test_blend_states():
     from aural_core.render.musicgen import blend_states
 
     states = torch.arange(12, dtype=torch.float32).reshape(2, 3, 2)
-    out = blend_states(states, [np.array([10.0, 20.0]), None], 0.25)
+    out = blend_states(states, [np.array([10.0, 20.0]), None], mix=0.25)
     torch.testing.assert_close(out[0], 0.75 * states[0] + 0.25 * torch.tensor([10.0, 20.0]))
     torch.testing.assert_close(out[1], states[1])  # no vector: the prompt's own states
-    assert torch.equal(blend_states(states, [np.array([1.0, 2.0]), None], 1.0)[0], torch.tensor([[1.0, 2.0]] * 3))
+    assert torch.equal(blend_states(states, [np.array([1.0, 2.0]), None], mix=1.0)[0], torch.tensor([[1.0, 2.0]] * 3))
 
 
 def test_probed_conditioning(tiny_musicgen_path, renderer):

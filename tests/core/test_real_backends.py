@@ -47,10 +47,10 @@ def test_clap_embeds_and_tags_frames():
     noise = (0.1 * rng.standard_normal(len(t))).astype(np.float32)
     bounds = frame_bounds(len(t), sr=SR)
     embedder = build_embedder("clap", model=CLAP, device=DEVICE)
-    a = embedder.embed_frames(SpectralAnalysis(tone, SR), bounds)
-    b = embedder.embed_frames(SpectralAnalysis(noise, SR), bounds)
+    a = embedder.embed_frames(SpectralAnalysis(tone, sr=SR), bounds)
+    b = embedder.embed_frames(SpectralAnalysis(noise, sr=SR), bounds)
     assert a.shape == (3, EMBED_DIM) and np.all(np.isfinite(a))
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
     assert float(a[0] @ b[0]) < 0.9999  # a tone and noise are told apart
-    scores = build_tagger("clap", model=CLAP, device=DEVICE).tag_scores(SpectralAnalysis(tone, SR), bounds)
+    scores = build_tagger("clap", model=CLAP, device=DEVICE).tag_scores(SpectralAnalysis(tone, sr=SR), bounds)
     assert scores.shape == (3, len(TAG_NAMES)) and np.all(np.abs(scores) <= 1.0001)

@@ -38,7 +38,7 @@ def test_unreadable_tempi_are_refused(text):
 
 
 def test_read_fields_keeps_what_it_can_and_says_what_it_could_not():
-    labels, problems = read_fields({"bpm": "fast", "key": "F#m", "emotion": "Calm", "style": ""}, "sidecar")
+    labels, problems = read_fields({"bpm": "fast", "key": "F#m", "emotion": "Calm", "style": ""}, source="sidecar")
     assert (labels.bpm, labels.key, labels.emotion, labels.style) == (None, "F# minor", "calm", None)
     assert labels.source == {"key": "sidecar", "emotion": "sidecar"}
     assert [(field, value) for field, value, _ in problems] == [("bpm", "fast")]

@@ -31,7 +31,7 @@ def _groove(bpm: float, seconds: float) -> np.ndarray:
 
 def _frames_of(y: np.ndarray, frame_s: float = 2.0):
     """Per-frame tempo columns of a signal, the way the analysis would store them."""
-    a = SpectralAnalysis(y, SR)
+    a = SpectralAnalysis(y, sr=SR)
     hop_s = a.hop_length / SR
     beat_t = a.beats * hop_s
     n = int(len(y) / SR // frame_s)
@@ -87,7 +87,7 @@ def test_without_percussion_the_prior_prefers_the_slower_octave():
 
 
 def test_tempo_profile_peaks_at_the_click_tempo():
-    a = SpectralAnalysis(click_track(120.0, 20.0), SR)
+    a = SpectralAnalysis(click_track(120.0, 20.0), sr=SR)
     prof = tempomod.tempo_profile(a.onset_autocorrelation.mean(axis=1), sr=SR, hop_length=a.hop_length)
     band = (tempomod.TEMPO_FINE_BPM > 80) & (tempomod.TEMPO_FINE_BPM < 200)
     peak = tempomod.TEMPO_FINE_BPM[band][np.argmax(prof[band])]
@@ -122,7 +122,7 @@ def _progression(tonic: int, minor: bool, cents: float = 0.0, repeats: int = 3) 
 @pytest.mark.parametrize("tonic,minor,cents", [(0, False, 0), (9, True, 30), (6, True, -40), (3, False, 15),
                                                (10, False, -20), (4, True, 0)])
 def test_progressions_in_several_keys(profile, tonic, minor, cents):
-    a = SpectralAnalysis(_progression(tonic, minor, cents), SR)
+    a = SpectralAnalysis(_progression(tonic, minor, cents), sr=SR)
     chroma, tuning = keymod.harmonic_chroma(S=a.magnitude, sr=SR, n_fft=a.n_fft)
     assert abs(tuning - cents / 100.0) < 0.1
     res = keymod.estimate_key(chroma.sum(axis=1), profile=profile)

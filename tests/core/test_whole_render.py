@@ -210,12 +210,12 @@ def test_a_short_render_loops_whole_bars_on_the_grid():
 
 def test_loop_bars_prefers_four_bar_bodies_and_refuses_too_short():
     y = np.arange(11 * BAR, dtype=np.float32)
-    out, looped = loop_bars(y, 20 * BAR, bar_samples=BAR, crossfade=BAR)
+    out, looped = loop_bars(y, length=20 * BAR, bar_samples=BAR, crossfade=BAR)
     assert looped and len(out) == 20 * BAR
     np.testing.assert_array_equal(out[BAR:8 * BAR - 1], y[BAR:8 * BAR - 1])  # 8-bar body, untouched
     np.testing.assert_array_equal(out[9 * BAR:16 * BAR - 1], y[BAR:8 * BAR - 1])  # its repeat
     with pytest.raises(ParameterError, match="no whole bar"):
-        loop_bars(np.zeros(BAR, np.float32), 4 * BAR, bar_samples=BAR, crossfade=BAR)
+        loop_bars(np.zeros(BAR, np.float32), length=4 * BAR, bar_samples=BAR, crossfade=BAR)
 
 
 def test_cue_sheet_and_cue_text():

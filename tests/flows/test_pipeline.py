@@ -92,7 +92,7 @@ def test_baseline_really_rendered_with_baseline_controls(ran):
     root, config, _ = ran
     cfg = load_config(config)
     report = json.loads((root / "reports" / "eval.json").read_text())
-    base = baseline_controls(load_style_table(), cfg.eval)
+    base = baseline_controls(load_style_table(), config=cfg.eval)
     assert report["baseline_controls"] == base.to_dict()
     assert base.bpm == 90 and base.key == "C major" and set(base.stem_gains.values()) == {1.0}
     import soundfile as sf

@@ -77,11 +77,11 @@ def test_augmented_copies_train_only_and_are_cached(analysed):
         assert [r["transform"] for r in copy_sections] == [SLUG] * len(original)
         assert all(c["chroma"] != o["chroma"] for c, o in zip(copy_sections, original))  # shifted 2 semitones
         copy = marked & (npz["file_id"] == fid)
-        want_key = [shift_key(r["key_full"], 2)[2] if r["key_confidence"] >= labels.min_key_confidence
+        want_key = [shift_key(r["key_full"], semitones=2)[2] if r["key_confidence"] >= labels.min_key_confidence
                     else r["key_id"] for r in original]
         assert npz["y_key"][copy].tolist() == want_key
         want_bpm = [r["bpm"] if r["bpm"] == labels.bpm_default and r["beat_strength"] < labels.min_beat_strength
-                    else stretch_bpm(r["bpm"], 1.15) for r in original]
+                    else stretch_bpm(r["bpm"], rate=1.15) for r in original]
         assert npz["y_bpm"][copy] == pytest.approx(want_bpm, abs=0.01)
         assert npz["y_emotion"][copy].tolist() == [r["emotion_id"] for r in original]
         assert npz["y_style"][copy].tolist() == [r["style_id"] for r in original]
