@@ -172,7 +172,8 @@ def augment_sections(rows: Sequence[LabelledSection], frames: FrameArrays, *, tr
             row, start_s=row.start_s / rate, end_s=row.end_s / rate, spans=spans, n_frames=len(idx),
             x=frames.x[idx].mean(axis=0).astype(np.float32), energy=float(frames.energy[idx].mean()),
             beat_strength=float(frames.beat_strength[idx].mean()), bpm=bpm,
-            key=key, key_id=key_id, key_full=key_full, evidence=section_evidence(frames, idx, weights, context)))
+            key=key, key_id=key_id, key_full=key_full, evidence=section_evidence(frames, idx, weights, context),
+            transform=transform.slug))
     return out
 
 

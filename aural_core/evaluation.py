@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .config import ControlsConfig, EvalConfig
-from .controls import STEMS, Controls
+from .controls import STEMS, Controls, check_bpm
 from .render.balance import stem_gains_for
 from .styles import StyleTable
 from .vocab import EMOTIONS, KEYS_FULL
@@ -128,16 +128,49 @@ def shuffled_partners(file_ids: Sequence[str]) -> list[int | None]:
 
 
 def reference_controls(sections: Sequence[Mapping], adapter: Sequence[Controls], styles: StyleTable,
-                       config: EvalConfig, prior: CorpusPrior | None) -> dict[str, list[Controls | None]]:
+                       config: EvalConfig, prior: CorpusPrior | None, *,
+                       bpm_range: tuple[float, float] | None = None) -> dict[str, list[Controls | None]]:
     """Controls of every kind (``KINDS``) for every section; ``None`` where a kind cannot be
-    made (no prior recorded with the adapter, or a single file to shuffle across)."""
+    made (no prior recorded with the adapter, or a single file to shuffle across).
+
+    Parameters
+    ----------
+    sections : sequence of mapping
+        The sections' rows of the sections contract (labels, ``file_id``, descriptors).
+    adapter : sequence of Controls
+        The adapter's controls of each section (``predicted_controls``).
+    styles : StyleTable
+    config : EvalConfig
+        The fixed baseline's settings.
+    prior : CorpusPrior or None
+        The training corpus's prior (None: no ``prior`` kind).
+    bpm_range : (float, float), optional
+        The labels' tempo range: every control's BPM is checked against it, here where the
+        controls are made (``controls.check_bpm``).
+
+    Returns
+    -------
+    dict
+        ``{kind: [Controls or None per section]}`` for every kind of ``KINDS``.
+
+    Raises
+    ------
+    ParameterError
+        A control's BPM lies outside ``bpm_range``.
+    """
     fixed = baseline_controls(styles, config)
     partners = shuffled_partners([s["file_id"] for s in sections])
     prior_controls = prior.controls(styles) if prior else None
-    return {
+    kinds = {
         "adapter": list(adapter),
         "fixed": [fixed] * len(sections),
         "prior": [prior_controls] * len(sections),
         "shuffled": [adapter[j] if j is not None else None for j in partners],
         "oracle": [oracle_controls(s, styles) for s in sections],
     }
+    if bpm_range is not None:
+        for kind, controls in kinds.items():
+            for c in controls:
+                if c is not None:
+                    check_bpm(c.bpm, bpm_range=bpm_range, name=f"{kind} bpm")
+    return kinds

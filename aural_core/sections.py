@@ -166,6 +166,8 @@ class LabelledSection:
     evidence: SectionEvidence
     # Where each label came from: "weak", or "tag" / "sidecar" (aural_core.strong_labels).
     label_source: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FIELDS, "weak"))
+    # "" for the file's own audio; a transposed / time-stretched copy's Transform.slug (augment.py).
+    transform: str = ""
 
 
 def section_evidence(frames: FrameArrays, rows: np.ndarray, weights: np.ndarray, context: np.ndarray

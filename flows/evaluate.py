@@ -121,7 +121,8 @@ def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str,
     prior = CorpusPrior(**info["prior"]) if info.get("prior") else None
     if prior is None:
         logger.warning("%s records no corpus prior (trained before it was recorded): no prior reference", adapter)
-    controls = reference_controls(rows, adapter_controls, styles, config.eval, prior)
+    controls = reference_controls(rows, adapter_controls, styles, config.eval, prior,
+                                  bpm_range=(config.labels.bpm_min, config.labels.bpm_max))
     # Each section renders (and its source is read) over its own length, capped: a 9 s section is
     # not scored against 15 s of audio.
     lengths = [round(min(r["end_s"] - r["start_s"], config.render.seconds), 2) for r in rows]

@@ -18,7 +18,7 @@ from storage.lineage import Lineage, publication_layout
 from storage.manifest import read_manifest, resolve_manifest
 from storage.models import publish_adapter
 from storage.report_pages import markdown_escape
-from tasks.augment import augment_files
+from tasks.augment import augment_files, label_copies
 from tasks.common import one_blas_thread
 from tasks.probe import fit_probe_task
 from tasks.progress import note
@@ -106,9 +106,9 @@ def train_flow(cache_dir: str = DEFAULT_CACHE, out_path: str = DEFAULT_ADAPTER,
                                                      for f in files], config=config)
     summary, labelled = prepared["labels"], prepared["labelled"]
     augment, copies = prepared["augment"], prepared["copies"]
-    section_files = [r["sections"] for r in labelled]
+    section_files = [r["sections"] for r in labelled] + [c["sections"] for c in copies]
 
-    dataset = build_training_set(section_files, str(cache.root), copies, config.labels, config.train)
+    dataset = build_training_set(section_files, str(cache.root), config.train)
     _announce_split(dataset, show_progress)
     provenance = {"lineage": lineage.to_dict(), "input_set": input_set}
     result = train_task(dataset["npz"], config, styles, dataset, str(models.store), show_progress, provenance)
@@ -191,13 +191,15 @@ def _loss(value: float | None) -> str:
 
 @flow(name="train-sections")
 def train_sections(cache_dir: str, manifest: str, files: list[dict], config: AuralConfig) -> dict:
-    """Weak labels and sections of the training ``files`` ({"file_id", "source"}), then the
-    augmented copies of those on the training side, with the task runner ``train_flow`` chose."""
+    """Labels and sections of the training ``files`` ({"file_id", "source"}), then the
+    augmented copies of those on the training side and their sections (a sections file per
+    copy, like an original's), with the task runner ``train_flow`` chose."""
     cache = CacheLayout(Path(cache_dir))
     styles = resolve_settings(config, None)[1]
     strong = read_strong_labels(cache, manifest, {f["file_id"] for f in files}, styles)
     summary = label_files(cache, files, config, styles, strong)
     labelled = [o.result for o in summary.outcomes if o.result and o.result["n_sections"]]
     with one_blas_thread():
-        augment, copies = augment_files(cache, manifest, labelled, config)
+        augment, ready = augment_files(cache, manifest, labelled, config)
+    _, copies = label_copies(cache, ready, config.labels)
     return {"labels": summary, "labelled": labelled, "augment": augment, "copies": copies}

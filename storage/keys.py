@@ -58,3 +58,11 @@ def sections_file(cache: CacheLayout, file_id: str, features: FeatureConfig, lab
                   sections: SectionConfig, styles: StyleTable, strong: str = "") -> Path:
     """Path of the sections of ``file_id`` under these settings and strong labels."""
     return cache.sections(file_id, sections_key(frames_key(file_id, features), labels, sections, styles, strong))
+
+
+def augmented_sections_file(cache: CacheLayout, sections: str | Path, transform: str) -> Path:
+    """Path of the sections of the copy ``transform`` of a file, made from its sections file
+    ``sections`` (``<file_id>-<sections key>.parquet``): named by the same key, so settings or
+    strong labels that change the original's sections name a new copy too."""
+    file_id, key = Path(sections).stem.split("-", 1)
+    return cache.augmented_sections(file_id, transform, key)

@@ -11,6 +11,7 @@
         sections/<file_id>-<sections key>.parquet
         (each with a hidden checksum record .<name>.sha256 beside it: storage/integrity.py)
         augmented/<file_id>/<transform>-<frames key>.parquet   a transformed copy (training only)
+        augmented/<file_id>/sections/<transform>-<sections key>.parquet   its sections
         sections.npz
         manifests/<folder name>.json
         renders/
@@ -99,6 +100,11 @@ class CacheLayout:
         """Frames of a transposed/stretched copy of a training file (``Transform.slug``), named
         like its frames by the settings they were computed with (``keys.frames_key``)."""
         return self.root / "augmented" / file_id / f"{transform}-{key}.parquet"
+
+    def augmented_sections(self, file_id: str, transform: str, key: str) -> Path:
+        """Sections of a transposed/stretched copy, named by the transform and the sections key
+        of the original's sections they are made from (``keys.sections_key``)."""
+        return self.root / "augmented" / file_id / "sections" / f"{transform}-{key}.parquet"
 
     @property
     def sections_npz(self) -> Path:

@@ -21,7 +21,7 @@ from aural_core.vocab import KEYS_FULL
 from .atomic import write_bytes_atomic, write_parquet_atomic
 from .frames import fixed_column
 
-SECTIONS_SCHEMA_VERSION = "3"  # 2: beat_strength; 3: the heads' evidence and label_source
+SECTIONS_SCHEMA_VERSION = "3"  # 2: beat_strength; 3: the heads' evidence, label_source and transform
 TEMPO_BINS = len(TEMPO_FINE_BPM)
 # The heads' evidence (``aural_core.sections.SectionEvidence``): column -> values per row.
 EVIDENCE = {"chroma": 12, "context_chroma": 12, "tempo_periodicity": TEMPO_BINS, "percussive_share": 1,
@@ -56,6 +56,8 @@ SECTIONS_SCHEMA = pa.schema([
     ("onset_rate", pa.float32()),
     # per label field: "weak", "tag" or "sidecar" (aural_core/strong_labels.py)
     ("label_source", pa.struct([(name, pa.string()) for name in FIELDS])),
+    # "" for the file's own audio, else the transposed / time-stretched copy's transform
+    ("transform", pa.string()),
 ])
 
 
@@ -137,13 +139,20 @@ def training_arrays(table: pa.Table) -> dict[str, np.ndarray]:
         "y_style": table.column("style_id").to_numpy().astype(np.int64),
         "file_id": np.asarray(table.column("file_id").to_pylist()),
         "section": np.asarray(table.column("section").to_pylist()),
+        # augmented copies' sections carry their original's file id (aural_core/augment.py)
+        "transform": np.asarray(table.column("transform").to_pylist(), dtype=str),
+        "augmented": np.asarray([t != "" for t in table.column("transform").to_pylist()], dtype=bool),
     }
 
 
 def label_source_counts(table: pa.Table) -> dict[str, dict[str, int]]:
-    """Sections per label field and source: ``{"bpm": {"sidecar": 12, "weak": 3}, ...}``."""
+    """Sections of the files' own audio (not augmented copies) per label field and source:
+    ``{"bpm": {"sidecar": 12, "weak": 3}, ...}``."""
     counts: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
-    for row in table.column("label_source").to_pylist():
+    own = [t == "" for t in table.column("transform").to_pylist()]
+    for row, keep in zip(table.column("label_source").to_pylist(), own):
+        if not keep:
+            continue
         for name, origin in row.items():
             counts[name][origin] = counts[name].get(origin, 0) + 1
     return counts

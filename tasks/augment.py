@@ -15,14 +15,16 @@ from aural_core.augment import Transform, augment_sections, plan_transforms, tra
 from aural_core.config import AuralConfig, FeatureConfig, LabelConfig
 from aural_core.errors import AudioError, InputsMissingError, ParameterError
 from aural_core.features import analyze_signal, extractor_fingerprint
+from aural_core.sections import LABELS_VERSION
 from aural_core.training import split_files
+from storage.artifacts import sha256_file
 from storage.frames import frame_arrays, frames_table, read_frames, write_frames
-from storage.integrity import record_checksum
-from storage.keys import frames_key
+from storage.integrity import record_checksum, recorded_checksum
+from storage.keys import augmented_sections_file, frames_key
 from storage.layout import CacheLayout
 from storage.manifest import file_id as content_id
 from storage.manifest import read_manifest, source_path
-from storage.sections import read_labelled_sections, sections_table, training_arrays
+from storage.sections import read_labelled_sections, sections_table, write_sections
 
 from .analyze import frames_metadata
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
@@ -118,15 +120,48 @@ def augment_files(cache: CacheLayout, manifest: str, files: list[dict], config: 
     return summary, sorted(ready, key=lambda r: (r["source"], r["transform"]))
 
 
-def augmented_arrays(copies: list[dict], labels: LabelConfig) -> dict[str, np.ndarray] | None:
-    """Training arrays of every copy's sections (original labels transformed), or None."""
-    tables = []
+def copy_sections_cache_key(context, p) -> str:
+    """Key = the output file (named by transform and the original's sections key) and the
+    recorded checksums of both inputs: the original's sections and the copy's frames."""
+    inputs = (recorded_checksum(p[k]) or sha256_file(p[k]) for k in ("sections", "frames"))
+    return "copy-sections-" + short_hash(Path(p["out_path"]).resolve(), *inputs)
+
+
+@task(name="label-copy", task_run_name="sections-{source}-{transform}",
+      cache_policy=CacheKeyFnPolicy(cache_key_fn=copy_sections_cache_key), persist_result=True)
+def label_copy(sections: str, frames: str, file_id: str, source: str, transform: str, semitones: int, rate: float,
+               out_path: str, labels: LabelConfig) -> dict:
+    """The sections of one copy (its original's, moved onto the copy's frames with their labels
+    transformed: ``aural_core.augment.augment_sections``) -> a sections Parquet at ``out_path``,
+    read by training like any original's."""
+    rows = augment_sections(read_labelled_sections(sections), frame_arrays(read_frames(frames)),
+                            transform=Transform(semitones, rate), labels=labels)
+    meta = {"aural.augment_transform": transform, "aural.augment_version": AUGMENT_VERSION,
+            "aural.labels_version": LABELS_VERSION}
+    out = write_sections(out_path, sections_table(rows, file_id=file_id, source=source, metadata=meta))
+    record_checksum(out)
+    return {"file_id": file_id, "source": source, "transform": transform, "sections": str(out),
+            "n_sections": len(rows)}
+
+
+def label_copies(cache: CacheLayout, copies: list[dict], labels: LabelConfig) -> tuple[RunSummary, list[dict]]:
+    """Sections of every ready copy (``augment_files``), each a cached task run; returns the
+    outcomes and the copies' section files that are ready."""
+    summary, futures = RunSummary(stage="copy-sections"), {}
     for c in copies:
-        rows = augment_sections(read_labelled_sections(c["sections"]), frame_arrays(read_frames(c["frames"])),
-                                transform=Transform(c["semitones"], c["rate"]), labels=labels)
-        arrays = training_arrays(sections_table(rows, file_id=c["file_id"], source=c["source"], metadata={}))
-        arrays["transform"] = np.array([c["transform"]] * len(rows))
-        tables.append(arrays)
-    if not tables:
-        return None
-    return {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
+        out = augmented_sections_file(cache, c["sections"], c["transform"])
+        fut = submit_cached(label_copy, output=out, cache=cache, sections=c["sections"], frames=c["frames"],
+                            file_id=c["file_id"], source=c["source"], transform=c["transform"],
+                            semitones=c["semitones"], rate=c["rate"], out_path=str(out), labels=labels)
+        futures[fut] = c
+    wait(list(futures))
+    ready = []
+    for fut, c in futures.items():
+        fut.wait()
+        outcome = FileOutcome.from_state(f"{c['source']} {c['transform']}", fut.state, c["file_id"])
+        summary.add(outcome)
+        if outcome.result:
+            ready.append(outcome.result)
+    for o in summary.failed:
+        get_run_logger().warning("augmented sections skipped: %s: %s", o.source, o.error)
+    return summary, ready

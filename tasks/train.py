@@ -35,7 +35,6 @@ from storage.sections import (
 )
 from storage.strong_labels import strong_labels_for
 
-from .augment import augmented_arrays
 from .common import short_hash, submit_cached
 from .outcomes import FileOutcome, RunSummary
 
@@ -68,38 +67,32 @@ def label_file(frames_file: str, file_id: str, source: str, out_path: str,
 
 
 @task(name="build-training-set")
-def build_training_set(section_files: list[str], cache_dir: str, augmented: list[dict] | None = None,
-                       labels: LabelConfig | None = None, train: TrainConfig | None = None) -> dict:
-    """All sections -> ``<cache>/sections.npz`` (X, y_*, file ids); returns its path and hash.
+def build_training_set(section_files: list[str], cache_dir: str, train: TrainConfig | None = None) -> dict:
+    """All sections -> ``<cache>/sections.npz`` (X, the evidence, y_*, file ids); returns its
+    path and hash.
 
-    ``augmented``: ready copies of training files (see ``tasks.augment.augment_files``); their
-    sections follow the originals, under the original file id, marked by the ``augmented``
-    (bool) and ``transform`` (str, "" for an original) arrays, which exist only when copies do.
-    The corpus prior and ``n_sections`` count the original sections only. ``split``: how many
+    ``section_files``: the originals' sections and those of their augmented copies
+    (``tasks.augment.label_copies``), one list: a copy's sections carry its original's file id
+    and its ``transform`` ("" for an original; the ``augmented`` array marks them). The corpus
+    prior, ``n_sections`` and the label sources count the originals only. ``split``: how many
     files and sections will train and validate (``aural_core.training.split_summary``).
     """
     table = read_sections(section_files)
     arrays = training_arrays(table)
-    prior = CorpusPrior.from_labels(emotion_ids=arrays["y_emotion"], bpm=arrays["y_bpm"], key_ids=arrays["y_key_full"],
-                                    style_ids=arrays["y_style"])
-    n_original = int(len(arrays["X"]))
-    extra = augmented_arrays(augmented or [], labels or LabelConfig())
-    if extra is not None:
-        arrays["augmented"] = np.zeros(n_original, dtype=bool)
-        arrays["transform"] = np.array([""] * n_original)
-        extra["augmented"] = np.ones(len(extra["X"]), dtype=bool)
-        arrays = {k: np.concatenate([arrays[k], extra[k]]) for k in arrays}
+    own = ~arrays["augmented"]
+    prior = CorpusPrior.from_labels(emotion_ids=arrays["y_emotion"][own], bpm=arrays["y_bpm"][own],
+                                    key_ids=arrays["y_key_full"][own], style_ids=arrays["y_style"][own])
     path = write_npz(CacheLayout(Path(cache_dir)).sections_npz, arrays)
-    copies = {}
-    for c in augmented or []:
-        copies.setdefault(c["file_id"], []).append(c["transform"])
+    copies: dict[str, list[str]] = {}
+    for file_id, transform in sorted(set(zip(arrays["file_id"][~own].tolist(), arrays["transform"][~own].tolist()))):
+        copies.setdefault(file_id, []).append(transform)
     train = train or TrainConfig()
     split = split_summary(arrays["file_id"], val_fraction=train.val_fraction, seed=train.seed,
-                          augmented=arrays.get("augmented"))
-    return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": n_original, "split": split,
+                          augmented=arrays["augmented"])
+    return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": int(own.sum()), "split": split,
             "label_sources": label_source_counts(table),
             "n_files": int(len(set(arrays["file_id"].tolist()))), "prior": prior.to_dict(),
-            "n_augmented_sections": int(len(arrays["X"]) - n_original), "augmented_copies": copies}
+            "n_augmented_sections": int((~own).sum()), "augmented_copies": copies}
 
 
 @task(name="train-adapter")
@@ -149,9 +142,7 @@ def decide_publish(npz: str, ref: str, models_root: str, force: bool = False) ->
         except ArtifactIntegrityError as exc:  # a damaged published model is no bar to replace
             return PublishDecision(True, f"the published adapter is unusable ({exc})").to_dict()
     arrays = read_npz(npz)
-    val_mask = np.isin(arrays["file_id"], candidate_meta["split"]["val_files"])
-    if "augmented" in arrays:
-        val_mask &= ~arrays["augmented"].astype(bool)
+    val_mask = np.isin(arrays["file_id"], candidate_meta["split"]["val_files"]) & ~arrays["augmented"]
     return decide(candidate, candidate_meta, published, published_meta, arrays, val_mask, force=force).to_dict()
 
 

@@ -61,7 +61,7 @@ from ..config import FeatureConfig
 from ..controls import STEMS, Controls
 from ..errors import ParameterError
 from ..styles import StyleTable, load_style_table
-from ..vocab import EMOTIONS, parse_key
+from ..vocab import parse_key
 from .base import Rendered
 from .levels import peak_limit_gain, rms_gain, style_level_dbfs
 
@@ -117,7 +117,6 @@ MOODS: dict[str, Mood] = {
 # Stem levels before the mix is normalised (balanced so that each stem is clearly audible).
 _STEM_LEVEL = {"drums": 1.0, "bass": 0.33, "harmony": 0.42, "melody": 1.8}
 _MAX_SECONDS = 3600.0
-_MIN_BPM, _MAX_BPM = 30.0, 300.0
 # Renders default to the analysis rate, so scoring them needs no resampling.
 _DEFAULT_SR = FeatureConfig().sample_rate
 
@@ -348,15 +347,8 @@ class SynthRenderer:
             raise ParameterError(f"seconds={seconds!r} must be a number") from None
         if not math.isfinite(seconds) or not 0.0 < seconds <= _MAX_SECONDS:
             raise ParameterError(f"seconds={seconds!r} must be in (0, {_MAX_SECONDS:g}]")
-        try:
-            bpm = float(controls.bpm)
-        except (TypeError, ValueError):
-            raise ParameterError(f"bpm={controls.bpm!r} must be a number") from None
-        if not math.isfinite(bpm) or not _MIN_BPM <= bpm <= _MAX_BPM:
-            raise ParameterError(f"bpm={controls.bpm!r} must be in [{_MIN_BPM:g}, {_MAX_BPM:g}]")
+        bpm = float(controls.bpm)  # Controls checked it (and its key and emotion) when made
         tonic, minor = parse_key(controls.key)
-        if controls.emotion not in EMOTIONS:
-            raise ParameterError(f"emotion={controls.emotion!r} is not one of {EMOTIONS}")
         sid = controls.style_id
         if not isinstance(sid, numbers.Integral) or isinstance(sid, bool) or not 0 <= sid < len(self.styles):
             raise ParameterError(

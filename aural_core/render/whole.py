@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..controls import check_bpm
 from ..errors import ParameterError
 from .levels import peak_limit_gain
 
@@ -52,12 +53,6 @@ _BASS_HZ = 200.0        # kicks and bass notes: the band whose attacks mark bar 
 _DOWNBEAT_MARGIN = 1.1  # the winning beat position must beat the runner-up by 10 %
 
 
-def _check_bpm(bpm: float) -> float:
-    if not (isinstance(bpm, (int, float, np.floating)) and math.isfinite(bpm) and 20 <= bpm <= 400):
-        raise ParameterError(f"bpm={bpm!r} must be a number in 20..400")
-    return float(bpm)
-
-
 def section_bars(bounds: Sequence[tuple[float, float]], *, bpm: float,
                  beats_per_bar: int = BEATS_PER_BAR) -> list[int]:
     """Bars of each section at ``bpm``: the bar lines nearest the source's section ends
@@ -68,7 +63,7 @@ def section_bars(bounds: Sequence[tuple[float, float]], *, bpm: float,
     >>> section_bars([(0.0, 10.0), (10.0, 22.0)], bpm=120.0)   # 2 s bars
     [5, 6]
     """
-    bpm = _check_bpm(bpm)
+    bpm = check_bpm(bpm)
     if not bounds:
         raise ParameterError("bounds is empty; a piece needs at least one section")
     bar_s = beats_per_bar * 60.0 / bpm
@@ -88,7 +83,7 @@ def render_seconds(bars: int, *, bpm: float, longest: float, beats_per_bar: int 
     bar of room to trim to the first beat, capped at ``longest`` (but never under the three bars
     a loop needs), rounded up to whole seconds so that sections of many inputs share lengths
     (one ``render_batch`` call per length)."""
-    beat_s = 60.0 / _check_bpm(bpm)
+    beat_s = 60.0 / check_bpm(bpm)
     need = (bars * beats_per_bar + crossfade_beats + beats_per_bar) * beat_s
     floor = (crossfade_beats + 2 * beats_per_bar) * beat_s
     return float(math.ceil(min(need, max(longest, floor))))
@@ -113,7 +108,7 @@ def track_beats(y: np.ndarray, *, sr: int, bpm: float) -> np.ndarray:
     if not np.any(env > 0):
         return np.zeros(0)
     _, beats = librosa.beat.beat_track(onset_envelope=env, sr=_TRACK_SR, hop_length=_TRACK_HOP,
-                                       start_bpm=_check_bpm(bpm), trim=False, units="time")
+                                       start_bpm=check_bpm(bpm), trim=False, units="time")
     return np.asarray(beats, dtype=float)
 
 
@@ -259,7 +254,7 @@ def align_render(y: np.ndarray, *, sr: int, bpm: float, tolerance: float = 0.002
     beat moves with it; farther off, it is left as it is (stretching that far would smear it)
     and the alignment says so. Without a beat grid the render is placed as it is.
     """
-    bpm = _check_bpm(bpm)
+    bpm = check_bpm(bpm)
     y = np.asarray(y, dtype=np.float32)
     grid = beat_grid(y, sr=sr, bpm=bpm)
     if grid is None:
@@ -356,7 +351,7 @@ def assemble(renders: Sequence[np.ndarray], bars: Sequence[int], *, sr: int, bpm
     ``crossfade_beats`` beats after the bar line. The piece lasts ``sum(bars)`` bars; its peak is
     limited to full scale.
     """
-    bpm = _check_bpm(bpm)
+    bpm = check_bpm(bpm)
     if len(renders) != len(bars) or not renders:
         raise ParameterError(f"got {len(renders)} renders for {len(bars)} sections; expected one each, at least one")
     if any(isinstance(b, bool) or int(b) != b or b < 1 for b in bars):

@@ -3,8 +3,8 @@
     OMP_NUM_THREADS=1 python benchmarks/realcomp/score_labels.py --set /tmp/realcomp \
         [--real /tmp/realmusic/tracks] [--cache /tmp/realcomp-cache]
 
-Writes ``benchmarks/results/labels_realcomp.json``. Estimators compared (mir_eval: tempo Acc1 =
-within 4 %, Acc2 = also x2, x3, /2, /3; key = MIREX weighted score):
+Writes ``benchmarks/results/labels_realcomp.json``. Estimators compared (scored as the evaluation scores,
+``aural_core.agreement``: tempo Acc1 = within 4 %, Acc2 = also x2, x3, /2, /3; key = MIREX weighted score):
 
 - ``ours_today``: ``analyze_file`` (default FeatureConfig, dsp embedder, rules tagger) +
   ``label_sections``: each section's ``bpm`` / ``key_full`` scored against its clip's truth;
@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 
 import librosa
-import mir_eval
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,25 +46,23 @@ from provenance import SMOKE_HELP, tiny_labelled_set, write_results  # noqa: E40
 
 from aural_core import key as keymod  # noqa: E402
 from aural_core import tempo as tempomod  # noqa: E402
+from aural_core.agreement.scores import key_agreement, tempo_agreement  # noqa: E402
 
 ESSENTIA_PROFILES = ("edma", "temperley", "krumhansl", "bgate")
-FLAT_TO_SHARP = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
 
 
 # -- scoring ---------------------------------------------------------------------------------
 def tempo_hits(estimate: float, truth: float) -> tuple[bool, bool]:
-    """(Acc1, Acc2) of one estimate: within 4 %; or within 4 % of x2, x3, /2, /3 of it."""
-    def hit(f):
-        return bool(mir_eval.tempo.detection(np.array([truth, truth]), 1.0,
-                                             np.array([estimate * f, estimate * f]), tol=0.04)[1])
+    """(Acc1, Acc2) of one estimate (``aural_core.agreement``: the evaluation's own scoring)."""
     if not np.isfinite(estimate) or estimate <= 0:
         return False, False
-    return hit(1.0), any(hit(f) for f in (1.0, 2.0, 3.0, 0.5, 1 / 3))
+    hits = tempo_agreement(truth, estimate)
+    return hits["acc1"], hits["acc2"]
 
 
 def key_weighted(estimate: str, truth: str) -> float:
-    tonic, mode = estimate.split()
-    return float(mir_eval.key.weighted_score(truth, f"{FLAT_TO_SHARP.get(tonic, tonic)} {mode}"))
+    """MIREX weighted key score (``aural_core.agreement``; flats read as sharps)."""
+    return key_agreement(truth, estimate)
 
 
 def split_of(name: str) -> str:
@@ -127,7 +124,7 @@ def analyze_clip(path: Path, *, with_essentia: bool = True) -> dict:
             t0 = time.perf_counter()
             for p in ESSENTIA_PROFILES:
                 k, scale, _strength = es.KeyExtractor(profileType=p, sampleRate=44100)(y44)
-                ess[f"key_{p}"] = f"{FLAT_TO_SHARP.get(k, k)} {scale}"
+                ess[f"key_{p}"] = f"{k} {scale}"  # flats are read as sharps where scored
             out["cost_s"]["essentia_keys"] = time.perf_counter() - t0
             out["essentia"] = ess
     return out

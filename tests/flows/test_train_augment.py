@@ -10,7 +10,7 @@ from aural_core.augment import shift_key, stretch_bpm
 from aural_core.config import AugmentConfig, AuralConfig, FeatureConfig, LabelConfig, SectionConfig
 from aural_core.styles import load_style_table
 from flows.train import train_flow
-from storage.keys import frames_key, sections_file
+from storage.keys import augmented_sections_file, frames_key, sections_file
 from storage.layout import CacheLayout
 
 from .corpus import analysed_clips
@@ -66,11 +66,16 @@ def test_augmented_copies_train_only_and_are_cached(analysed):
     assert meta["augment"]["enabled"] and meta["augment"]["pitch_shifts"] == [2]
     assert meta["augment"]["copies"] == {fid: [SLUG] for fid in sorted(train_files)}
 
-    # each copy's labels are its original section's labels, transformed
+    # each copy's labels are its original section's labels, transformed; its sections are a
+    # sections file like an original's, with the heads' evidence read from the copy's audio
     labels = LabelConfig()
     for fid in train_files:
-        original = pq.read_table(sections_file(CacheLayout(cache), fid, FeatureConfig(), LabelConfig(), SectionConfig(),
-                                               load_style_table())).to_pylist()
+        original_file = sections_file(CacheLayout(cache), fid, FeatureConfig(), LabelConfig(), SectionConfig(),
+                                      load_style_table())
+        original = pq.read_table(original_file).to_pylist()
+        copy_sections = pq.read_table(augmented_sections_file(CacheLayout(cache), original_file, SLUG)).to_pylist()
+        assert [r["transform"] for r in copy_sections] == [SLUG] * len(original)
+        assert all(c["chroma"] != o["chroma"] for c, o in zip(copy_sections, original))  # shifted 2 semitones
         copy = marked & (npz["file_id"] == fid)
         want_key = [shift_key(r["key_full"], 2)[2] if r["key_confidence"] >= labels.min_key_confidence
                     else r["key_id"] for r in original]
@@ -105,6 +110,6 @@ def test_augmentation_off_leaves_the_training_set_as_it_was(analysed):
     result, meta = _train(root, cache, AuralConfig(augment=AugmentConfig(copies_per_file=0)))
     assert result["augment"]["computed"] == result["augment"]["cached"] == []
     npz = np.load(cache / "sections.npz")
-    assert "augmented" not in npz.files and "transform" not in npz.files
+    assert not npz["augmented"].any() and set(npz["transform"]) == {""}
     assert len(npz["X"]) == result["dataset"]["n_sections"] and result["dataset"]["n_augmented_sections"] == 0
     assert not meta["augment"]["enabled"] and "n_augmented_dropped" not in meta["split"]
