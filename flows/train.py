@@ -13,7 +13,7 @@ from aural_core.errors import InputsMissingError
 from aural_core.selection import PublishDecision
 from runtime.runners import RunnerKind
 from storage.keys import frames_file
-from storage.layout import DEFAULT_ADAPTER, DEFAULT_CACHE, CacheLayout, ModelsLayout
+from storage.layout import DEFAULT_ADAPTER, DEFAULT_CACHE, EVAL, CacheLayout, ModelsLayout
 from storage.lineage import Lineage, publication_layout
 from storage.manifest import read_manifest, resolve_manifest
 from storage.models import publish_adapter
@@ -33,8 +33,8 @@ def training_files(cache: CacheLayout, manifest: str, config: AuralConfig) -> li
     settings (``storage.keys``), minus any held-out eval file."""
     files = [f for f in read_manifest(cache, manifest)["files"]
              if f["status"] != "failed" and frames_file(cache, f["file_id"], config.features).is_file()]
-    if manifest != "eval" and cache.manifest("eval").is_file():
-        held_out = {f["file_id"] for f in read_manifest(cache, "eval")["files"]}
+    if manifest != EVAL and cache.manifest(EVAL).is_file():  # the eval folder's manifest is named after it
+        held_out = {f["file_id"] for f in read_manifest(cache, EVAL)["files"]}
         files = [f for f in files if f["file_id"] not in held_out]
     return files
 

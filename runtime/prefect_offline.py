@@ -1,3 +1,4 @@
+# Over 350 lines: one set of hooks into Prefect's client, installed and removed together over shared state.
 """Keep a command's flows running when its Prefect server stops answering, and quick about it.
 
 Prefect's client assumes the server stays: a request to a dead server is retried five times

@@ -19,7 +19,7 @@ from aural_core.audio import AUDIO_EXTENSIONS
 from aural_core.errors import InputsMissingError
 
 from .atomic import write_text_atomic
-from .layout import CacheLayout, manifest_name
+from .layout import EVAL, CacheLayout, manifest_name
 from .names import display_name  # the one rule for names (storage/names.py); imported from here too
 
 ID_CHARS = 16
@@ -86,7 +86,7 @@ def resolve_manifest(cache: CacheLayout, manifest: str | None) -> str:
     the cache's only analysed folder besides ``eval`` when ``manifest`` is None."""
     if manifest:
         return manifest_name(manifest) if ("/" in manifest or Path(manifest).is_dir()) else manifest
-    candidates = [n for n in cache.analysed_folders() if n != "eval"] or cache.analysed_folders()
+    candidates = [n for n in cache.analysed_folders() if n != EVAL] or cache.analysed_folders()
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:

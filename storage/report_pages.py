@@ -10,7 +10,7 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
-from .names import display_name as printable  # the one rule for undecodable bytes (storage/names.py)
+from .manifest import display_name
 from .report import EvalReport, SectionReport
 
 if TYPE_CHECKING:
@@ -25,6 +25,12 @@ _BAR_PX = 120  # width of a match bar at score 1
 # strikethrough and table cells. Block markers (#, -, +, 1.) only act at the start of a line,
 # and values never start one.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def printable(value) -> str:
+    """``value`` as text any encoder accepts, written as the manifest writes names: bytes of a
+    non-UTF-8 file name show as ``\\xNN`` (``storage.manifest.display_name``)."""
+    return display_name(str(value))
 
 
 def markdown_escape(value) -> str:

@@ -13,8 +13,11 @@ branch counts as much as one at the top. The layers, highest first (DESIGN.md, R
     storage/
     aural_core/    pure: no Prefect either
 
-The last two tests give the checker a small tree with a cycle and an upward import, so that a
-checker that finds nothing cannot pass unnoticed.
+Modules stay small: one over ``LONG_MODULE_LINES`` lines says why on its first line
+(``# Over 350 lines: <reason>``).
+
+The checker's own tests give it a small tree with a cycle, an upward import and a long module,
+so that a checker that finds nothing cannot pass unnoticed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ LAYERS = (("aural_core",), ("storage",), ("tasks", "demo_corpus"), ("runtime",),
 # Third-party packages a layer must not import (aural_core is the domain logic, Prefect-free).
 FORBIDDEN_EXTERNAL = {"aural_core": ("prefect", "prefect_dask", "distributed")}
 NOT_LAYERED = {"tests", "benchmarks"}  # they may import any layer
+LONG_MODULE_LINES = 350
+LONG_REASON = "# Over 350 lines: "
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,17 @@ def upward_imports(root: Path) -> list[str]:
     return problems
 
 
+def long_modules_without_reason(root: Path) -> list[str]:
+    """Modules over ``LONG_MODULE_LINES`` lines whose first line does not say why."""
+    found = []
+    for path in modules(root).values():
+        lines = path.read_text().splitlines()
+        says_why = lines and lines[0].startswith(LONG_REASON) and lines[0][len(LONG_REASON):].strip()
+        if len(lines) > LONG_MODULE_LINES and not says_why:
+            found.append(f"{path.relative_to(root)} ({len(lines)} lines)")
+    return sorted(found)
+
+
 def test_every_package_has_a_layer():
     unplaced = [p for p in packages(ROOT) if not any(p in names for names in LAYERS)]
     assert not unplaced, f"place the new package(s) {unplaced} in LAYERS (and DESIGN.md's layers)"
@@ -212,3 +228,18 @@ def test_the_checker_finds_upward_and_forbidden_imports(tmp_path):
     assert len(problems) == 2, problems
     assert problems[0].startswith("aural_core/pure.py:4: aural_core.pure imports prefect.flows")
     assert problems[1] == "flows/watch.py:1: flows.watch imports deployments.specs (flows is below deployments)"
+
+
+def test_long_modules_say_why():
+    found = long_modules_without_reason(ROOT)
+    assert not found, (f"split these modules, or give the reason on their first line ({LONG_REASON}<why>):\n"
+                       + "\n".join(found))
+
+
+def test_the_checker_finds_a_long_module_without_a_reason(tmp_path):
+    body = "x = 1\n" * (LONG_MODULE_LINES + 1)
+    root = _tree(tmp_path, {"storage/__init__.py": "", "storage/short.py": body[:LONG_MODULE_LINES * 6],
+                            "storage/long.py": body, "storage/said.py": LONG_REASON + "one contract\n" + body,
+                            "storage/empty_reason.py": LONG_REASON + "\n" + body})
+    assert long_modules_without_reason(root) == [f"storage/empty_reason.py ({LONG_MODULE_LINES + 2} lines)",
+                                                f"storage/long.py ({LONG_MODULE_LINES + 1} lines)"]
