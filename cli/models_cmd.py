@@ -12,7 +12,7 @@ from pathlib import Path
 from storage.layout import MODELS_DIR
 
 from .console import printable
-from .options import debug_option
+from .options import command_group
 
 
 def _models_layouts(args) -> list:
@@ -91,17 +91,14 @@ def cmd_models_gc(args) -> int:
 
 def add_parser(sub) -> None:
     """``aural models ...`` under the CLI's sub-commands ``sub``."""
-    p = sub.add_parser("models", help="list, verify, promote (roll back) and prune stored adapter versions")
-    msub = p.add_subparsers(dest="models_command", required=True)
-    for name, func, text in (("list", cmd_models_list, "stored versions, the published one marked"),
-                             ("verify", cmd_models_verify, "re-hash every stored version and check the published pair"),
-                             ("promote", cmd_models_promote, "publish a stored version as adapter.pt (rollback)"),
-                             ("gc", cmd_models_gc, "delete all but the N newest unpublished versions")):
-        m = msub.add_parser(name, help=text)
+    commands = (("list", cmd_models_list, "stored versions, the published one marked"),
+                ("verify", cmd_models_verify, "re-hash every stored version and check the published pair"),
+                ("promote", cmd_models_promote, "publish a stored version as adapter.pt (rollback)"),
+                ("gc", cmd_models_gc, "delete all but the N newest unpublished versions"))
+    for name, m in command_group(sub, "models", "list, verify, promote (roll back) and prune stored adapter versions",
+                                 commands):
         m.add_argument("--models", default=MODELS_DIR, help="models folder (default: %(default)s)")
         if name == "promote":
             m.add_argument("ref", help="version: sha256:<hex> or a unique hex prefix (see `aural models list`)")
         if name == "gc":
             m.add_argument("--keep", type=int, required=True, help="unpublished versions to keep (newest first)")
-        debug_option(m)
-        m.set_defaults(func=func, server=False)

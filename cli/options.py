@@ -1,4 +1,5 @@
-"""The options several commands share: ``--debug``, and the config and task runner of a flow."""
+"""The options several commands share: ``--debug``, the config and task runner of a flow, and the
+parsers of a command group (``aural models ...``, ``aural server ...``)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,16 @@ def common_options(p: argparse.ArgumentParser) -> None:
 def runner_parameters(args) -> dict:
     """The flow parameters of ``common_options``' task runner choice."""
     return {"task_runner": args.task_runner, "workers": args.workers, "dask_address": args.dask_address}
+
+
+def command_group(sub, group: str, text: str, commands):
+    """The parser of ``aural <group>`` under ``sub``, and one sub-parser per ``(name, func, help)``
+    of ``commands``: yields ``(name, parser)`` for the command's own options, then adds
+    ``--debug`` and ``func``. The chosen name is ``args.<group>_command``."""
+    parser = sub.add_parser(group, help=text)
+    group_sub = parser.add_subparsers(dest=f"{group}_command", required=True)
+    for name, func, help_text in commands:
+        command = group_sub.add_parser(name, help=help_text)
+        yield name, command
+        debug_option(command)
+        command.set_defaults(func=func)

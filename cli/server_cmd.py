@@ -15,7 +15,7 @@ from runtime import background_server
 from runtime.background_server import DEFAULT_HOME, DEFAULT_PORT, is_alive, read_state, state_path
 from runtime.local_server import ServerStartError, healthy
 
-from .options import debug_option
+from .options import command_group
 from .preflight import check_writable
 
 
@@ -77,12 +77,11 @@ def cmd_stop(args) -> int:
 
 def add_parser(sub) -> None:
     """``aural server start|stop|status`` under the CLI's sub-commands ``sub``."""
-    p = sub.add_parser("server", help="a background Prefect server (and UI) for faster repeated commands")
-    ssub = p.add_subparsers(dest="server_command", required=True)
-    for name, func, text in (("start", cmd_start, "start it in the background and wait until it answers"),
-                             ("status", cmd_status, "say whether it runs (exit status 1 when not)"),
-                             ("stop", cmd_stop, "stop it (SIGTERM, SIGKILL after a grace period)")):
-        s = ssub.add_parser(name, help=text)
+    commands = (("start", cmd_start, "start it in the background and wait until it answers"),
+                ("status", cmd_status, "say whether it runs (exit status 1 when not)"),
+                ("stop", cmd_stop, "stop it (SIGTERM, SIGKILL after a grace period)"))
+    for name, s in command_group(sub, "server", "a background Prefect server (and UI) for faster repeated commands",
+                                 commands):
         s.add_argument("--home", default=DEFAULT_HOME,
                        help="its PREFECT_HOME: database, log, state file (default: %(default)s)")
         if name == "start":
@@ -92,5 +91,3 @@ def add_parser(sub) -> None:
         if name == "stop":
             s.add_argument("--grace", type=float, default=10.0,
                            help="seconds between SIGTERM and SIGKILL (default: %(default)s)")
-        debug_option(s)
-        s.set_defaults(func=func)
