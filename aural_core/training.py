@@ -91,6 +91,7 @@ class TrainResult:
     best_epoch: int = 0                                  # the latest of the best epochs
     best_epochs: dict = field(default_factory=dict)      # per head ("per_head") or {"total": n}
     stopped_early: bool = False
+    stop_reason: str = ""                                # why training ended, in words
     metrics: dict = field(default_factory=dict)          # per head, on train and validation
     split: dict = field(default_factory=dict)
 
@@ -238,6 +239,9 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
         if all(epoch - best[h][2] >= config.patience for h in tracked):
             result.stopped_early = epoch < config.epochs
             break
+    what = "no head improved" if len(tracked) > 1 else "the validation loss did not improve"
+    result.stop_reason = (f"stopped early at epoch {len(result.history)}: {what} for {config.patience} epochs"
+                          if result.stopped_early else f"ran all {len(result.history)} epochs")
     for h in tracked:
         (model if h == "total" else getattr(model, h)).load_state_dict(best[h][1])
     result.best_epochs = {h: best[h][2] for h in tracked}

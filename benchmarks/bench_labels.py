@@ -62,6 +62,18 @@ def librosa_plain(path: Path) -> dict:
     return {"bpm": float(np.atleast_1d(tempo)[0]), "key": KEYS_FULL[int(np.argmax(key_correlations(chroma)))]}
 
 
+def audio_only(folder: Path, work: Path) -> Path:
+    """A folder of links to ``folder``'s audio files without its ``labels.csv``: this benchmark
+    scores the weak labeller, and a sidecar's strong labels would replace its readings."""
+    from storage.strong_labels import SIDECAR
+
+    work.mkdir(parents=True)
+    for path in folder.iterdir():
+        if path.is_file() and path.name != SIDECAR:
+            (work / path.name).symlink_to(path.resolve())
+    return work
+
+
 def run_pipeline(folder: Path, work: Path, env: dict) -> tuple[Path, float]:
     """Analyse ``folder`` and train on it (which labels every section); returns the cache and the
     train command's wall time."""
@@ -134,15 +146,17 @@ def main() -> None:
         realcomp = tiny_labelled_set(work / "realcomp")
     else:
         subprocess.run([AURAL, "demo", "--out", str(work / "demo")], env=env, check=True, capture_output=True)
-    demo_cache, train_wall = run_pipeline(work / "demo" / "inputs", work / "demo-run", env)
+    demo_inputs = audio_only(work / "demo" / "inputs", work / "demo-audio")
+    demo_cache, train_wall = run_pipeline(demo_inputs, work / "demo-run", env)
     demo_truth = {k: {**v, "drums": None} for k, v in json.loads(
-        (work / "demo" / "inputs" / "truth.json").read_text())["clips"].items()}
-    labels = {"targets": TARGETS, "demo": score_set(demo_cache, work / "demo" / "inputs", demo_truth, references=False)}
+        (demo_inputs / "truth.json").read_text())["clips"].items()}
+    labels = {"targets": TARGETS, "demo": score_set(demo_cache, demo_inputs, demo_truth, references=False)}
     if not (realcomp / "truth.json").is_file():
         subprocess.run([sys.executable, str(ROOT / "benchmarks" / "realcomp" / "build.py"), "--out", str(realcomp)],
                        env={**env, "PYTHONPATH": str(ROOT)}, check=True)
-    real_cache, _ = run_pipeline(realcomp, work / "realcomp-run", env)
-    labels["realcomp"] = score_set(real_cache, realcomp, json.loads((realcomp / "truth.json").read_text())["clips"],
+    real_audio = audio_only(realcomp, work / "realcomp-audio")
+    real_cache, _ = run_pipeline(real_audio, work / "realcomp-run", env)
+    labels["realcomp"] = score_set(real_cache, real_audio, json.loads((realcomp / "truth.json").read_text())["clips"],
                                    references=True)
     meta = json.loads((work / "demo-run" / "models" / "metadata.json").read_text())
     train = {"train_cli_wall_seconds": round(train_wall, 2), "n_sections": meta["n_sections"],

@@ -18,6 +18,7 @@ from tasks.analyze import submit_extract
 from tasks.common import one_blas_thread
 from tasks.outcomes import FileOutcome, RunSummary
 from tasks.progress import FileProgress
+from tasks.results import AnalysedFile
 
 from .settings import resolve_settings
 from .summary import artifact_key, finish, run_with_runner
@@ -114,5 +115,5 @@ def _run_tasks(files, cache: CacheLayout, config, summary: RunSummary, show_prog
             item = futures[fut]
             fut.wait()  # sets the in-memory final state (``state`` alone asks the API, which may lag)
             summary.add(FileOutcome.from_state(item.name, fut.state, item.file_id,
-                                               note="; ".join(notes[item.name]) or None))
+                                               note="; ".join(notes[item.name]) or None, record=AnalysedFile))
             bar.advance(durations[item.path])

@@ -45,6 +45,7 @@ from storage.sections import read_sections, training_arrays
 from tasks.common import one_blas_thread
 from tasks.evaluate import ESTIMATOR_VERSION, estimate_sources, render_all, score_all, write_report
 from tasks.probe import probe_lookup
+from tasks.results import ReportFiles
 from tasks.train import label_files, read_strong_labels
 
 from .analyze import analyze_flow
@@ -113,7 +114,7 @@ def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str,
                        len(leaked), ", ".join(leaked))
     strong = read_strong_labels(cache, manifest_name(folder), {f["file_id"] for f in files}, styles)
     labelled = label_files(cache, files, config, styles, strong)
-    table = read_sections([o.result["sections"] for o in labelled.outcomes if o.result])
+    table = read_sections([o.result.sections for o in labelled.outcomes if o.result])
     rows, arrays = table.to_pylist(), training_arrays(table)
     x, pred = arrays["X"], model.predict(arrays)
     adapter_controls = predicted_controls(pred, styles, [section_descriptors(r) for r in rows], sections=rows,
@@ -166,18 +167,18 @@ def evaluate_sections(input_dir: str, adapter: str, report: str, cache_dir: str,
                 for i, r in enumerate(rows)]
     energy = {f["file_id"]: read_frames(frames_file(cache, f["file_id"], config.features)).select(
         ["start_s", "end_s", "energy"]).to_pylist() for f in files}
-    result = write_report(str(reports.eval_json), sections=sections, scores=scores,
+    written = write_report(str(reports.eval_json), sections=sections, scores=scores,
                           baseline=controls["fixed"][0], prior=prior, energy=energy, inputs=sources,
                           seconds=config.render.seconds, embedder=config.features.embedder,
                           renderer=config.render.renderer, estimator=ESTIMATOR_VERSION,
                           controls_source=config.controls.model_dump(), ci_level=config.eval.ci_level,
                           failed=analysis["failed"],
                           trained_on_eval=leaked, probe=probe_report, adapter=scored_adapter)
-    publish_eval_artifacts(result)
+    publish_eval_artifacts(written)
     verdict = ("PASSED" if scores.passed else "not passed") + (" (also at the CI's bound)" if scores.passed_ci else "")
     logger.info("match %.3f vs fixed baseline %.3f (delta %.3f), tempo r %.3f -> %s", scores.match_score,
                 scores.baseline_match_score, scores.match_delta, scores.tempo_corr, verdict)
-    result["failed_inputs"], result["adapter"] = analysis["failed"], scored_adapter
+    result = {**written.to_dict(), "failed_inputs": analysis["failed"], "adapter": scored_adapter}
     return finish(result, [f["source"] for f in analysis["failed"]], f"evaluation of {folder}")
 
 
@@ -251,11 +252,11 @@ def render_inputs(config: AuralConfig, controls: dict, rows: list[dict], seeds: 
     return items
 
 
-def publish_eval_artifacts(result: dict) -> None:
+def publish_eval_artifacts(result: ReportFiles) -> None:
     """The headline table and the whole report (tables and where the page with audio lies)."""
-    create_table_artifact(key="eval-headline", table=[result["headline"]],
+    create_table_artifact(key="eval-headline", table=[result.headline],
                           description="MatchScore vs baseline and TempoCorr on held-out music")
     create_markdown_artifact(key="eval-report", description="Evaluation report", markdown=(
-        Path(result["markdown"]).read_text()
-        + f"\n\nThe page with audio players: `{markdown_escape(display_path(Path(result['html'])))}` (it plays "
+        Path(result.markdown).read_text()
+        + f"\n\nThe page with audio players: `{markdown_escape(display_path(Path(result.html)))}` (it plays "
           "the files of `audio/` beside it)."))

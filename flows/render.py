@@ -21,6 +21,7 @@ from tasks.common import one_blas_thread, submit_cached
 from tasks.evaluate import render_all
 from tasks.outcomes import FileOutcome, RunSummary
 from tasks.render import assemble_piece, gpu_slot, piece_plan, plan_items
+from tasks.results import PieceFiles
 from tasks.train import label_files
 
 from .analyze import _run_tasks as analyse_files  # the analyze flow's cached per-file extraction
@@ -84,7 +85,7 @@ def render_piece_flow(input_path: str = DEFAULT_RENDER_INPUTS, adapter: str = DE
     done = [o for o in labelled.outcomes if o.status != "failed"]
     plans = []
     if done:
-        table = read_sections([o.result["sections"] for o in done])
+        table = read_sections([o.result.sections for o in done])
         rows = table.to_pylist()
         controls = predicted_controls(model.predict(training_arrays(table)), styles,
                                       [section_descriptors(r) for r in rows], sections=rows, source=config.controls)
@@ -107,7 +108,7 @@ def render_piece_flow(input_path: str = DEFAULT_RENDER_INPUTS, adapter: str = DE
                                             plan=plan, paths={k: str(p) for k, p in paths.items()}, label=stem)))
     for plan, fut in futures:
         fut.wait()
-        summary.add(FileOutcome.from_state(plan["title"], fut.state, plan["file_id"]))
+        summary.add(FileOutcome.from_state(plan["title"], fut.state, plan["file_id"], record=PieceFiles))
     for o in summary.failed:
         logger.error("failed: %s", o.error)
     _publish(summary, source)
@@ -118,8 +119,8 @@ def render_piece_flow(input_path: str = DEFAULT_RENDER_INPUTS, adapter: str = DE
 def _publish(summary: RunSummary, source: Path) -> None:
     """One table row per input: its piece, tempo and length, or why it failed."""
     rows = [{"file": display_name(o.source), "status": o.status,
-             "piece": display_name(display_path(Path(o.result["wav"]))) if o.result else "",
-             "bpm": o.result["bpm"] if o.result else None, "bars": o.result["bars"] if o.result else None,
+             "piece": display_name(display_path(Path(o.result.wav))) if o.result else "",
+             "bpm": o.result.bpm if o.result else None, "bars": o.result.bars if o.result else None,
              "reason": display_name(o.error or "")} for o in summary.outcomes]
     create_table_artifact(key=artifact_key("render", source.name), table=rows,
                           description=display_name(f"Whole-piece renders of {source}"))

@@ -22,6 +22,7 @@ from tasks.augment import augment_files, label_copies
 from tasks.common import one_blas_thread
 from tasks.probe import fit_probe_task
 from tasks.progress import note
+from tasks.results import TrainingSet
 from tasks.train import build_training_set, decide_publish, label_files, read_strong_labels, train_task
 
 from .settings import resolve_settings
@@ -106,32 +107,33 @@ def train_flow(cache_dir: str = DEFAULT_CACHE, out_path: str = DEFAULT_ADAPTER,
                                                      for f in files], config=config)
     summary, labelled = prepared["labels"], prepared["labelled"]
     augment, copies = prepared["augment"], prepared["copies"]
-    section_files = [r["sections"] for r in labelled] + [c["sections"] for c in copies]
+    section_files = [r.sections for r in labelled] + [c.sections for c in copies]
 
     dataset = build_training_set(section_files, str(cache.root), config.train)
     _announce_split(dataset, show_progress)
     provenance = {"lineage": lineage.to_dict(), "input_set": input_set}
-    result = train_task(dataset["npz"], config, styles, dataset, str(models.store), show_progress, provenance)
-    meta = result["metadata"]
-    decision = decide_publish(dataset["npz"], result["ref"], str(models.root), force_publish)
-    _record_decision(decision, result["ref"])
-    if decision["publish"]:
-        publish_adapter(models, result["ref"], {**meta, **provenance})
+    trained = train_task(dataset.npz, config, styles, dataset, str(models.store), show_progress, provenance)
+    meta = trained.metadata
+    decision = decide_publish(dataset.npz, trained.ref, str(models.root), force_publish)
+    _record_decision(decision, trained.ref)
+    if decision.publish:
+        publish_adapter(models, trained.ref, {**meta, **provenance})
     # Seed section 8's probe, fitted on the same sections and split (stored in models/probes).
-    probe = (fit_probe_task(dataset["npz"], meta["split"]["val_files"], config, styles, str(models.root),
-                            dataset["data_hash"]) if config.render.probe else None)
+    probe = (fit_probe_task(dataset.npz, meta["split"]["val_files"], config, styles, str(models.root),
+                            dataset.data_hash) if config.render.probe else None)
     val = meta["metrics"]["validation"]
     create_table_artifact(key="adapter-metrics", table=[{"split": k, **v} for k, v in meta["metrics"].items()],
-                          description=f"Adapter {result['ref'][:19]} trained on {dataset['n_sections']} sections")
+                          description=f"Adapter {trained.ref[:19]} trained on {dataset.n_sections} sections")
     create_markdown_artifact(key="train-summary", markdown=(
-        f"# train\n{summary.one_line()}\n\n{augment.one_line()}\n\n{dataset['n_sections']} sections from "
-        f"{dataset['n_files']} files (+{dataset['n_augmented_sections']} augmented); "
-        f"{label_sources_line(dataset['label_sources']) or 'weak labels only'}; "
+        f"# train\n{summary.one_line()}\n\n{augment.one_line()}\n\n{dataset.n_sections} sections from "
+        f"{dataset.n_files} files (+{dataset.n_augmented_sections} augmented); "
+        f"{label_sources_line(dataset.label_sources) or 'weak labels only'}; "
         f"best epoch {meta['best_epoch']}; validation: " + ", ".join(f"{k} {v:.3f}" for k, v in val.items())))
-    return {"adapter": str(models.adapter), "ref": result["ref"], "metadata": str(models.metadata),
+    return {"adapter": str(models.adapter), "ref": trained.ref, "metadata": str(models.metadata),
             "lineage": lineage.to_dict(), "input_set": input_set,
-            "published": decision["publish"], "decision": decision, "probe": probe,
-            "labels": summary.to_dict(), "augment": augment.to_dict(), "dataset": dataset,
+            "published": decision.publish, "decision": decision.to_dict(),
+            "probe": probe.to_dict() if probe else None,
+            "labels": summary.to_dict(), "augment": augment.to_dict(), "dataset": dataset.to_dict(),
             "metrics": meta["metrics"],
             "best_epoch": meta["best_epoch"], "epochs_run": len(meta["history"])}
 
@@ -141,16 +143,16 @@ def input_set_hash(files: list[dict]) -> str:
     return hashlib.sha256("\n".join(sorted(f["file_id"] for f in files)).encode()).hexdigest()[:16]
 
 
-def _announce_split(dataset: dict, show_progress: bool) -> None:
+def _announce_split(dataset: TrainingSet, show_progress: bool) -> None:
     """Say before training how many files and sections train and validate, and warn when there
     are too few to learn from or one file validates alone."""
-    split, logger = dataset["split"], get_run_logger()
+    split, logger = dataset.split, get_run_logger()
     augmented = split["n_augmented_train_sections"]
     text = (f"training on {_count(split['n_train_files'], 'file')} ({_count(split['n_train_sections'], 'section')}"
             + (f", +{augmented} augmented" if augmented else "")
             + f"), validating on {_count(split['n_val_files'], 'held-out file')} "
               f"({_count(split['n_val_sections'], 'section')})")
-    strong = label_sources_line(dataset["label_sources"])
+    strong = label_sources_line(dataset.label_sources)
     text += f"; {strong}" if strong else ""
     logger.info(text)
     if show_progress:
@@ -173,15 +175,15 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _record_decision(decision: dict, ref: str) -> None:
+def _record_decision(decision: PublishDecision, ref: str) -> None:
     """Log the publish decision and keep it as an artifact of the run, with both losses."""
-    text = PublishDecision(**decision).one_line()
+    text = decision.one_line()
     get_run_logger().info("adapter %s %s", ref[:19], text)
     create_markdown_artifact(key="adapter-publish-decision", description=text, markdown=(
-        f"# Publish decision\n\nAdapter `{ref[:19]}…` **{'published' if decision['publish'] else 'not published'}**"
-        f": {markdown_escape(decision['reason'])}.\n\n| | held-out loss |\n|---|---|\n"
-        f"| new | {_loss(decision['candidate_loss'])} |\n| published | {_loss(decision['published_loss'])} |\n\n"
-        f"{decision['n_sections']} held-out sections. Every version stays in the store: "
+        f"# Publish decision\n\nAdapter `{ref[:19]}…` **{'published' if decision.publish else 'not published'}**"
+        f": {markdown_escape(decision.reason)}.\n\n| | held-out loss |\n|---|---|\n"
+        f"| new | {_loss(decision.candidate_loss)} |\n| published | {_loss(decision.published_loss)} |\n\n"
+        f"{decision.n_sections} held-out sections. Every version stays in the store: "
         "`aural models list`, `aural models promote REF`."))
 
 
@@ -198,7 +200,7 @@ def train_sections(cache_dir: str, manifest: str, files: list[dict], config: Aur
     styles = resolve_settings(config, None)[1]
     strong = read_strong_labels(cache, manifest, {f["file_id"] for f in files}, styles)
     summary = label_files(cache, files, config, styles, strong)
-    labelled = [o.result for o in summary.outcomes if o.result and o.result["n_sections"]]
+    labelled = [o.result for o in summary.outcomes if o.result and o.result.n_sections]
     with one_blas_thread():
         augment, ready = augment_files(cache, manifest, labelled, config)
     _, copies = label_copies(cache, ready, config.labels)

@@ -19,6 +19,7 @@ from storage.layout import CacheLayout
 from storage.manifest import ID_CHARS, display_name
 
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
+from .results import AnalysedFile
 
 
 def frames_metadata(config: FeatureConfig) -> dict[str, str]:
@@ -58,7 +59,7 @@ def read_listed(path: str, file_id: str) -> bytes:
     retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=retry_transient,
 )
-def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config: FeatureConfig) -> dict:
+def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config: FeatureConfig) -> AnalysedFile:
     """Compute one file's frame features and write its frames Parquet (and its checksum)."""
     started = time.perf_counter()
     features = analyze_file(  # messages name the file as shown (see manifest.display_name)
@@ -72,9 +73,9 @@ def extract_frames(path: str, source: str, file_id: str, cache_dir: str, config:
                                     metadata={**frames_metadata(config), "aural.frames_key": key}))
     record_checksum(out)
     seconds = float(features.end_s[-1]) if len(features) else 0.0
-    return {"file_id": file_id, "source": source, "frames": str(Path(out)), "frames_key": key,
-            "n_frames": len(features), "seconds": seconds,
-            "compute_seconds": round(time.perf_counter() - started, 3)}
+    return AnalysedFile(file_id=file_id, source=source, frames=str(Path(out)), frames_key=key,
+                        n_frames=len(features), seconds=seconds,
+                        compute_seconds=round(time.perf_counter() - started, 3))
 
 
 def submit_extract(*, path: str, source: str, file_id: str, cache: CacheLayout, config: FeatureConfig,

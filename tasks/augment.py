@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from storage.sections import read_labelled_sections, sections_table, write_secti
 from .analyze import frames_metadata
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
 from .outcomes import FileOutcome, RunSummary
+from .results import AugmentedCopy, LabelledFile
 
 # Bump when ``transform_signal`` changes what a transform does to the audio.
 AUGMENT_VERSION = "1"
@@ -53,7 +55,7 @@ def augment_cache_key(context, p) -> str:
     retry_condition_fn=retry_transient,
 )
 def augment_frames(path: str, source: str, file_id: str, transform: Transform, cache_dir: str,
-                   config: FeatureConfig) -> dict:
+                   config: FeatureConfig) -> AugmentedCopy:
     """Transform one training file's audio, analyse it again, write the copy's frames Parquet."""
     started = time.perf_counter()
     if content_id(path) != file_id:
@@ -73,14 +75,14 @@ def augment_frames(path: str, source: str, file_id: str, transform: Transform, c
                                                                      frames_key(file_id, config)),
                        frames_table(features, file_id=file_id, source=source, metadata=meta))
     record_checksum(out)
-    return {"file_id": file_id, "source": source, "transform": transform.slug, "semitones": transform.semitones,
-            "rate": transform.rate, "frames": str(Path(out)), "n_frames": len(features),
-            "compute_seconds": round(time.perf_counter() - started, 3)}
+    return AugmentedCopy(file_id=file_id, source=source, transform=transform.slug, semitones=transform.semitones,
+                         rate=transform.rate, frames=str(Path(out)), n_frames=len(features),
+                         compute_seconds=round(time.perf_counter() - started, 3))
 
 
-def augment_files(cache: CacheLayout, manifest: str, files: list[dict], config: AuralConfig
-                  ) -> tuple[RunSummary, list[dict]]:
-    """Augment the training side of ``files`` (dicts with file_id, source, sections).
+def augment_files(cache: CacheLayout, manifest: str, files: list[LabelledFile], config: AuralConfig
+                  ) -> tuple[RunSummary, list[AugmentedCopy]]:
+    """Augment the training side of ``files`` (the originals' sections).
 
     The split is the one training will make (``split_files`` on the same file ids, fraction
     and seed), so files that will validate are never transformed. Returns the outcomes (one
@@ -89,35 +91,35 @@ def augment_files(cache: CacheLayout, manifest: str, files: list[dict], config: 
     summary = RunSummary(stage="augment")
     if not config.augment.enabled or not files:
         return summary, []
-    train_side, _ = split_files(np.array([f["file_id"] for f in files]), val_fraction=config.train.val_fraction,
+    train_side, _ = split_files(np.array([f.file_id for f in files]), val_fraction=config.train.val_fraction,
                                 seed=config.train.seed)
     listing = read_manifest(cache, manifest)
     futures = {}
     for f in (f for f, on_train in zip(files, train_side) if on_train):
         try:
-            path = str(source_path(listing, f["source"]))
+            path = str(source_path(listing, f.source))
         except (InputsMissingError, OSError) as exc:  # a moved input spoils its copies only
-            summary.add(FileOutcome(f["source"], "failed", f["file_id"], error=str(exc)))
+            summary.add(FileOutcome(f.source, "failed", f.file_id, error=str(exc)))
             continue
-        for t in plan_transforms(f["file_id"], config.augment):
-            out = cache.augmented_frames(f["file_id"], t.slug, frames_key(f["file_id"], config.features))
+        for t in plan_transforms(f.file_id, config.augment):
+            out = cache.augmented_frames(f.file_id, t.slug, frames_key(f.file_id, config.features))
             fut = submit_cached(augment_frames, output=out, cache=cache,
-                                path=path, source=f["source"], file_id=f["file_id"], transform=t,
+                                path=path, source=f.source, file_id=f.file_id, transform=t,
                                 cache_dir=str(cache.root), config=config.features)
             futures[fut] = (f, t)
     wait(list(futures))
     ready = []
     for fut, (f, t) in futures.items():
         fut.wait()
-        outcome = FileOutcome.from_state(f"{f['source']} {t.slug}", fut.state, f["file_id"])
+        outcome = FileOutcome.from_state(f"{f.source} {t.slug}", fut.state, f.file_id, record=AugmentedCopy)
         summary.add(outcome)
         if outcome.result:
-            ready.append({**outcome.result, "sections": f["sections"]})
+            ready.append(replace(outcome.result, sections=f.sections))
     logger = get_run_logger()
     for o in summary.failed:
         logger.warning("augmentation skipped: %s: %s", o.source, o.error)
     logger.info(summary.one_line())
-    return summary, sorted(ready, key=lambda r: (r["source"], r["transform"]))
+    return summary, sorted(ready, key=lambda r: (r.source, r.transform))
 
 
 def copy_sections_cache_key(context, p) -> str:
@@ -130,7 +132,7 @@ def copy_sections_cache_key(context, p) -> str:
 @task(name="label-copy", task_run_name="sections-{source}-{transform}",
       cache_policy=CacheKeyFnPolicy(cache_key_fn=copy_sections_cache_key), persist_result=True)
 def label_copy(sections: str, frames: str, file_id: str, source: str, transform: str, semitones: int, rate: float,
-               out_path: str, labels: LabelConfig) -> dict:
+               out_path: str, labels: LabelConfig) -> LabelledFile:
     """The sections of one copy (its original's, moved onto the copy's frames with their labels
     transformed: ``aural_core.augment.augment_sections``) -> a sections Parquet at ``out_path``,
     read by training like any original's."""
@@ -140,25 +142,26 @@ def label_copy(sections: str, frames: str, file_id: str, source: str, transform:
             "aural.labels_version": LABELS_VERSION}
     out = write_sections(out_path, sections_table(rows, file_id=file_id, source=source, metadata=meta))
     record_checksum(out)
-    return {"file_id": file_id, "source": source, "transform": transform, "sections": str(out),
-            "n_sections": len(rows)}
+    return LabelledFile(file_id=file_id, source=source, transform=transform, sections=str(out),
+                        n_sections=len(rows))
 
 
-def label_copies(cache: CacheLayout, copies: list[dict], labels: LabelConfig) -> tuple[RunSummary, list[dict]]:
+def label_copies(cache: CacheLayout, copies: list[AugmentedCopy], labels: LabelConfig
+                 ) -> tuple[RunSummary, list[LabelledFile]]:
     """Sections of every ready copy (``augment_files``), each a cached task run; returns the
     outcomes and the copies' section files that are ready."""
     summary, futures = RunSummary(stage="copy-sections"), {}
     for c in copies:
-        out = augmented_sections_file(cache, c["sections"], c["transform"])
-        fut = submit_cached(label_copy, output=out, cache=cache, sections=c["sections"], frames=c["frames"],
-                            file_id=c["file_id"], source=c["source"], transform=c["transform"],
-                            semitones=c["semitones"], rate=c["rate"], out_path=str(out), labels=labels)
+        out = augmented_sections_file(cache, c.sections, c.transform)
+        fut = submit_cached(label_copy, output=out, cache=cache, sections=c.sections, frames=c.frames,
+                            file_id=c.file_id, source=c.source, transform=c.transform,
+                            semitones=c.semitones, rate=c.rate, out_path=str(out), labels=labels)
         futures[fut] = c
     wait(list(futures))
     ready = []
     for fut, c in futures.items():
         fut.wait()
-        outcome = FileOutcome.from_state(f"{c['source']} {c['transform']}", fut.state, c["file_id"])
+        outcome = FileOutcome.from_state(f"{c.source} {c.transform}", fut.state, c.file_id, record=LabelledFile)
         summary.add(outcome)
         if outcome.result:
             ready.append(outcome.result)

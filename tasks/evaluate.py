@@ -33,6 +33,7 @@ from storage.layout import CacheLayout
 from storage.reports import write_reports
 
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
+from .results import ReportFiles
 
 RENDER_VERSION = "3"  # 2: the renderer owns stem gains and level; 3: per-item lengths
 # Bump when the independent estimator or its settings change (cached estimates and scores).
@@ -197,6 +198,6 @@ def score_all(jobs: list[tuple[str, list[float], dict, str]], features: FeatureC
 
 
 @task(name="write-report")
-def write_report(report: str, **contents) -> dict:
+def write_report(report: str, **contents) -> ReportFiles:
     """eval.json, eval.md, index.html and the audio they play (see ``storage.reports``)."""
-    return write_reports(report, **contents)
+    return ReportFiles.of(write_reports(report, **contents))

@@ -9,22 +9,26 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from storage.manifest import display_name
 from storage.report_pages import markdown_escape, printable
 
+from .results import _Record
+
 
 @dataclass
 class FileOutcome:
     source: str
     status: str                 # computed | cached | failed
     file_id: str | None = None
-    result: dict | None = None
+    result: _Record | None = None   # the task's record (tasks.results)
     error: str | None = None
     note: str | None = None     # e.g. a cache entry that failed verification and was recomputed
 
     @classmethod
-    def from_state(cls, source: str, state, file_id: str | None = None, note: str | None = None) -> FileOutcome:
-        """Classify a finished Prefect task state ("Cached" is Prefect's cache-hit state)."""
+    def from_state(cls, source: str, state, file_id: str | None = None, note: str | None = None, *,
+                   record: type[_Record]) -> FileOutcome:
+        """Classify a finished Prefect task state ("Cached" is Prefect's cache-hit state); a
+        completed task's result is read as ``record``."""
         if state.is_completed():
             status = "cached" if state.name == "Cached" else "computed"
-            return cls(source, status, file_id, result=state.result(), note=note)
+            return cls(source, status, file_id, result=record.of(state.result()), note=note)
         exc = state.result(raise_on_failure=False)
         message = str(exc) if isinstance(exc, BaseException) else (state.message or state.name)
         return cls(source, "failed", file_id, error=display_name(message), note=note)
@@ -34,7 +38,7 @@ class FileOutcome:
         """Compute time spent on this file in this run (0 when it came from the cache)."""
         if self.status != "computed" or not self.result:
             return 0.0
-        return float(self.result.get("compute_seconds", 0.0))
+        return float(getattr(self.result, "compute_seconds", 0.0))
 
 
 @dataclass
@@ -81,7 +85,7 @@ class RunSummary:
         rows = [f"# {self.stage}\n", self.one_line() + "\n", "| file | status | detail |",
                 "|---|---|---|"]
         for o in self.outcomes:
-            detail = o.error or o.note or (f"{o.result.get('n_frames', '')} frames" if o.result else "")
+            detail = o.error or o.note or (f"{o.result.n_frames} frames" if hasattr(o.result, "n_frames") else "")
             rows.append(f"| {markdown_escape(o.source)} | {o.status} | {markdown_escape(str(detail))} |")
         return "\n".join(rows)
 

@@ -16,6 +16,7 @@ from storage.probe_store import PROBE_FORMAT, probe_name, store_probe
 from storage.sections import read_npz
 
 from .evaluate import renderer_for
+from .results import FittedProbe
 
 
 def text_encoder_for(render: RenderConfig, styles: StyleTable):
@@ -32,7 +33,7 @@ def probe_lookup(config: AuralConfig, styles: StyleTable, data_hash: str) -> str
 
 @task(name="fit-probe")
 def fit_probe_task(npz: str, val_files: list[str], config: AuralConfig, styles: StyleTable, models_root: str,
-                   data_hash: str) -> dict | None:
+                   data_hash: str) -> FittedProbe | None:
     """Fit the embedding -> MusicGen text-space probe on the adapter's training sections (alpha
     and R² on its validation files) and store it in ``models/probes``; None when skipped.
 
@@ -63,4 +64,4 @@ def fit_probe_task(npz: str, val_files: list[str], config: AuralConfig, styles: 
     logger.info("probe %s: alpha %g, R² %.3f on %d validation sections (%.3f on %d fitting sections)",
                 ref[:19], fit.alpha, fit.r2_validation if fit.r2_validation is not None else float("nan"),
                 fit.n_validation, fit.r2_train if fit.r2_train is not None else float("nan"), fit.n_fit)
-    return {"ref": ref, "name": name, **fit.summary()}
+    return FittedProbe(ref=ref, name=name, summary=fit.summary())

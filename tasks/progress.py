@@ -73,3 +73,8 @@ class EpochProgress(_Bar):
     def update(self, row: dict) -> None:
         self._progress.update(self._task, advance=1,
                               losses=f"train {row['train_loss']:.3f}  val {row['val_loss']:.3f}")
+
+    def finish(self, reason: str) -> None:
+        """End the bar with why training ended (a bar left short of its total says why)."""
+        losses = self._progress.tasks[0].fields["losses"]
+        self._progress.update(self._task, losses=f"{losses}  ({reason})")

@@ -25,6 +25,7 @@ from storage.integrity import recorded_checksum
 from storage.pieces import write_piece
 
 from .common import short_hash
+from .results import PieceFiles
 
 GPU_LIMIT = "gpu"
 PIECE_VERSION = "2"  # bump when the assembly changes its output
@@ -99,7 +100,7 @@ def _piece_cache_key(context, p) -> str:
 
 @task(name="assemble-piece", task_run_name="piece-{label}",
       cache_policy=CacheKeyFnPolicy(cache_key_fn=_piece_cache_key), persist_result=True)
-def assemble_piece(renders: list[str], plan: dict, paths: dict[str, str], label: str) -> dict:
+def assemble_piece(renders: list[str], plan: dict, paths: dict[str, str], label: str) -> PieceFiles:
     """Align the section renders of one piece on its bar grid, cross-fade them at the bar lines
     and write the WAV with its cue sheet (JSON and .cue)."""
     audio, rates = [], set()
@@ -115,6 +116,6 @@ def assemble_piece(renders: list[str], plan: dict, paths: dict[str, str], label:
                       extra={"renderer": plan["renderer"]})
     written = write_piece({k: Path(v) for k, v in paths.items()}, piece.audio, piece.sr, sheet, cue_text(sheet))
     stretched = [s["name"] for s, p in zip(plan["sections"], piece.sections) if p.alignment.stretch != 1.0]
-    return {**written, "bpm": plan["bpm"], "bars": piece.total_bars, "n_sections": len(piece.sections),
-            "seconds": round(len(piece.audio) / piece.sr, 2), "stretched": stretched,
-            "peak": float(np.max(np.abs(piece.audio), initial=0.0))}
+    return PieceFiles(**written, bpm=plan["bpm"], bars=piece.total_bars, n_sections=len(piece.sections),
+                      seconds=round(len(piece.audio) / piece.sr, 2), stretched=stretched,
+                      peak=float(np.max(np.abs(piece.audio), initial=0.0)))

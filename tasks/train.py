@@ -37,6 +37,7 @@ from storage.strong_labels import strong_labels_for
 
 from .common import short_hash, submit_cached
 from .outcomes import FileOutcome, RunSummary
+from .results import LabelledFile, TrainedAdapter, TrainingSet
 
 
 def sections_cache_key(context, p) -> str:
@@ -50,7 +51,7 @@ def sections_cache_key(context, p) -> str:
       cache_policy=CacheKeyFnPolicy(cache_key_fn=sections_cache_key), persist_result=True)
 def label_file(frames_file: str, file_id: str, source: str, out_path: str,
                labels: LabelConfig, sections: SectionConfig, styles: StyleTable,
-               strong: StrongLabels | None = None) -> dict:
+               strong: StrongLabels | None = None) -> LabelledFile:
     """Labels (weak, or ``strong`` where given) and sections of one file -> its sections Parquet
     at ``out_path`` (``storage.keys.sections_file``)."""
     rows = label_sections(frame_arrays(read_frames(frames_file)), labels=labels, sections=sections,
@@ -63,13 +64,14 @@ def label_file(frames_file: str, file_id: str, source: str, out_path: str,
             "aural.sections_config_hash": sections.config_hash(), "aural.labels_version": LABELS_VERSION}
     out = write_sections(out_path, sections_table(rows, file_id=file_id, source=source, metadata=meta))
     record_checksum(out)
-    return {"file_id": file_id, "source": source, "sections": str(out), "n_sections": len(rows)}
+    return LabelledFile(file_id=file_id, source=source, sections=str(out), n_sections=len(rows))
 
 
 @task(name="build-training-set")
-def build_training_set(section_files: list[str], cache_dir: str, train: TrainConfig | None = None) -> dict:
+def build_training_set(section_files: list[str], cache_dir: str, train: TrainConfig | None = None
+                       ) -> TrainingSet:
     """All sections -> ``<cache>/sections.npz`` (X, the evidence, y_*, file ids); returns its
-    path and hash.
+    path, hash and what it holds.
 
     ``section_files``: the originals' sections and those of their augmented copies
     (``tasks.augment.label_copies``), one list: a copy's sections carry its original's file id
@@ -89,15 +91,15 @@ def build_training_set(section_files: list[str], cache_dir: str, train: TrainCon
     train = train or TrainConfig()
     split = split_summary(arrays["file_id"], val_fraction=train.val_fraction, seed=train.seed,
                           augmented=arrays["augmented"])
-    return {"npz": str(path), "data_hash": sha256_file(path)[:16], "n_sections": int(own.sum()), "split": split,
-            "label_sources": label_source_counts(table),
-            "n_files": int(len(set(arrays["file_id"].tolist()))), "prior": prior.to_dict(),
-            "n_augmented_sections": int((~own).sum()), "augmented_copies": copies}
+    return TrainingSet(npz=str(path), data_hash=sha256_file(path)[:16], n_sections=int(own.sum()), split=split,
+                       label_sources=label_source_counts(table),
+                       n_files=int(len(set(arrays["file_id"].tolist()))), prior=prior.to_dict(),
+                       n_augmented_sections=int((~own).sum()), augmented_copies=copies)
 
 
 @task(name="train-adapter")
-def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict, store_dir: str,
-               show_progress: bool = False, provenance: dict | None = None) -> dict:
+def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: TrainingSet, store_dir: str,
+               show_progress: bool = False, provenance: dict | None = None) -> TrainedAdapter:
     """Train the adapter on ``sections.npz``; store it; return its artifact ref and metadata.
 
     ``provenance`` (the lineage and input set, ``storage.lineage``) goes into the store's record
@@ -114,23 +116,26 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: dict,
 
         result = train_adapter(arrays, n_styles=len(styles), config=config.train, labels=config.labels,
                                on_epoch=on_epoch)
+        bar.finish(result.stop_reason)
+    logger.info("training %s (best epochs: %s)", result.stop_reason,
+                ", ".join(f"{h} {e}" for h, e in result.best_epochs.items()))
     report = {"history": result.history, "best_epoch": result.best_epoch, "best_epochs": result.best_epochs,
               "stopped_early": result.stopped_early, "metrics": result.metrics, "split": result.split}
     metadata = training_metadata(config=config, styles=styles, styles_hash=style_table_hash(styles),
-                                 dataset=dataset, report=report)
+                                 dataset=dataset.to_dict(), report=report)
     # A staging name of its own: two trainings into one models folder must not share a file.
     staging = Path(store_dir) / f".staging-{uuid.uuid4().hex}.pt"
     try:
         save_adapter(staging, result.model, metadata=metadata)
         ref = ArtifactStore(store_dir).put(staging, name="adapter",
-                                           meta={"data_hash": dataset["data_hash"], **(provenance or {})})
+                                           meta={"data_hash": dataset.data_hash, **(provenance or {})})
     finally:
         staging.unlink(missing_ok=True)
-    return {"ref": ref, "metadata": metadata}
+    return TrainedAdapter(ref=ref, metadata=metadata)
 
 
 @task(name="decide-publish")
-def decide_publish(npz: str, ref: str, models_root: str, force: bool = False) -> dict:
+def decide_publish(npz: str, ref: str, models_root: str, force: bool = False) -> PublishDecision:
     """Whether the stored adapter ``ref`` replaces the published one: its loss and the published
     model's on the same held-out sections of ``npz`` (``aural_core.selection``)."""
     models = ModelsLayout(Path(models_root))
@@ -140,10 +145,10 @@ def decide_publish(npz: str, ref: str, models_root: str, force: bool = False) ->
         try:
             published, published_meta = load_published(models)
         except ArtifactIntegrityError as exc:  # a damaged published model is no bar to replace
-            return PublishDecision(True, f"the published adapter is unusable ({exc})").to_dict()
+            return PublishDecision(True, f"the published adapter is unusable ({exc})")
     arrays = read_npz(npz)
     val_mask = np.isin(arrays["file_id"], candidate_meta["split"]["val_files"]) & ~arrays["augmented"]
-    return decide(candidate, candidate_meta, published, published_meta, arrays, val_mask, force=force).to_dict()
+    return decide(candidate, candidate_meta, published, published_meta, arrays, val_mask, force=force)
 
 
 def read_strong_labels(cache: CacheLayout, manifest: str, file_ids: set[str], styles: StyleTable
@@ -179,6 +184,6 @@ def label_files(cache: CacheLayout, files: list[dict], config, styles,
     for fut, f in futures.items():
         fut.wait()
         summary.add(FileOutcome.from_state(f["source"], fut.state, f["file_id"],
-                                           note="; ".join(notes[f["source"]]) or None))
+                                           note="; ".join(notes[f["source"]]) or None, record=LabelledFile))
     get_run_logger().info(summary.one_line())
     return summary

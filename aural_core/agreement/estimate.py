@@ -77,7 +77,7 @@ class EssentiaMissingError(AuralError, ImportError):
 
 
 def essentia_standard():
-    """The ``essentia.standard`` module, imported once with essentia's INFO log silenced.
+    """The ``essentia.standard`` module, imported once with essentia's INFO and WARNING logs silenced.
 
     Raises
     ------
@@ -89,6 +89,10 @@ def essentia_standard():
         try:
             essentia = importlib.import_module("essentia")
             essentia.log.infoActive = False  # "MusicExtractorSVM: no classifier models..."
+            # Composite algorithms run in threads (the evaluation's tasks) warn "No network
+            # created, or last created network has been deleted" from a global pointer they
+            # share; the estimates are the same as run one at a time, the warning is noise.
+            essentia.log.warningActive = False
             _ESSENTIA = importlib.import_module("essentia.standard")
         except ImportError as exc:
             raise EssentiaMissingError(

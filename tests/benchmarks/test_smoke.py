@@ -33,6 +33,7 @@ SMOKE = {
     "bench_downbeats.py": None,
     "bench_eval.py": None,
     "bench_first_run.py": None,
+    "bench_heads.py": None,
     "bench_labels.py": None,
     "bench_scale.py": None,
     "bench_soak.py": None,

@@ -305,3 +305,18 @@ def test_paired_summary_uses_the_same_sections():
     assert out["ci_low"] <= out["delta"] <= out["ci_high"]
     with pytest.raises(ParameterError, match="shapes differ"):
         paired_summary([1.0], [1.0, 2.0], ["a"])
+
+
+def test_estimates_in_threads_are_quiet_and_the_same(capfd):
+    """Tasks estimate in threads: essentia's shared-network warning never reaches the console,
+    and the readings equal those made one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    clips = [(0.1 * rng.standard_normal(22050 * 6)).astype(np.float32) for _ in range(6)]
+    alone = [estimate_attributes(y, sr=22050) for y in clips]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda y: estimate_attributes(y, sr=22050), clips))
+    assert [(e.key, e.bpm) for e in together] == [(e.key, e.bpm) for e in alone]
+    captured = capfd.readouterr()
+    assert "No network created" not in captured.err + captured.out

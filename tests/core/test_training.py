@@ -53,6 +53,9 @@ def test_early_stopping_and_file_holdout():
         data[k] = rng.permutation(data[k])  # noise labels: validation loss soon rises
     result = train_adapter(data, n_styles=10, config=TrainConfig(epochs=30, patience=5, lr=3e-3))
     assert result.stopped_early and len(result.history) == result.best_epoch + 5
+    assert result.stop_reason == f"stopped early at epoch {len(result.history)}: no head improved for 5 epochs"
+    ran_out = train_adapter(data, n_styles=10, config=TrainConfig(epochs=2, patience=5))
+    assert not ran_out.stopped_early and ran_out.stop_reason == "ran all 2 epochs"
     assert not set(result.split["train_files"]) & set(result.split["val_files"])
 
 

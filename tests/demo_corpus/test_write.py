@@ -9,6 +9,7 @@ import soundfile as sf
 
 import demo_corpus.write
 from demo_corpus import plan_corpus, write_corpus
+from storage.strong_labels import SIDECAR, read_sidecar
 
 
 def test_write_corpus_files_match_truth(tmp_path):
@@ -20,10 +21,15 @@ def test_write_corpus_files_match_truth(tmp_path):
         assert truth == truths[split]
         assert truth["generator"] == "aural demo v1" and truth["seed"] == 7
         assert len(truth["clips"]) == n
-        assert sorted(p.name for p in folder.iterdir()) == sorted([*truth["clips"], "truth.json"])
+        assert sorted(p.name for p in folder.iterdir()) == sorted([*truth["clips"], "truth.json", SIDECAR])
+        # The sidecar states the truth as strong labels, one row per clip.
+        sidecar, warnings = read_sidecar(folder)
+        assert warnings == [] and set(sidecar) == set(truth["clips"])
         for filename, clip in truth["clips"].items():
             spec = specs[filename]
             assert clip["bpm"] == spec.bpm and clip["key"] == spec.key and clip["mood"] == spec.mood
+            row = sidecar[filename]
+            assert float(row["bpm"]) == clip["bpm"] and row["key"] == clip["key"] and row["emotion"] == clip["mood"]
             assert [s["name"] for s in clip["sections"]] == ["intro", "build", "release"]
             info = sf.info(str(folder / filename))
             assert info.samplerate == clip["sr"]
