@@ -66,7 +66,7 @@ deploy: $(STAMP)
 	$(BIN)/prefect work-pool inspect aural-local >/dev/null 2>&1 || $(BIN)/prefect work-pool create aural-local --type process
 	AURAL_TIMEZONE=$$($(BIN)/python -c 'from deployments.serve import local_timezone; print(local_timezone())') \
 		$(BIN)/prefect --no-prompt deploy --all
-	$(BIN)/python -m deployments.automations  # crashed when silent, retried once (AURAL_CRASH_RETRIES)
+	$(BIN)/python -m runtime.automations  # crashed when silent, retried once (AURAL_CRASH_RETRIES)
 
 worker: $(STAMP)
 	AURAL_HOME=$(CURDIR) $(BIN)/prefect worker start --pool aural-local --type process

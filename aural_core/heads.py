@@ -1,3 +1,4 @@
+# Over 350 lines: the key and tempo heads and the transforms and targets they are trained with, one contract.
 """The adapter's key and tempo heads: small scorers shaped like the music they read.
 
 A key or a tempo is one value per file, so a few dozen training sections hold a few dozen

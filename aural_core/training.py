@@ -1,3 +1,4 @@
+# Over 350 lines: one training procedure (split, batches, loss, early stop, head fitting) read top to bottom.
 """Adapter training (seed sections 5 and 7): seeded, file-level hold-out, early stopping."""
 
 from __future__ import annotations

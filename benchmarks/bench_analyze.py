@@ -113,11 +113,18 @@ class TreeMemory:
         return round(self.peak / 2**20, 1)
 
 
+def aural_module(code: Path) -> str:
+    """The module ``aural`` runs in the checkout ``code``: ``cli.main``, or ``flows.cli`` in a
+    checkout from before the cli/ package (a --baseline)."""
+    return "cli.main" if (code / "cli" / "main.py").is_file() else "flows.cli"
+
+
 def timed_cli(code: Path, args: list[str], env: dict, cwd: Path) -> dict:
-    """``aural ARGS`` (``python -m flows.cli`` of the checkout ``code``) as a fresh process."""
+    """``aural ARGS`` (``python -m`` its module in the checkout ``code``) as a fresh process."""
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", *args], cwd=cwd, env={**env, "PYTHONPATH": str(code)},
+    proc = subprocess.Popen([sys.executable, "-m", aural_module(code), *args], cwd=cwd,
+                            env={**env, "PYTHONPATH": str(code)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     memory = TreeMemory(proc.pid)
     out, err = proc.communicate()
@@ -157,9 +164,9 @@ def measure(code: Path, folder: Path, audio: float, env: dict, work: Path, smoke
     temporary["realtime_factor"] = round(audio / temporary["wall_seconds"], 1)
     own_server = "PREFECT_API_URL" not in env
     if own_server:
-        from flows.local_server import free_port
+        from runtime.local_server import free_port
 
-        subprocess.run([sys.executable, "-m", "flows.cli", "server", "start", "--port", str(free_port())],
+        subprocess.run([sys.executable, "-m", aural_module(code), "server", "start", "--port", str(free_port())],
                        cwd=work, env={**env, "PYTHONPATH": str(code)}, check=True, capture_output=True)
     try:
         running = timed_cli(code, analyze("cache-running"), env, work)
@@ -169,7 +176,7 @@ def measure(code: Path, folder: Path, audio: float, env: dict, work: Path, smoke
         running["cached_rerun_seconds"] = sorted(r["wall_seconds"] for r in reruns)
     finally:
         if own_server:
-            subprocess.run([sys.executable, "-m", "flows.cli", "server", "stop"], cwd=work,
+            subprocess.run([sys.executable, "-m", aural_module(code), "server", "stop"], cwd=work,
                            env={**env, "PYTHONPATH": str(code)}, capture_output=True)
     profile = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_cli.py"), str(folder),
                               str(work / "cache-profile")], cwd=work, env={**env, "PYTHONPATH": str(code)},

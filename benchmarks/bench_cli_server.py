@@ -40,7 +40,7 @@ def aural(*args: str, cwd: Path, env: dict, timeout: float = 900) -> tuple[float
     summary table goes), exits on failure. Its CPU seconds are added to CPU_SECONDS."""
     cpu = _children_cpu()
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
     wall = time.perf_counter() - start
     CPU_SECONDS.append(_children_cpu() - cpu)
@@ -103,7 +103,7 @@ def main() -> None:
         folder = work / "data" / "inputs"
     analyze = ["analyze", "--in", str(folder), "--out", str(work / "cache"), "--quiet"]
 
-    from flows.local_server import free_port
+    from runtime.local_server import free_port
 
     port = free_port()
     server_start, _ = aural("server", "start", "--port", str(port), cwd=work, env=env)

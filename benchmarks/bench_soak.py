@@ -64,7 +64,7 @@ def run_cli(home: Path, inputs: Path, cache: Path) -> dict:
     env.update(PREFECT_HOME=str(home), PYTHONPATH=str(ROOT), COLUMNS="200",
                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300")
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "analyze", "--in", str(inputs), "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "analyze", "--in", str(inputs), "--out",
                              str(cache), "--quiet"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, errors="replace")
     lines, summary_at = [], None

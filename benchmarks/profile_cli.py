@@ -1,6 +1,6 @@
 """Where a cold ``aural analyze`` spends its time: the real CLI in this process, timed by phase.
 
-Runs ``flows.cli.main(["analyze", ...])`` (default settings; its own temporary server unless
+Runs ``cli.main.main(["analyze", ...])`` (default settings; its own temporary server unless
 ``PREFECT_API_URL`` is set) with timers wrapped around the functions it calls, and prints a JSON
 breakdown (``bench_analyze.py`` stores it in analyze.json):
 
@@ -91,9 +91,9 @@ def dump_worker_timings() -> None:
 
 
 def worker_initializer(*args) -> None:
-    import flows.runners as runners
+    from runtime.workers import worker_process_setup
 
-    (getattr(runners, "init_worker", None) or runners.limit_threads)(*args)
+    worker_process_setup(*args)
     patch_per_file()
     dump_worker_timings()
 
@@ -117,17 +117,25 @@ def main() -> None:
     elif not (args.input and args.cache):
         ap.error("IN_DIR and CACHE_DIR are needed (or --smoke)")
 
-    import flows.cli as cli
+    try:
+        import cli.main as cli
+    except ModuleNotFoundError as exc:  # a checkout from before the cli/ package (flows/cli.py)
+        sys.exit(f"profile_cli needs a checkout with the cli/ and runtime/ packages: {exc}")
     PHASES["imports_cli"] = time.perf_counter() - START
-    import flows.local_server as local_server
+    import cli.console as console
+    import cli.pipeline_cmds as pipeline_cmds
+    import cli.prefect_session as prefect_session
+    import cli.preflight as preflight
+    import runtime.local_server as local_server
+    import runtime.prefect_offline as prefect_offline
 
     server = local_server.LocalServer
     patch_all(PHASES, [(server, "spawn", "server_spawn"), (server, "wait_ready", "server_wait_ready"),
-                       (server, "stop", "server_stop"), (cli, "_preflight", "preflight"),
-                       (cli, "_quiet_tracebacks", "logging_setup_and_prefect_import"),
-                       (cli, "_drain_prefect_workers", "drain_logs_and_events"),
-                       (cli, "_wait_for_task_run_records", "wait_task_runs_recorded"),
-                       (cli, "_print_files_table", "summary_table")])
+                       (server, "stop", "server_stop"), (preflight, "check", "preflight"),
+                       (console, "_quiet_tracebacks", "logging_setup_and_prefect_import"),
+                       (prefect_offline, "drain", "drain_logs_and_events"),
+                       (prefect_session, "_wait_for_task_run_records", "wait_task_runs_recorded"),
+                       (pipeline_cmds, "print_files_table", "summary_table")])
     import importlib
 
     real_import = importlib.import_module
@@ -141,9 +149,7 @@ def main() -> None:
     patch(analyze_flow_module, "write_manifest", PHASES, "write_manifest")
     patch(analyze_flow_module.RunSummary, "publish", PHASES, "publish_artifacts")
     patch(analyze_flow_module, "analyze_flow", PHASES, "outer_flow_total")
-    import flows.runners as runners
-
-    patch(runners, "run_with_runner", PHASES, "inner_flow_total")
+    patch(analyze_flow_module, "run_with_runner", PHASES, "inner_flow_total")  # flows/summary.py's, as analyze calls it
     argv = ["analyze", "--in", args.input, "--out", args.cache, "--quiet"]
     if args.task_runner:
         argv += ["--task-runner", args.task_runner]
@@ -157,7 +163,9 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).parent))
         from profile_cli import worker_initializer as by_name  # pickled by reference, not by value
 
-        runners.limit_threads = runners.init_worker = by_name  # the pool's initializer in each worker
+        import runtime.runners as runners
+
+        runners.worker_process_setup = by_name  # the pool's initializer in each worker
     else:
         patch_per_file()
     started = time.perf_counter()

@@ -23,9 +23,9 @@ import importlib
 import os
 from datetime import timedelta
 
+from runtime.automations import HEARTBEAT_SECONDS, ensure_automations
 from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR
 
-from .automations import HEARTBEAT_SECONDS, ensure_automations
 from .specs import POLL_MINUTES, RETRAIN_CRON, DeploymentSpec, deployment_specs
 
 
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--poll-minutes", type=float, default=POLL_MINUTES,
                         help="how often on-new-inputs looks at the training folder (default: %(default)s)")
     args = parser.parse_args(argv)
-    # The heartbeat of every run it starts, and the automations that use it (deployments/automations.py).
+    # The heartbeat of every run it starts, and the automations that use it (runtime/automations.py).
     os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_SECONDS))
     from prefect import serve
 

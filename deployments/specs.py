@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from storage.layout import CACHE, DATA_DIR, EVAL, INPUTS, MODELS_DIR, RENDER, REPORTS_DIR
-
-INPUTS_CHANGED = "aural.inputs.changed"  # emitted by flows/watch.py
+from flows.watch import INPUTS_CHANGED
+from storage.layout import (
+    ADAPTER_FILE,
+    CACHE,
+    DATA_DIR,
+    EVAL,
+    EVAL_JSON,
+    INPUTS,
+    MODELS_DIR,
+    RENDER,
+    RENDERS,
+    REPORTS_DIR,
+)
 
 SERVED_SUFFIX = "-served"
 RETRAIN_CRON = "0 3 * * *"
@@ -44,7 +54,7 @@ def deployment_specs(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, 
     directory of the process that runs the flow (aural-serve's, or the worker's pull step)."""
     run = {"data_dir": data_dir, "models_dir": models_dir, "reports_dir": reports_dir, "show_progress": False}
     retrain = {k: v for k, v in run.items() if k != "show_progress"}
-    cache = f"{data_dir}/{CACHE}"
+    cache, adapter = f"{data_dir}/{CACHE}", f"{models_dir}/{ADAPTER_FILE}"
     return [
         DeploymentSpec("aural-run", "flows/pipeline.py:pipeline_flow", run,
                        "The whole pipeline on demand: analyze, train, evaluate.", concurrency_limit=1),
@@ -62,15 +72,15 @@ def deployment_specs(*, data_dir: str = DATA_DIR, models_dir: str = MODELS_DIR, 
                        {"input_dir": f"{data_dir}/{INPUTS}", "cache_dir": cache, "show_progress": False},
                        "Feature extraction of the training folder."),
         DeploymentSpec("train", "flows/train.py:train_flow",
-                       {"cache_dir": cache, "out_path": f"{models_dir}/adapter.pt", "show_progress": False},
+                       {"cache_dir": cache, "out_path": adapter, "show_progress": False},
                        "Weak labels, sections and adapter training from the analysis cache."),
         DeploymentSpec("evaluate", "flows/evaluate.py:evaluate_flow",
-                       {"input_dir": f"{data_dir}/{EVAL}", "adapter": f"{models_dir}/adapter.pt",
-                        "report": f"{reports_dir}/eval.json", "cache_dir": cache, "show_progress": False},
+                       {"input_dir": f"{data_dir}/{EVAL}", "adapter": adapter,
+                        "report": f"{reports_dir}/{EVAL_JSON}", "cache_dir": cache, "show_progress": False},
                        "Render and score the held-out folder with the published adapter."),
         DeploymentSpec("render", "flows/render.py:render_piece_flow",
-                       {"input_path": f"{data_dir}/{RENDER}", "adapter": f"{models_dir}/adapter.pt",
-                        "out_dir": f"{reports_dir}/renders", "cache_dir": cache, "show_progress": False},
+                       {"input_path": f"{data_dir}/{RENDER}", "adapter": adapter,
+                        "out_dir": f"{reports_dir}/{RENDERS}", "cache_dir": cache, "show_progress": False},
                        "Whole-piece renders of every file in the render folder, in one run (GPU work "
                        "batched and held to the `gpu` concurrency limit); a WAV and a cue sheet per file."),
     ]

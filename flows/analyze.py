@@ -10,8 +10,9 @@ from prefect.futures import as_completed
 
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
+from runtime.runners import RunnerKind
 from storage.keys import frames_key
-from storage.layout import CacheLayout, manifest_name
+from storage.layout import DEFAULT_CACHE, DEFAULT_INPUTS, CacheLayout, manifest_name
 from storage.manifest import list_inputs, write_manifest
 from tasks.analyze import submit_extract
 from tasks.common import one_blas_thread
@@ -19,9 +20,8 @@ from tasks.outcomes import FileOutcome, RunSummary
 from tasks.progress import FileProgress
 from tasks.results import AnalysedFile
 
-from .runners import RunnerKind, run_with_runner
 from .settings import resolve_settings
-from .summary import artifact_key, finish
+from .summary import artifact_key, finish, run_with_runner
 
 
 def _duration(path: Path) -> float:
@@ -32,7 +32,7 @@ def _duration(path: Path) -> float:
 
 
 @flow(name="analyze", log_prints=True)
-def analyze_flow(input_dir: str = "data/inputs", cache_dir: str = "data/cache",
+def analyze_flow(input_dir: str = DEFAULT_INPUTS, cache_dir: str = DEFAULT_CACHE,
                  config_path: str | None = None, show_progress: bool = True,
                  config: AuralConfig | None = None, task_runner: RunnerKind = "threads", workers: int = 2,
                  dask_address: str | None = None) -> dict:

@@ -22,9 +22,19 @@ from aural_core.probe import r2_score
 from aural_core.render import renderer_class, uses
 from aural_core.render.conditioning import describe_render
 from aural_core.scoring import score
+from runtime.runners import RunnerKind
 from storage.frames import read_frames
 from storage.keys import frames_file
-from storage.layout import CacheLayout, ModelsLayout, ReportsLayout, manifest_name
+from storage.layout import (
+    DEFAULT_ADAPTER,
+    DEFAULT_CACHE,
+    DEFAULT_EVAL_INPUTS,
+    DEFAULT_REPORT,
+    CacheLayout,
+    ModelsLayout,
+    ReportsLayout,
+    manifest_name,
+)
 from storage.manifest import read_manifest
 from storage.models import describe_adapter, load_published, trained_file_ids
 from storage.probe_store import find_probe
@@ -39,14 +49,13 @@ from tasks.results import ReportFiles
 from tasks.train import label_files, read_strong_labels
 
 from .analyze import analyze_flow
-from .runners import RunnerKind, run_with_runner
 from .settings import resolve_settings
-from .summary import display_path, finish, run_flow
+from .summary import display_path, finish, run_flow, run_with_runner
 
 
 @flow(name="evaluate")
-def evaluate_flow(input_dir: str = "data/eval", adapter: str = "models/adapter.pt",
-                  report: str = "reports/eval.json", cache_dir: str = "data/cache",
+def evaluate_flow(input_dir: str = DEFAULT_EVAL_INPUTS, adapter: str = DEFAULT_ADAPTER,
+                  report: str = DEFAULT_REPORT, cache_dir: str = DEFAULT_CACHE,
                   config_path: str | None = None, show_progress: bool = True,
                   config: AuralConfig | None = None, task_runner: RunnerKind = "threads", workers: int = 2,
                   dask_address: str | None = None, publication: dict | None = None) -> dict:

@@ -8,6 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from aural_core.audio import AUDIO_EXTENSIONS
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
+from runtime.runners import RunnerKind, check_runner
 from storage.layout import DATA_DIR, DataLayout
 from storage.report import AdapterReport
 from storage.report_pages import markdown_escape
@@ -15,7 +16,6 @@ from storage.report_pages import markdown_escape
 from .analyze import analyze_flow
 from .demo import demo_flow
 from .evaluate import evaluate_flow
-from .runners import RunnerKind, check_runner
 from .settings import resolve_settings
 from .summary import artifact_key, artifact_link, display_path, finish, run_flow
 from .train import train_flow

@@ -11,11 +11,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from aural_core.evaluation import predicted_controls, section_descriptors
-from storage.layout import CacheLayout
+from storage.layout import DEFAULT_ADAPTER, DEFAULT_CACHE, DEFAULT_RENDER_INPUTS, DEFAULT_RENDERS, CacheLayout
 from storage.manifest import InputFile, file_id, list_inputs
 from storage.models import load_published
+from storage.names import display_name
 from storage.pieces import piece_paths, piece_stems
-from storage.report_pages import printable
 from storage.sections import read_sections, training_arrays
 from tasks.common import one_blas_thread, submit_cached
 from tasks.evaluate import render_all
@@ -41,8 +41,8 @@ def _inputs(source: Path) -> list[InputFile]:
 
 
 @flow(name="render-piece", task_runner=ThreadPoolTaskRunner(max_workers=2))
-def render_piece_flow(input_path: str = "data/render", adapter: str = "models/adapter.pt",
-                      out_dir: str = "reports/renders", cache_dir: str = "data/cache",
+def render_piece_flow(input_path: str = DEFAULT_RENDER_INPUTS, adapter: str = DEFAULT_ADAPTER,
+                      out_dir: str = DEFAULT_RENDERS, cache_dir: str = DEFAULT_CACHE,
                       config_path: str | None = None, show_progress: bool = True,
                       config: AuralConfig | None = None) -> dict:
     """Render whole inputs as intro -> build -> release at one tempo: one WAV and a cue sheet
@@ -118,9 +118,9 @@ def render_piece_flow(input_path: str = "data/render", adapter: str = "models/ad
 
 def _publish(summary: RunSummary, source: Path) -> None:
     """One table row per input: its piece, tempo and length, or why it failed."""
-    rows = [{"file": printable(o.source), "status": o.status,
-             "piece": printable(display_path(Path(o.result.wav))) if o.result else "",
+    rows = [{"file": display_name(o.source), "status": o.status,
+             "piece": display_name(display_path(Path(o.result.wav))) if o.result else "",
              "bpm": o.result.bpm if o.result else None, "bars": o.result.bars if o.result else None,
-             "reason": printable(o.error or "")} for o in summary.outcomes]
+             "reason": display_name(o.error or "")} for o in summary.outcomes]
     create_table_artifact(key=artifact_key("render", source.name), table=rows,
-                          description=printable(f"Whole-piece renders of {source}"))
+                          description=display_name(f"Whole-piece renders of {source}"))

@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from aural_core.styles import style_table_hash
+from runtime.runners import RunnerKind, check_runner
 from storage.layout import DATA_DIR, DataLayout
 from storage.locking import folder_lock
 from storage.manifest import list_inputs
@@ -21,7 +22,6 @@ from storage.strong_labels import sidecar_fingerprint
 from storage.training_log import TrainingLog, inputs_key
 
 from .pipeline import pipeline_flow
-from .runners import RunnerKind, check_runner
 from .settings import resolve_settings
 from .summary import finish, run_flow
 

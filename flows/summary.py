@@ -1,14 +1,18 @@
-"""How a flow run ends (Completed, or Failed with its result when files failed) and what it shows
-in the Prefect UI beside its artifacts."""
+"""How a flow run ends (Completed, or Failed with its result when files failed), how it runs its
+inner flows, and what it shows in the Prefect UI beside its artifacts."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from pathlib import Path
 
 from prefect.states import Failed
 
 from aural_core.errors import FilesFailedError
+from runtime.runners import RunnerKind, make_runner, no_heartbeats
+from storage.names import display_name
 
 
 def display_path(path: Path) -> str:
@@ -42,12 +46,10 @@ def finish(result: dict, failures: list[str], what: str):
     """
     if not failures:
         return result
-    from storage.report_pages import printable
-
     # The state message travels to the API as JSON: a non-UTF-8 name would not encode.
-    shown = ", ".join(printable(f) for f in failures[:5])
+    shown = ", ".join(display_name(f) for f in failures[:5])
     shown += f" and {len(failures) - 5} more" if len(failures) > 5 else ""
-    error = FilesFailedError(printable(f"{what}: {len(failures)} file(s) failed ({shown})"), result=result)
+    error = FilesFailedError(display_name(f"{what}: {len(failures)} file(s) failed ({shown})"), result=result)
     return Failed(message=str(error), data=error)
 
 
@@ -65,3 +67,21 @@ def run_flow(flow, **parameters) -> tuple[dict, FilesFailedError | None]:
     if state.is_failed():  # failed without an exception (e.g. crashed): say so
         raise RuntimeError(f"{flow.name} run ended {state.name}: {state.message}")
     return value, None
+
+
+def run_with_runner(inner, task_runner: RunnerKind, workers: int, dask_address: str | None, **parameters):
+    """Run the flow ``inner`` with the task runner of these settings (runtime/runners.py); its
+    result, or its ``Failed`` state when files failed (see ``finish``), becomes the caller's.
+
+    Outside a deployment run the inner run sends no heartbeats of its own: the calling run's
+    heartbeats already say that the process lives, and each heartbeat thread holds a flow's end
+    up to a second (half of a cached re-run's overhead on a running server). A deployment's
+    inner runs do send them, so that the automation that crashes silent runs
+    (runtime/automations.py) marks them Crashed too when their process dies.
+    """
+    runner = make_runner(task_runner, workers, dask_address)
+    # A worker or `serve` names the flow run it starts a process for in PREFECT__FLOW_RUN_ID.
+    in_deployment = bool(os.environ.get("PREFECT__FLOW_RUN_ID"))
+    with contextlib.nullcontext() if in_deployment else no_heartbeats():
+        value, failed = run_flow(inner.with_options(task_runner=runner), **parameters)
+    return value if failed is None else Failed(message=str(failed), data=failed)

@@ -11,8 +11,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from aural_core.selection import PublishDecision
+from runtime.runners import RunnerKind
 from storage.keys import frames_file
-from storage.layout import CacheLayout, ModelsLayout
+from storage.layout import DEFAULT_ADAPTER, DEFAULT_CACHE, EVAL, CacheLayout, ModelsLayout
 from storage.lineage import Lineage, publication_layout
 from storage.manifest import read_manifest, resolve_manifest
 from storage.models import publish_adapter
@@ -24,8 +25,8 @@ from tasks.progress import note
 from tasks.results import TrainingSet
 from tasks.train import build_training_set, decide_publish, label_files, read_strong_labels, train_task
 
-from .runners import RunnerKind, run_with_runner
 from .settings import resolve_settings
+from .summary import run_with_runner
 
 
 def training_files(cache: CacheLayout, manifest: str, config: AuralConfig) -> list[dict]:
@@ -33,8 +34,8 @@ def training_files(cache: CacheLayout, manifest: str, config: AuralConfig) -> li
     settings (``storage.keys``), minus any held-out eval file."""
     files = [f for f in read_manifest(cache, manifest)["files"]
              if f["status"] != "failed" and frames_file(cache, f["file_id"], config.features).is_file()]
-    if manifest != "eval" and cache.manifest("eval").is_file():
-        held_out = {f["file_id"] for f in read_manifest(cache, "eval")["files"]}
+    if manifest != EVAL and cache.manifest(EVAL).is_file():  # the eval folder's manifest is named after it
+        held_out = {f["file_id"] for f in read_manifest(cache, EVAL)["files"]}
         files = [f for f in files if f["file_id"] not in held_out]
     return files
 
@@ -43,7 +44,7 @@ FEW_TRAINING_FILES = 8  # below this, say plainly that the adapter has little to
 
 
 @flow(name="train")
-def train_flow(cache_dir: str = "data/cache", out_path: str = "models/adapter.pt",
+def train_flow(cache_dir: str = DEFAULT_CACHE, out_path: str = DEFAULT_ADAPTER,
                config_path: str | None = None, manifest: str | None = None,
                show_progress: bool = True, config: AuralConfig | None = None,
                force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,

@@ -11,9 +11,11 @@ from prefect import flow, get_run_logger
 from prefect.events import emit_event
 
 from aural_core.errors import InputsMissingError
-from deployments.specs import INPUTS_CHANGED
 from storage.layout import DATA_DIR, MODELS_DIR, REPORTS_DIR, CacheLayout, DataLayout, manifest_name
 from storage.manifest import list_inputs, read_manifest
+
+# The event this flow emits; the retrain deployment's trigger waits for it (deployments/specs.py).
+INPUTS_CHANGED = "aural.inputs.changed"
 
 
 def input_changes(input_dir, cache: CacheLayout) -> dict:
@@ -28,7 +30,7 @@ def input_changes(input_dir, cache: CacheLayout) -> dict:
 
 @flow(name="watch-inputs")
 def watch_inputs_flow(data_dir: str = DATA_DIR) -> dict:
-    """Emit ``aural.inputs.changed`` when the training folder changed since its last analysis.
+    """Emit ``INPUTS_CHANGED`` (``aural.inputs.changed``) when the training folder changed since its last analysis.
 
     Detection only: the ``retrain`` deployment's trigger on that event does the training, in a
     run of its own (see flows/retrain.py and deployments/specs.py).

@@ -40,6 +40,17 @@ from pathlib import Path
 DATA_DIR, MODELS_DIR, REPORTS_DIR = "data", "models", "reports"
 INPUTS, EVAL, CACHE = "inputs", "eval", "cache"
 RENDER = "render"  # data/render: the folder a scheduled whole-piece render job renders
+ADAPTER_FILE, EVAL_JSON, RENDERS = "adapter.pt", "eval.json", "renders"
+
+# The default paths of the stage commands (`aural analyze`, ...), their flows and deployments:
+# relative, so resolved against the working directory of the process that runs the flow.
+DEFAULT_INPUTS = f"{DATA_DIR}/{INPUTS}"            # data/inputs
+DEFAULT_EVAL_INPUTS = f"{DATA_DIR}/{EVAL}"         # data/eval
+DEFAULT_RENDER_INPUTS = f"{DATA_DIR}/{RENDER}"     # data/render
+DEFAULT_CACHE = f"{DATA_DIR}/{CACHE}"              # data/cache
+DEFAULT_ADAPTER = f"{MODELS_DIR}/{ADAPTER_FILE}"   # models/adapter.pt
+DEFAULT_REPORT = f"{REPORTS_DIR}/{EVAL_JSON}"      # reports/eval.json
+DEFAULT_RENDERS = f"{REPORTS_DIR}/{RENDERS}"       # reports/renders
 
 
 def manifest_name(input_dir: str | Path) -> str:
@@ -116,7 +127,7 @@ class CacheLayout:
 
     @property
     def renders(self) -> Path:
-        return self.root / "renders"
+        return self.root / RENDERS
 
     @property
     def prefect_results(self) -> Path:
@@ -137,7 +148,7 @@ class ModelsLayout:
 
     @property
     def adapter(self) -> Path:
-        return self.root / "adapter.pt"
+        return self.root / ADAPTER_FILE
 
     @property
     def metadata(self) -> Path:
@@ -169,7 +180,7 @@ class ReportsLayout:
 
     @property
     def eval_json(self) -> Path:
-        return self.root / "eval.json"
+        return self.root / EVAL_JSON
 
     @property
     def eval_md(self) -> Path:
@@ -186,7 +197,7 @@ class ReportsLayout:
     @property
     def renders(self) -> Path:
         """Whole-piece renders (``aural render``)."""
-        return self.root / "renders"
+        return self.root / RENDERS
 
     @classmethod
     def of_report(cls, report: str | Path) -> ReportsLayout:

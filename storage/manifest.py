@@ -2,16 +2,16 @@
 
 File names that are not valid UTF-8 (Python hands them over with surrogate escapes, e.g.
 ``os.fsdecode(b"bad\xff.wav") == "bad\udcff.wav"``) are shown and stored as ``display_name``
-gives them (``bad\xff.wav``, a literal backslash): in Parquet ``source`` columns, manifests,
-summaries, artifacts and Prefect run names, none of which accept lone surrogates. The
-manifest's ``path`` keeps the real name (JSON escapes it as ``\udcff``), so it can be opened.
+(storage/names.py) gives them (``bad\xff.wav``, a literal backslash): in Parquet ``source``
+columns, manifests, summaries, artifacts and Prefect run names, none of which accept lone
+surrogates. The manifest's ``path`` keeps the real name (JSON escapes it as ``\udcff``), so it
+can be opened.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from aural_core.audio import AUDIO_EXTENSIONS
 from aural_core.errors import InputsMissingError
 
 from .atomic import write_text_atomic
-from .layout import CacheLayout, manifest_name
+from .layout import EVAL, CacheLayout, manifest_name
+from .names import display_name  # the one rule for names (storage/names.py); imported from here too
 
 ID_CHARS = 16
 
@@ -31,12 +32,6 @@ def file_id(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:ID_CHARS]
-
-
-def display_name(name: str) -> str:
-    """``name`` (a file name, a path or a message quoting one) safe to store and show: bytes
-    that are not UTF-8 become ``\\xNN``; valid text is unchanged."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,7 @@ def resolve_manifest(cache: CacheLayout, manifest: str | None) -> str:
     the cache's only analysed folder besides ``eval`` when ``manifest`` is None."""
     if manifest:
         return manifest_name(manifest) if ("/" in manifest or Path(manifest).is_dir()) else manifest
-    candidates = [n for n in cache.analysed_folders() if n != "eval"] or cache.analysed_folders()
+    candidates = [n for n in cache.analysed_folders() if n != EVAL] or cache.analysed_folders()
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:

@@ -1,3 +1,4 @@
+# Over 350 lines: the one owner of adapter.pt and metadata.json (publish, load, verify, promote, gc: one lock).
 """Adapter files and their metadata: the one owner of ``adapter.pt`` and ``metadata.json``.
 
 An adapter file is a state dict plus plain-type config, loadable with ``weights_only=True``;

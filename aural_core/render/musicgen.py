@@ -1,3 +1,4 @@
+# Over 350 lines: one renderer class (loading, prompting, conditioning, batching) around one model.
 """MusicGen renderer: text-conditioned generation with 🤗 transformers, from local files only.
 
 The checkpoint (``RenderConfig.musicgen_model`` by default) is loaded from a local directory or the

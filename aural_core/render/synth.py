@@ -1,3 +1,4 @@
+# Over 350 lines: one renderer; its four stems and the plan placing them follow the docstring's rules together.
 """A procedural multi-stem renderer: no model, no checkpoint, a few milliseconds per second.
 
 The ``synth`` renderer writes four stems (``drums``, ``bass``, ``harmony``, ``melody``) on an

@@ -1,3 +1,4 @@
+# Over 350 lines: the steps that conform renders to one bar grid and the piece they make, one pipeline.
 """Whole-piece renders: section renders laid end to end on one bar grid at one tempo (issue 12).
 
 A piece is rendered section by section (intro, build, release), every section at the same

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from prefect.client.schemas import filters as pf
 
-from deployments.specs import INPUTS_CHANGED
+from flows.watch import INPUTS_CHANGED
 
 from .test_pipeline_e2e import _inputs_analysis, _needs
 from .topology import wait_for

@@ -1,6 +1,6 @@
 """End to end, after the pipeline and retrain steps (issue 21, item 3): a deployment run whose
 process dies reads Crashed in bounded time and is retried once by the automation of
-deployments/automations.py, the retry reusing every file the dead run finished; and a Postgres
+runtime/automations.py, the retry reusing every file the dead run finished; and a Postgres
 restart under a run leaves no run Running for good.
 
 Each step analyses a folder of its own (``analyze/analyze`` with ``input_dir``), long enough to

@@ -189,12 +189,12 @@ def _start_worker(topo: Topology, env: dict[str, str]) -> subprocess.Popen:
 
 def _deploy(topo: Topology) -> None:
     """``make deploy`` in the copy: the process pool, every deployment of prefect.yaml, then the
-    automations (deployments/automations.py)."""
+    automations (runtime/automations.py)."""
     from deployments.serve import local_timezone
 
     for args in ([str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"],
                  [str(BIN / "prefect"), "--no-prompt", "deploy", "--all"],
-                 [str(BIN / "python"), "-m", "deployments.automations"]):
+                 [str(BIN / "python"), "-m", "runtime.automations"]):
         env = {"AURAL_TIMEZONE": local_timezone(), "PYTHONPATH": str(topo.home)}
         done = topo.server.run(*args, cwd=topo.home, env=env)
         assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"

@@ -1,4 +1,4 @@
-"""The automations of deployments/automations.py: they cover every flow of the project, every
+"""The automations of runtime/automations.py: they cover every flow of the project, every
 deployment sends the heartbeats they watch, and they are created once, by name, on a real
 server (that they mark dead runs Crashed and retry them: tests/e2e/test_run_crashes_e2e.py)."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deployments import automations
-from deployments.automations import AURAL_FLOWS, HEARTBEAT_SECONDS, RETRY, SILENT_SECONDS, TAG, ZOMBIE
 from deployments.specs import deployment_specs
+from runtime import automations
+from runtime.automations import AURAL_FLOWS, HEARTBEAT_SECONDS, RETRY, SILENT_SECONDS, TAG, ZOMBIE
 
 from ..prefect_server import PrefectServer
 

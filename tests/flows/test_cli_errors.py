@@ -2,7 +2,7 @@
 
 import pytest
 
-from flows.cli import main
+from cli.main import main
 
 
 @pytest.mark.parametrize("argv,message", [

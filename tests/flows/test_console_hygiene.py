@@ -1,4 +1,4 @@
-"""Prefect's own log lines stay off a command's console (flows/console_hygiene.py): the filter
+"""Prefect's own log lines stay off a command's console (runtime/console_hygiene.py): the filter
 sits on Prefect's real console handlers, as its logging set-up makes them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from flows.console_hygiene import ENV, PrefectInternals, _console_handlers, quiet_console
+from runtime.console_hygiene import ENV, PrefectInternals, _console_handlers, quiet_console
 
 LINES = [  # logger, level, message: what the console showed when the server went away (issue 21)
     ("prefect.events.clients", logging.WARNING, "Unable to connect to 'ws://127.0.0.1:4200/api/events/in'"),

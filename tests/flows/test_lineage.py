@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from cli.main import main
 from demo_corpus import write_corpus
-from flows.cli import main
 from storage.lineage import LINEAGES, Lineage
 from storage.report import read_eval_json
 

@@ -12,8 +12,8 @@ from aural_core.config import load_config
 from aural_core.evaluation import baseline_controls, section_seed
 from aural_core.render import SynthRenderer
 from aural_core.styles import load_style_table
+from cli.main import main
 from demo_corpus import write_corpus
-from flows.cli import main
 from flows.evaluate import evaluate_flow
 from storage.layout import CacheLayout
 from storage.manifest import read_manifest

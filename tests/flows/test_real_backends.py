@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aural_core.styles import DEFAULT_STYLES_PATH, load_style_table, style_table_hash
+from cli.main import main
 from demo_corpus import write_corpus
-from flows.cli import main
 from flows.evaluate import evaluate_flow
 from flows.train import train_flow
 from storage.layout import ModelsLayout

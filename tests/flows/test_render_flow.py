@@ -11,7 +11,7 @@ import soundfile as sf
 
 from aural_core.agreement import estimate_attributes, tempo_agreement
 from aural_core.config import AugmentConfig, AuralConfig, RenderConfig, TrainConfig
-from flows.cli import main
+from cli.main import main
 from flows.render import render_piece_flow
 from flows.summary import run_flow
 from flows.train import train_flow

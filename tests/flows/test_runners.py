@@ -1,4 +1,4 @@
-"""Task runners chosen per run (flows/runners.py): worker processes and Dask clusters write the
+"""Task runners chosen per run (runtime/runners.py): worker processes and Dask clusters write the
 threads runner's frames byte for byte, keep the task cache, limit BLAS to one thread in every
 worker, and bad settings fail in one line naming the value."""
 
@@ -11,10 +11,10 @@ from prefect import flow, task
 
 from aural_core.config import AuralConfig
 from aural_core.errors import ParameterError
+from cli.main import main
 from flows.analyze import analyze_flow
-from flows.cli import main
-from flows.runners import make_runner
 from flows.train import train_flow
+from runtime.runners import make_runner
 
 from ..prefect_server import free_port
 from .corpus import analysed_clips

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from flows.local_server import free_port
-from flows.server_cmd import ServerState, read_state, running_server, state_path
+from runtime.background_server import ServerState, read_state, running_server, state_path
+from runtime.local_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def aural(*args: str, cwd: Path, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 

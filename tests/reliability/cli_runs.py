@@ -35,7 +35,7 @@ def cli_env(server) -> dict:
 
 def aural_args(*args: str) -> list[str]:
     quiet = ["--quiet"] if args[0] != "models" else []  # `aural models` draws no progress
-    return [sys.executable, "-m", "flows.cli", *args, *quiet]
+    return [sys.executable, "-m", "cli.main", *args, *quiet]
 
 
 def aural(server, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import flows.local_server
-from flows.cli import main, one_line
+import runtime.local_server
+from cli.console import one_line
+from cli.main import main
 
 from .conftest import one_line as single_line
 
@@ -24,7 +25,7 @@ def no_server(monkeypatch):
     """Fail the test if the command gets as far as starting a Prefect server."""
     def start(self):
         raise AssertionError("a Prefect server was started")
-    monkeypatch.setattr(flows.local_server.LocalServer, "start", start)
+    monkeypatch.setattr(runtime.local_server.LocalServer, "start", start)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
 
 
@@ -64,23 +65,25 @@ def test_unwritable_folder_is_one_line(tmp_path, capsys, no_server):
 
 
 def test_errors_are_one_line_and_debug_shows_the_trace(tmp_path, capsys, monkeypatch, no_server):
-    import flows.cli
+    import cli.main
+    import cli.pipeline_cmds
 
     def boom(args):
         raise OSError(28, "No space left on device", str(tmp_path / "x.parquet"))
-    monkeypatch.setattr(flows.cli, "prefect_api", lambda **kw: __import__("contextlib").nullcontext())
-    monkeypatch.setattr(flows.cli, "cmd_analyze", boom)
+    monkeypatch.setattr(cli.main, "prefect_api", lambda **kw: __import__("contextlib").nullcontext())
+    monkeypatch.setattr(cli.pipeline_cmds, "cmd_analyze", boom)
     inputs = write_wavs(tmp_path / "in")
     argv = ["analyze", "--in", str(inputs), "--out", str(tmp_path / "cache")]
-    parser_func = flows.cli.build_parser
-    monkeypatch.setattr(flows.cli, "build_parser", lambda: _with_func(parser_func(), boom))
+    parser_func = cli.main.build_parser
+    monkeypatch.setattr(cli.main, "build_parser", lambda: _with_func(parser_func(), boom))
     assert main(argv) == 2
     assert single_line(capsys.readouterr().err) == f"aural analyze: {tmp_path / 'x.parquet'}: No space left on device"
     assert main([*argv, "--debug"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" in err and err.strip().endswith("No space left on device")
     assert one_line(RuntimeError("flow\nfailed\n  badly")) == "RuntimeError: flow failed badly"
-    assert one_line(ValueError("bad\udcffname")) == "bad\ufffdname"
+    # undecodable bytes as the manifests store them (storage/names.py): \xNN, not U+FFFD
+    assert one_line(ValueError("bad\udcffname")) == "bad\\xffname"
 
 
 def _with_func(parser, func):
@@ -151,10 +154,10 @@ def test_read_only_output_folder_as_a_non_root_user(tmp_path, no_server):
 
 
 def test_non_utf8_names_print_without_crashing(capsys):
-    from flows.cli import _print_files_table
+    from cli.pipeline_cmds import print_files_table
 
-    _print_files_table({"stage": "analyze", "computed": [], "cached": [],
+    print_files_table({"stage": "analyze", "computed": [], "cached": [],
                         "failed": [{"source": "bad\udcff.wav", "error": "x"}],
                         "files": [{"source": "bad\udcff.wav", "status": "failed", "error": "cannot decode \udcff"}]})
     captured = capsys.readouterr()
-    assert "bad\ufffd.wav" in captured.out + captured.err
+    assert "bad\\xff.wav" in captured.out + captured.err

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from flows.cli import main
+from cli.main import main
 
 from .test_cli_preflight import write_wavs
 

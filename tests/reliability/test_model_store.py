@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from flows.cli import main
+from cli.main import main
 from storage.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_file
 from storage.layout import ModelsLayout
 from storage.models import (
@@ -64,12 +64,12 @@ def test_flipped_bit_in_adapter_is_refused_in_one_line(published, capsys, monkey
         load_adapter(models.adapter)
 
     # `aural eval` refuses it before any server starts or file is analysed.
-    import flows.local_server
+    import runtime.local_server
 
     def no_server(self):
         raise AssertionError("a server was started")
 
-    monkeypatch.setattr(flows.local_server.LocalServer, "start", no_server)
+    monkeypatch.setattr(runtime.local_server.LocalServer, "start", no_server)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     (tmp_path / "eval").mkdir()
     code = main(["eval", "--in", str(tmp_path / "eval"), "--adapter", str(models.adapter),

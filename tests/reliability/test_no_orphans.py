@@ -69,7 +69,7 @@ def test_killed_command_takes_its_server_along(tmp_path, sig, prefect_home):
     env.pop("PREFECT_API_URL", None)
     # `aural analyze ... | cat`: the pipe must close once the command is gone. Run in tmp_path,
     # where no `aural server start` runs (the command would use that server instead of its own).
-    cli = subprocess.Popen([sys.executable, "-m", "flows.cli", "analyze", "--in", str(inputs),
+    cli = subprocess.Popen([sys.executable, "-m", "cli.main", "analyze", "--in", str(inputs),
                             "--out", str(tmp_path / "cache"), "--quiet"],
                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     cat = subprocess.Popen(["cat"], stdin=cli.stdout, stdout=subprocess.PIPE)

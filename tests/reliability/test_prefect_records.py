@@ -18,11 +18,11 @@ from tests.prefect_server import PrefectServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Many quick tasks in one flow, run as `aural` runs a command: inside flows.cli.prefect_api.
+# Many quick tasks in one flow, run as `aural` runs a command: inside cli.prefect_session.prefect_api.
 MANY_TASKS = """
 import sys
 from prefect import flow, task
-from flows.cli import prefect_api
+from cli.prefect_session import prefect_api
 
 @task
 def square(i: int) -> int:
@@ -34,7 +34,7 @@ def many(n: int) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2:  # a task runner by name, as `aural --task-runner` picks one
-        from flows.runners import make_runner
+        from runtime.runners import make_runner
         many = many.with_options(task_runner=make_runner(sys.argv[2], 2))
     with prefect_api():
         print(many(int(sys.argv[1])))

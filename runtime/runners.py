@@ -3,7 +3,7 @@
 A flow cannot change its own task runner once it runs, so each flow that maps per-file work
 takes the choice as parameters (``task_runner``, ``workers``, ``dask_address``; a deployment
 run passes them like any other) and runs that work as an inner flow given the runner built
-here (``run_with_runner``).
+here (flows/summary.py ``run_with_runner``).
 
 Every runner keeps the cached-task contract: task parameters and results pickle, and results
 and caches live under the cache folder (``CacheLayout.prefect_results``), which workers on
@@ -22,44 +22,14 @@ from urllib.parse import urlsplit
 
 from aural_core.errors import ParameterError
 
+from .workers import worker_process_setup
+
 if TYPE_CHECKING:
     from prefect.task_runners import TaskRunner
 
 RunnerKind = Literal["threads", "processes", "dask"]
 RUNNER_KINDS: tuple[str, ...] = ("threads", "processes", "dask")
-# Libraries that read these when they load; ``threadpool_limits`` covers those already loaded.
-_ONE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 CONNECT_TIMEOUT_S = 5.0
-
-
-def limit_threads() -> None:
-    """One BLAS/OpenMP/numba thread in this (worker) process, for good.
-
-    A worker runs one task at a time per core, so more threads only contend; and the thread
-    count changes float rounding, so features match the threads runner's bit for bit.
-    """
-    for name in _ONE_THREAD_ENV:
-        os.environ[name] = "1"
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1)
-
-
-def worker_process_setup(command_pid: int | None = None) -> None:
-    """A worker process (process pool, Dask worker): one thread, its command's handling of a
-    lost server and of Prefect's console lines (flows/prefect_offline.py, console_hygiene.py)
-    and, given the command's pid, death with the command (Linux ``PR_SET_PDEATHSIG``, as the
-    CLI's temporary server does), so that a killed ``aural analyze`` leaves no worker behind."""
-    limit_threads()
-    if command_pid is not None:
-        from .local_server import _die_with_parent
-
-        _die_with_parent(command_pid)
-    from .console_hygiene import quiet_console_if_asked
-    from .prefect_offline import install_in_worker
-
-    install_in_worker()
-    quiet_console_if_asked()
 
 
 def _address(dask_address: str | None) -> str | None:
@@ -170,30 +140,8 @@ def _process_pool_runner() -> type:
     return ContextProcessPoolTaskRunner
 
 
-def run_with_runner(inner, task_runner: RunnerKind, workers: int, dask_address: str | None, **parameters):
-    """Run the flow ``inner`` with the task runner of these settings; its result, or its
-    ``Failed`` state when files failed (see ``summary.finish``), becomes the caller's.
-
-    Outside a deployment run the inner run sends no heartbeats of its own: the calling run's
-    heartbeats already say that the process lives, and each heartbeat thread holds a flow's end
-    up to a second (half of a cached re-run's overhead on a running server). A deployment's
-    inner runs do send them, so that the automation that crashes silent runs
-    (deployments/automations.py) marks them Crashed too when their process dies.
-    """
-    from prefect.states import Failed
-
-    from .summary import run_flow
-
-    runner = make_runner(task_runner, workers, dask_address)
-    # A worker or `serve` names the flow run it starts a process for in PREFECT__FLOW_RUN_ID.
-    in_deployment = bool(os.environ.get("PREFECT__FLOW_RUN_ID"))
-    with contextlib.nullcontext() if in_deployment else _no_heartbeats():
-        value, failed = run_flow(inner.with_options(task_runner=runner), **parameters)
-    return value if failed is None else Failed(message=str(failed), data=failed)
-
-
 @contextlib.contextmanager
-def _no_heartbeats():
+def no_heartbeats():
     """Prefect's current settings with flow heartbeats off, for the ``with`` block. A plain
     copy: ``temporary_settings`` re-reads the environment and profiles (0.2 s each time), and
     the heartbeat interval is a lone number no other setting derives from."""

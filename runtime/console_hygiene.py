@@ -7,11 +7,11 @@ its queue services, under loggers named after their classes ("EventsWorker"). Th
 to the run's log on the server (Prefect's API handler still gets every record) and to the
 console only with ``--debug``, which skips this module. The run loggers' warnings (our flows'
 own, e.g. an adapter evaluated on its training files) stay; their errors are dropped by the
-CLI's own filter (flows/cli.py ``_NoRunErrors``).
+CLI's own filter (cli/console.py ``NoRunErrors``).
 
 Worker processes of the process-pool runner write to the same console: the CLI leaves
 ``AURAL_QUIET_CONSOLE=1`` in the environment they inherit, and their initializer calls
-``quiet_console_if_asked`` (flows/runners.py).
+``quiet_console_if_asked`` (runtime/workers.py).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The runs a command makes while its Prefect server does not answer, and what the server is owed.
 
-flows/prefect_offline.py answers the flow engine's calls locally while the server is gone; the
+runtime/prefect_offline.py answers the flow engine's calls locally while the server is gone; the
 runs it creates so are *offline* (``OfflineRuns``): the server never hears of them, nor of any
 run inside them, even once it answers again. For the runs the server does know, the last state
 each one reached meanwhile is kept (flow runs: their state; task runs: their last state event)
 to be sent when it answers again. What it does not get is counted in the command's
-``ServerWatch.not_recorded`` (flows/server_watch.py), which the command's last line reports.
+``ServerWatch.not_recorded`` (runtime/server_watch.py), which the command's last line reports.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ deployment: it sets the run back to Scheduled ("AwaitingRetry", as the UI's Retr
 so a worker runs it again, every cached file reused, up to ``AURAL_CRASH_RETRIES`` times (the
 run count in the Crashed event's resource says how often it ran).
 
-    python -m deployments.automations     # create or update both on PREFECT_API_URL's server
+    python -m runtime.automations     # create or update both on PREFECT_API_URL's server
 
 ``make deploy`` runs it after ``prefect deploy --all`` (so do Docker Compose's deploy service,
 ``aural-serve`` and ``aural server start``). The automations are found by name, so running it

@@ -1,11 +1,11 @@
-"""The Dask task runner of ``flows.runners`` (apart, so that only Dask runs import Dask)."""
+"""The Dask task runner of ``runtime.runners`` (apart, so that only Dask runs import Dask)."""
 
 from __future__ import annotations
 
 from distributed import WorkerPlugin
 from prefect_dask import DaskTaskRunner
 
-from .runners import worker_process_setup
+from .workers import worker_process_setup
 
 
 class OneThreadPerWorker(WorkerPlugin):

@@ -7,7 +7,7 @@ cached 2,000-file analysis had 415 of 2,000 recorded). So the command notes, as 
 the last state of each of its task runs (``TaskRunTally``), and before stopping its server
 waits until the server holds every finished one in a terminal state (``wait_until_recorded``),
 within a time limit that grows with the number of task runs. The server records in batches
-(flows/local_server.py ``RECORDER_SETTINGS``), so the wait is short.
+(runtime/local_server.py ``RECORDER_SETTINGS``), so the wait is short.
 """
 
 from __future__ import annotations

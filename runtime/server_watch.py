@@ -3,7 +3,7 @@ so once on the console, and end the command with what was written and what was n
 
 A command's work does not need the server: caches, frames, models and reports are files; the
 server records the runs. So when it goes away (killed, out of memory, its machine rebooted)
-the command carries on without it (flows/prefect_offline.py keeps Prefect's client from
+the command carries on without it (runtime/prefect_offline.py keeps Prefect's client from
 waiting on it) and this module tells the user, in a few lines, instead of minutes of retries
 and event payloads:
 
@@ -55,7 +55,7 @@ class Outage:
 
 @dataclass
 class NotRecorded:
-    """What the server has not got (flows/prefect_offline.py counts it, and takes back what
+    """What the server has not got (runtime/prefect_offline.py counts it, and takes back what
     it sends again once the server answers)."""
 
     flow_runs: set = field(default_factory=set)
@@ -242,24 +242,14 @@ def watch_quietly(api_url: str) -> ServerWatch:
     return _current
 
 
-def written_by(args) -> str:
-    """Where a command's outputs are, in words (for its last line)."""
-    outputs = {"analyze": lambda: f"frames and manifest in {args.out}",
-               "train": lambda: f"adapter {args.out}",
-               "eval": lambda: f"report {args.report}",
-               "render": lambda: f"renders in {args.out}",
-               "run": lambda: f"cache in {args.data or 'data'}/cache, models in {args.models}, "
-                              f"reports in {args.reports}"}
-    return outputs.get(args.command, lambda: f"outputs in {getattr(args, 'out', '.')}")()
-
-
-def command_end(status: int, args, name: str) -> int:
-    """The exit status of a command whose work returned ``status``: ``EXIT_NOT_RECORDED`` when
-    it succeeded but its server missed some of it, after a last line saying what was written,
-    what was not recorded and how to restart the server."""
+def command_end(status: int, name: str, written: str) -> int:
+    """The exit status of the command ``name`` whose work returned ``status``:
+    ``EXIT_NOT_RECORDED`` when it succeeded but its server missed some of it, after a last line
+    saying what was written (``written``: where its outputs are, in words), what was not
+    recorded and how to restart the server."""
     global _finished
     watch, _finished = _finished, None
-    line = watch.report(name, written_by(args)) if watch is not None else None
+    line = watch.report(name, written) if watch is not None else None
     if line is None:
         return status
     _to_stderr(line)

@@ -1,5 +1,5 @@
 """Local Prefect servers of the CLI: the temporary one of a command, and the pieces
-``aural server`` (flows/server_cmd.py) shares with it.
+``aural server`` (runtime/background_server.py) shares with it.
 
 Without ``PREFECT_API_URL`` (and no ``aural server`` running), Prefect would start its own
 temporary server that outlives a killed command (reparented, holding the caller's stdout
@@ -33,7 +33,7 @@ from aural_core.errors import AuralError
 PR_SET_PDEATHSIG = 1
 # The task run recorder writes task runs from events one transaction per event by default:
 # ~15 events/s on a busy 2-core machine, far behind a cached analysis (3 events per file). In
-# batches of up to 500, flushed every second, it keeps up (flows/task_run_records.py).
+# batches of up to 500, flushed every second, it keeps up (runtime/task_run_records.py).
 RECORDER_SETTINGS = {"BATCH_SIZE": "500", "FLUSH_INTERVAL": "1"}
 # Every server the CLI starts: no analytics, task runs recorded in batches.
 QUIET_SERVER_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -135,7 +135,8 @@ def stop_group(pgid: int, grace: float = 10.0) -> bool:
     return not group_alive(pgid)
 
 
-def _die_with_parent(parent: int) -> None:  # runs in the child between fork and exec
+def die_with_parent(parent: int) -> None:
+    """Linux: SIGTERM to this process when ``parent`` dies (also run in a child between fork and exec)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
@@ -164,7 +165,7 @@ class LocalServer:
         """Start the server process (returns at once: it takes seconds to answer)."""
         parent = os.getpid()
         self.proc = spawn_server(self.home, self.port, self.log, SERVER_ENV,
-                                 preexec_fn=lambda: _die_with_parent(parent))
+                                 preexec_fn=lambda: die_with_parent(parent))
         atexit.register(self.stop)
         return self
 

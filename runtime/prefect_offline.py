@@ -1,3 +1,4 @@
+# Over 350 lines: one set of hooks into Prefect's client, installed and removed together over shared state.
 """Keep a command's flows running when its Prefect server stops answering, and quick about it.
 
 Prefect's client assumes the server stays: a request to a dead server is retried five times
@@ -5,7 +6,7 @@ over about a minute, each event is retried eleven times over about seven seconds
 whose final state cannot be sent raises and loses its result. A command whose server died 25 s
 into a 30 s analysis hung for minutes and ended in an error, its work done.
 
-``carry_on_without(api_url)`` watches the server (flows/server_watch.py) and hooks Prefect's
+``carry_on_without(api_url)`` watches the server (runtime/server_watch.py) and hooks Prefect's
 client for the requests to it (outside a watched command every hook passes through):
 
 - **fail fast**: once the server is taken as gone (the watch's probe, or a request failing and
@@ -13,7 +14,7 @@ client for the requests to it (outside a watched command every hook passes throu
   back-off sleeps, no websocket reconnection rounds;
 - **keep the runs going**: the calls the flow engine cannot do without (create a flow run or a
   subflow's task run, read it back, set its state, name it, create an artifact) are answered
-  here, in memory, as the server would accept them (flows/offline_runs.py). A run created so
+  here, in memory, as the server would accept them (runtime/offline_runs.py). A run created so
   is *offline* and stays so, with every run inside it, even once the server answers again;
 - **drop or keep, never print**: events and log lines sent while the server is gone are not
   queued for retries. The last state of each task run of a run the server knows is kept and

@@ -1,0 +1,97 @@
+"""The ``aural`` command line: each command runs a Prefect flow and prints a summary.
+
+Before any server starts or file is read, a command checks its paths, its config (value
+ranges) and that its output folders are writable; every failure is one line on stderr with
+exit status 2 (1 when only some files failed), or a full traceback with ``--debug``. When the
+Prefect server stops answering mid-run the work goes on, unrecorded (one line says so), and a
+command whose work succeeded exits 3: done and written, but not recorded. Without
+``PREFECT_API_URL`` the command uses the server ``aural server start`` left running in this
+folder (cli/server_cmd.py), else runs its own temporary Prefect server as a child that dies
+with it (runtime/local_server.py). ``aural models`` manages the model store without any server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import signal
+import sys
+
+from . import models_cmd, pipeline_cmds, preflight, server_cmd
+from .console import Terminated, one_line, quiet_console, raise_terminated
+from .prefect_session import prefect_api, prefect_defaults
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aural", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="print full tracebacks instead of one line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    pipeline_cmds.add_parsers(sub)
+    models_cmd.add_parser(sub)
+    server_cmd.add_parser(sub)
+    return parser
+
+
+def _import_analysis_modules() -> None:
+    """What analysing a file imports (3-5 s: librosa's modules, their compiled kernels), done
+    while a temporary server starts instead of in the first file's task."""
+    from aural_core.warmup import import_analysis_modules
+
+    import_analysis_modules()
+
+
+def _run_flow_command(args, name: str) -> int:
+    """A pipeline command, checked first, under the Prefect API it uses; its exit status."""
+    problem = preflight.check(args)
+    if problem:
+        print(f"aural {name}: {problem}", file=sys.stderr)
+        return 2
+    if not getattr(args, "debug", False):
+        quiet_console()
+    module = f"flows.{pipeline_cmds.FLOW_MODULES[args.command]}"
+    with prefect_api(prepare=lambda: importlib.import_module(module), announce=not getattr(args, "quiet", False),
+                     while_starting=_import_analysis_modules):
+        status = args.func(args)
+    from runtime.server_watch import command_end
+
+    return command_end(status, name, pipeline_cmds.written_by(args))  # exit 3 when the server missed some work
+
+
+def main(argv: list[str] | None = None) -> int:
+    prefect_defaults()
+    args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    name = f"{args.command} {getattr(args, f'{args.command}_command', '')}".strip()  # "models list"
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM,)}
+    try:
+        signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:  # not the main thread (a test runner): no handler
+        previous = {}
+    try:
+        if args.command in ("models", "server"):
+            return args.func(args)
+        return _run_flow_command(args, name)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Terminated as exc:
+        print(f"aural {name}: terminated", file=sys.stderr)
+        return 128 + exc.signum
+    except Exception as exc:  # every failure the user sees is one line (the trace with --debug)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"aural {name}: {one_line(exc)}", file=sys.stderr)
+        return 2
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if argv is None:  # the process ends next: its final garbage collection over every object
+            gc.freeze()   # Prefect and pydantic made would take seconds, for nothing
+
+
+if __name__ == "__main__":
+    sys.exit(main())
