@@ -51,7 +51,7 @@ def analyze_flow(input_dir: str = DEFAULT_INPUTS, cache_dir: str = DEFAULT_CACHE
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
         config: settings as an object (a parent flow passes its own); overrides config_path.
         task_runner: where the per-file tasks run: threads of this process, worker processes
-            of this machine, or a Dask cluster (see flows/runners.py).
+            of this machine, or a Dask cluster (see runtime/runners.py).
         workers: threads, processes or local Dask workers (at least 1).
         dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster;
             its workers need this code and environment and the cache folder at the same path.

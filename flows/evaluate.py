@@ -72,7 +72,7 @@ def evaluate_flow(input_dir: str = DEFAULT_EVAL_INPUTS, adapter: str = DEFAULT_A
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
         config: settings as an object (a parent flow passes its own); overrides config_path.
         task_runner: where the analysis, labelling, render and scoring tasks run (threads,
-            processes or dask; see flows/runners.py). The work runs in the inner flow
+            processes or dask; see runtime/runners.py). The work runs in the inner flow
             ``evaluate-sections``.
         workers: threads, processes or local Dask workers (at least 1).
         dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.

@@ -54,7 +54,7 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, repor
         force_publish: publish the new adapter even when it is worse than the published one
             (by default it replaces the published adapter only when no worse, see the train flow).
         task_runner: where every stage's per-file tasks run: threads, processes or dask
-            (see flows/runners.py).
+            (see runtime/runners.py).
         workers: threads, processes or local Dask workers (at least 1).
         dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster;
             its workers need this code and environment and data/ at the same absolute path.

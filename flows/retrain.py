@@ -45,7 +45,7 @@ def retrain_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, report
         config: settings as a typed object (the Run form's fields); overrides config_path.
         force_publish: publish the new adapter even when it is worse than the published one.
         task_runner, workers, dask_address: where the per-file tasks run (as for the pipeline;
-            flows/runners.py).
+            runtime/runners.py).
     """
     logger = get_run_logger()
     check_runner(task_runner, workers, dask_address)  # before taking the lock

@@ -80,7 +80,7 @@ def train_flow(cache_dir: str = DEFAULT_CACHE, out_path: str = DEFAULT_ADAPTER,
         config: settings as an object (a parent flow passes its own); overrides config_path.
         force_publish: publish the new adapter even when it is worse than the published one.
         task_runner: where the labelling and augmentation tasks run (threads, processes or
-            dask; see flows/runners.py), in the inner flow ``train-sections``.
+            dask; see runtime/runners.py), in the inner flow ``train-sections``.
         workers: threads, processes or local Dask workers (at least 1).
         dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.
     """

@@ -14,7 +14,7 @@ from storage.layout import CacheLayout
 
 RETRY_DELAYS = [1, 3]
 # Set while ``submit_cached`` submits a task whose outputs are all intact (its cached result
-# will be used): a runner may then run it in the flow's own process (flows/runners.py), where
+# will be used): a runner may then run it in the flow's own process (runtime/runners.py), where
 # reading a cache entry costs no worker process start.
 CACHE_HIT_EXPECTED: contextvars.ContextVar[bool] = contextvars.ContextVar("aural_cache_hit_expected",
                                                                           default=False)
@@ -99,7 +99,7 @@ def one_blas_thread():
     core, so more BLAS threads only contend; and the thread count changes float rounding, so a
     fixed count keeps features, and so adapters, bit-identical across runs. Worker processes
     (the processes and Dask runners) set the same limit when they start
-    (``flows.runners.limit_threads``).
+    (``runtime.runners.limit_threads``).
     """
     from threadpoolctl import threadpool_limits
 

@@ -29,7 +29,8 @@ def store_adapter(models: ModelsLayout, seed: int, *, data_hash: str = "d" * 16)
 
     torch.manual_seed(seed)
     model = Adapter(AdapterConfig(n_styles=10))
-    model.set_standardization(np.random.default_rng(seed).normal(size=(20, 521)))
+    rng = np.random.default_rng(seed)
+    model.set_standardization({"X": rng.normal(size=(20, 521)), "onset_rate": rng.uniform(1, 5, 20)})
     meta = {"data_hash": data_hash, "history": [{"epoch": 1, "train_loss": 1.0, "val_loss": 0.5 + seed / 100}]}
     models.store.mkdir(parents=True, exist_ok=True)
     staging = models.store / f".staging-{seed}.pt"
