@@ -22,9 +22,19 @@ from . import models_cmd, pipeline_cmds, preflight, server_cmd
 from .console import Terminated, one_line, quiet_console, raise_terminated
 from .prefect_session import prefect_api, prefect_defaults
 
+DESCRIPTION = """Learn generation controls from your music, render with them, and score the renders.
+
+Each command runs a Prefect flow and prints a summary. Problems found before any work starts
+(missing folders, bad settings, unwritable outputs) are one line with exit status 2; when only
+some files fail the command finishes the others and exits 1; exit status 3 means the work is
+done and written but the Prefect server stopped answering and did not record all of it. With
+no PREFECT_API_URL set, a command uses the server `aural server start` left running in this
+folder, or starts a temporary one of its own. `aural models` works without any server.
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aural", description=__doc__,
+    parser = argparse.ArgumentParser(prog="aural", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="print full tracebacks instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -159,12 +159,16 @@ def _print_headline(result: dict) -> None:
     from tasks.progress import console
 
     h = result["headline"]
+    if result.get("verdict"):
+        console.print(printable(result["verdict"]), highlight=False)
     table = Table(title="evaluation (held-out music)")
-    for col in ("MatchScore", "baseline", "delta (>= 0.1)", "TempoCorr (>= 0.3)", "BPM MAE", "sections", "result"):
+    for col in ("MatchScore", "baseline", "delta (>= 0.1)", "TempoCorr (>= 0.3)", "BPM MAE", "sections", "result",
+                "passed_ci (whole interval >= 0.1)"):
         table.add_column(col)
-    verdict = "[green]PASSED" if h["passed"] else "[red]NOT PASSED"
+    passed = "[green]PASSED" if h["passed"] else "[red]NOT PASSED"
+    passed_ci = "yes" if h.get("passed_ci") else "no"
     table.add_row(*(str(h[k]) for k in ("match_score", "baseline_match_score", "match_delta", "tempo_corr",
-                                        "bpm_mae", "n_sections")), verdict)
+                                        "bpm_mae", "n_sections")), passed, passed_ci)
     console.print(table)
     if result.get("adapter"):
         from storage.report import AdapterReport
@@ -247,7 +251,8 @@ def add_parsers(sub) -> None:
     common_options(p)
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("run", help="the whole pipeline on the embedded default (demo corpus)")
+    p = sub.add_parser("run", help="analyse, train, evaluate and report on --data (the demo corpus when "
+                                          "no --data is given and data/ is empty)")
     p.add_argument("--data", default=None,
                    help="inputs/, eval/ and cache/ live here (default: data, filled with the demo corpus when empty)")
     p.add_argument("--models", default=None,

@@ -22,7 +22,11 @@ RERUN = "re-run the command to record them (the cached work is reused)"
 def prefect_defaults() -> None:
     """Quiet, local-friendly Prefect defaults; the user's own settings win."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Flow and task runs send their INFO lines (folders, counts, decisions) to the server, where
+    # the UI shows them with each run; the console shows warnings and up (the command prints
+    # its own progress and summary).
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     # The heartbeat every aural flow run sends (runtime/automations.py: silent runs are Crashed).
     os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_SECONDS))

@@ -48,6 +48,12 @@ def _check_paths(args) -> str | None:
             return (f"{args.cache} holds no analysis of a folder named {name!r}: "
                     f"run `aural analyze --in <.../{name}> --out {args.cache}` first, "
                     "or name the analysed folder with --manifest")
+    if args.command == "run" and args.data is not None:  # no --data: the demo corpus fills an empty folder
+        from storage.manifest import holds_audio, no_audio_message
+
+        inputs = DataLayout.resolve(args.data).inputs
+        if not holds_audio(inputs):
+            return no_audio_message(inputs, Path(args.data))
     if getattr(args, "config", None) and not Path(args.config).is_file():
         return f"config file {args.config} does not exist"
     return None

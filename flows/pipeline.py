@@ -5,11 +5,11 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from aural_core.audio import AUDIO_EXTENSIONS
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from runtime.runners import RunnerKind, check_runner
 from storage.layout import DATA_DIR, DataLayout
+from storage.manifest import holds_audio, no_audio_message
 from storage.report import AdapterReport
 from storage.report_pages import markdown_escape
 
@@ -19,10 +19,6 @@ from .evaluate import evaluate_flow
 from .settings import resolve_settings
 from .summary import artifact_key, artifact_link, display_path, finish, run_flow
 from .train import train_flow
-
-
-def _has_audio(folder) -> bool:
-    return folder.is_dir() and any(p.suffix.lower() in AUDIO_EXTENSIONS for p in folder.rglob("*"))
 
 
 @flow(name="pipeline")
@@ -66,11 +62,9 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, repor
     config = resolve_settings(config, config_path)[0]  # read once; the stages get the object
     logger.info("pipeline: %s", layout.describe())
     result: dict = {}
-    if not _has_audio(layout.inputs):
+    if not holds_audio(layout.inputs):
         if not demo_if_empty:
-            raise InputsMissingError(
-                f"{layout.inputs} is missing or holds no audio files ({' '.join(AUDIO_EXTENSIONS)}): "
-                "put training audio there (and held-out audio in eval/), or ask for the demo corpus")
+            raise InputsMissingError(no_audio_message(layout.inputs, layout.data))
         logger.warning("%s holds no audio: writing the demo corpus into %s", layout.inputs, layout.data)
         result["demo"] = demo_flow(out_dir=str(layout.data))
     cache = str(layout.cache.root)

@@ -46,6 +46,19 @@ class InputFile:
         return display_name(self.path.name)
 
 
+def holds_audio(folder: str | Path) -> bool:
+    """Whether ``folder`` exists and holds an audio file (any depth), without reading one."""
+    folder = Path(folder)
+    return folder.is_dir() and any(p.suffix.lower() in AUDIO_EXTENSIONS for p in folder.rglob("*"))
+
+
+def no_audio_message(inputs: Path, data: Path) -> str:
+    """What to do when the training folder ``inputs`` of the data folder ``data`` holds no audio."""
+    return (f"{inputs} is missing or holds no audio files ({' '.join(AUDIO_EXTENSIONS)}): put training audio "
+            f"there (and held-out audio in {data / EVAL}/), or write the demo corpus there with "
+            f"`aural demo --out {data}`")
+
+
 def list_inputs(folder: str | Path) -> list[InputFile]:
     """Audio files under ``folder`` (recursive, sorted), each with its content id.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.console import Console
@@ -15,7 +16,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console(stderr=True)
+# Off a terminal (a log file, a pipe, CI) rich would cut tables at 80 columns: lines are then as
+# wide as their content (COLUMNS, when set, still wins).
+console = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 1000)
 
 
 def note(text: str) -> None:

@@ -30,13 +30,22 @@ def test_empty_input_folder_is_an_error(tmp_path, capsys, prefect_harness):
 
 
 @pytest.mark.parametrize("make_folder", [False, True])
-def test_explicit_empty_data_folder_is_refused(tmp_path, capsys, prefect_harness, make_folder):
-    """Only the default data folder is ever filled with the demo corpus (issue 8)."""
+def test_explicit_empty_data_folder_is_refused(tmp_path, capsys, monkeypatch, make_folder):
+    """Only the default data folder is ever filled with the demo corpus; another one without
+    audio (a typo) is answered before any Prefect server starts, saying how to get the demo."""
+    import cli.main
+
+    def no_server(*args, **kwargs):
+        raise AssertionError("a Prefect API was asked for")
+
+    monkeypatch.setattr(cli.main, "prefect_api", no_server)
     data = tmp_path / "data"
     if make_folder:
         (data / "inputs").mkdir(parents=True)
     code = main(["run", "--data", str(data), "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"),
                  "--quiet"])
     assert code == 2
-    assert "holds no audio files" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith(f"aural run: {data / 'inputs'} is missing or holds no audio files")
+    assert f"`aural demo --out {data}`" in err
     assert not any(data.rglob("*.wav")) and not any(data.rglob("*.flac"))
