@@ -190,7 +190,7 @@ class AdapterReport(_ReportModel):
     evaluated on its own) or ``file`` (an adapter file outside a models folder).
     """
 
-    file: str                     # the adapter file evaluated (absolute)
+    file: str                     # the adapter file evaluated, relative to the report's folder
     ref: str | None               # its version in the model store (sha256:...)
     trained_at: str | None        # when it was stored (UTC, ISO 8601)
     lineage: str | None           # the data folder it was trained for (its name)

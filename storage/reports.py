@@ -95,7 +95,9 @@ def write_reports(report: str | Path, *, sections: list[EvalSection], scores: Sc
         differences={ref: {m: {"delta": _finite(d.delta), "ci_low": _finite(d.ci_low), "ci_high": _finite(d.ci_high)}
                            for m, d in metrics.items()} for ref, metrics in scores.differences.items()},
         failed_inputs=failed, trained_on_eval_files=trained_on_eval or [], sections=rows, probe=probe,
-        adapter=adapter)
+        # like every path of the report, relative to its folder: a copied or moved report folder
+        # with its models beside it reads the same, byte for byte
+        adapter={**adapter, "file": _relative(adapter["file"], layout.root)} if adapter else None)
     write_eval_json(report, body)
     markdown = write_text_atomic(layout.eval_md, render_markdown(body))
     page = write_text_atomic(layout.index_html, render_html(body, energy))

@@ -62,7 +62,7 @@ def test_a_shared_models_folder_keeps_one_published_adapter_per_data_folder(two_
     assert {p: _sha(p) for p in before} == before
     nested = shared / LINEAGES / Lineage.of_folder(second / "inputs").slug
     report = read_eval_json(second / "reports" / "eval.json")  # reports still follow --data
-    assert report.adapter.file == str(nested / "adapter.pt")
+    assert (second / "reports" / report.adapter.file).resolve() == (nested / "adapter.pt").resolve()
     assert report.adapter.lineage == "second" and report.adapter.publication == "published by this run"
     assert report.adapter.reason == "first adapter for this data folder"
 

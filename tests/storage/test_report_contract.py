@@ -4,6 +4,7 @@ refused with a clear error, and the Markdown and HTML views escape what they sho
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -98,7 +99,8 @@ def test_a_v2_report_without_the_later_optional_fields_still_reads(written, tmp_
 def test_every_view_names_the_adapter_scored(reports, written):
     """eval.json, eval.md and index.html say which adapter was scored, for which data folder,
     and that this run kept an earlier one (and why)."""
-    assert written["adapter"] == ADAPTER
+    # the adapter file, like every path of the report, relative to the report's folder
+    assert written["adapter"] == {**ADAPTER, "file": os.path.relpath(ADAPTER["file"], reports)}
     markdown, page = (reports / "eval.md").read_text(), (reports / "index.html").read_text()
     for view in (markdown, page):
         assert "sha256:cdcdcdcdcdcd" in view and "mine" in view and "kept from an earlier run" in view
