@@ -4,20 +4,28 @@ On the real-music set (``benchmarks/realmusic/fetch.sh``, default /tmp/realmusic
 demo corpus when it is missing, and the result says so):
 
 1. ``extraction_one_core``: ``analyze_file`` in one process pinned to one core with one
-   BLAS/numba thread, after a warm-up file (decode + resample + every feature and label column).
-2. ``cli_temporary_server``: a cold ``aural analyze`` with default settings and no server
-   running (the command starts its own), as a fresh process; wall time, real-time factor, and
-   the peak memory of the command's process tree (its workers and server included).
-3. ``cli_running_server``: the same against ``aural server start``, then a cached re-run
-   (target: at most 3 s + 30 ms per file).
+   BLAS/numba thread, after a warm-up file (decode + resample + every feature and label column),
+   with the memory settings of the command's worker processes (runtime/memory.py).
+2. ``cli_temporary_server``: cold ``aural analyze`` runs with default settings and no server
+   running (the command starts its own), each a fresh process into a fresh cache; wall time,
+   real-time factor of the median run, and the peak memory of the command's process tree (its
+   workers and server included). The Prefect database exists beforehand, as ``make install``
+   leaves it (its creation, ~8 s once per machine, is part of ``bench_first_run.py``'s figure).
+3. ``cli_running_server``: the same against ``aural server start``, alternating the threads and
+   the processes runner (``runners``: each one's runs; the headline is the default runner's
+   median), then cached re-runs (target: at most 3 s + 30 ms per file).
 4. ``breakdown``: where a cold run's time goes (benchmarks/profile_cli.py: phases of the command,
    per-file stages summed over files), default settings, temporary server.
+
+Cold runs repeat (``--repeat``, 3 by default) because this shared machine's timings move by
+±10 % from one run to the next; every run's figure is kept.
 
 ``--baseline DIR`` measures another checkout of the project (e.g. the commit before a change)
 the same way right after this one, with this environment, into ``baseline``: the machine is
 shared, so only figures of one run compare. Each CLI run records the load average before it.
 
-Usage: .venv/bin/python benchmarks/bench_analyze.py [--tracks DIR] [--baseline DIR] [--out analyze.json] [--smoke]
+Usage: .venv/bin/python benchmarks/bench_analyze.py [--tracks DIR] [--baseline DIR] [--repeat N]
+       [--out analyze.json] [--smoke]
 """
 
 from __future__ import annotations
@@ -147,21 +155,54 @@ def code_identity(code: Path, env: dict) -> dict:
     return {"code": str(code), "commit": commit, **json.loads(child.stdout.strip().splitlines()[-1])}
 
 
-def measure(code: Path, folder: Path, audio: float, env: dict, work: Path, smoke: bool) -> dict:
+def worker_memory_env(code: Path, env: dict) -> dict:
+    """The environment the checkout ``code`` gives its worker processes (runtime/memory.py);
+    empty for a checkout from before it."""
+    snippet = ("import json, os; before = dict(os.environ)\n"
+               "try:\n from runtime.memory import tune_memory; tune_memory(workers_are_processes=True)\n"
+               "except ImportError: pass\n"
+               "print(json.dumps({k: v for k, v in os.environ.items() if before.get(k) != v}))")
+    child = subprocess.run([sys.executable, "-c", snippet], env={**env, "PYTHONPATH": str(code)}, cwd=code,
+                           capture_output=True, text=True, check=True)
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def median_run(runs: list[dict], audio: float) -> dict:
+    """The run of median wall time among ``runs`` (every run's wall time kept beside it)."""
+    ordered = sorted(runs, key=lambda r: r["wall_seconds"])
+    middle = dict(ordered[len(ordered) // 2])
+    middle["realtime_factor"] = round(audio / middle["wall_seconds"], 1)
+    middle["runs_wall_seconds"] = [r["wall_seconds"] for r in runs]
+    middle["peak_rss_mb_process_tree"] = max(r["peak_rss_mb_process_tree"] for r in runs)
+    return middle
+
+
+def default_runner(code: Path, env: dict) -> str:
+    """``aural analyze``'s default ``--task-runner`` in the checkout ``code``."""
+    snippet = (f"import {aural_module(code)} as m; "
+               "print(m.build_parser().parse_args(['analyze']).task_runner)")
+    child = subprocess.run([sys.executable, "-c", snippet], env={**env, "PYTHONPATH": str(code)}, cwd=code,
+                           capture_output=True, text=True, check=True)
+    return child.stdout.strip().splitlines()[-1]
+
+
+def measure(code: Path, folder: Path, audio: float, env: dict, work: Path, smoke: bool, repeat: int) -> dict:
     """Every figure of the module docstring for the checkout ``code``."""
     child = subprocess.run(["taskset", "-c", "0", sys.executable, __file__, "--extraction-child", str(folder)],
-                           env={**env, **ONE_THREAD, "PYTHONPATH": str(code)}, capture_output=True, text=True)
+                           env={**env, **ONE_THREAD, **worker_memory_env(code, env), "PYTHONPATH": str(code)},
+                           capture_output=True, text=True)
     if child.returncode != 0:
         sys.exit(f"extraction child failed:\n{child.stderr[-3000:]}")
     extraction = json.loads(child.stdout.strip().splitlines()[-1])
     extraction["realtime_factor"] = round(audio / extraction["wall_seconds"], 1)
     work.mkdir(parents=True, exist_ok=True)
+    caches: list[Path] = []
 
-    def analyze(cache: str) -> list[str]:
-        return ["analyze", "--in", str(folder), "--out", str(work / cache), "--quiet"]
+    def analyze(*extra: str) -> list[str]:
+        caches.append(work / f"cache-{len(caches)}")  # a fresh one: a cold run
+        return ["analyze", "--in", str(folder), "--out", str(caches[-1]), "--quiet", *extra]
 
-    temporary = timed_cli(code, analyze("cache-temporary"), env, work)
-    temporary["realtime_factor"] = round(audio / temporary["wall_seconds"], 1)
+    temporary = median_run([timed_cli(code, analyze(), env, work) for _ in range(repeat)], audio)
     own_server = "PREFECT_API_URL" not in env
     if own_server:
         from runtime.local_server import free_port
@@ -169,10 +210,17 @@ def measure(code: Path, folder: Path, audio: float, env: dict, work: Path, smoke
         subprocess.run([sys.executable, "-m", aural_module(code), "server", "start", "--port", str(free_port())],
                        cwd=work, env={**env, "PYTHONPATH": str(code)}, check=True, capture_output=True)
     try:
-        running = timed_cli(code, analyze("cache-running"), env, work)
-        running["realtime_factor"] = round(audio / running["wall_seconds"], 1)
-        time.sleep(0 if smoke else 20)  # the server's recording of the cold run settles
-        reruns = [timed_cli(code, analyze("cache-running"), env, work) for _ in range(1 if smoke else 3)]
+        by_runner: dict[str, list[dict]] = {"threads": [], "processes": []}
+        for _ in range(repeat):  # alternating: a slow spell of the machine hits both
+            for runner, results in by_runner.items():
+                results.append(timed_cli(code, analyze("--task-runner", runner), env, work))
+        runners = {runner: median_run(results, audio) for runner, results in by_runner.items()}
+        running = dict(runners[default_runner(code, env)])
+        running["runners"] = {k: {"median_wall_seconds": v["wall_seconds"], "realtime_factor": v["realtime_factor"],
+                                  "runs_wall_seconds": v["runs_wall_seconds"]} for k, v in runners.items()}
+        time.sleep(0 if smoke else 20)  # the server's recording of the cold runs settles
+        cached = ["analyze", "--in", str(folder), "--out", str(caches[-1]), "--quiet"]  # the last cold run's
+        reruns = [timed_cli(code, cached, env, work) for _ in range(1 if smoke else 3)]
         running["cached_rerun_seconds"] = sorted(r["wall_seconds"] for r in reruns)
     finally:
         if own_server:
@@ -197,8 +245,10 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, default=None,
                     help="another checkout measured right after this one (e.g. the commit before a change)")
     ap.add_argument("--out", default="analyze.json")
+    ap.add_argument("--repeat", type=int, default=3, help="cold runs per setting (the median is quoted)")
     ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
+    repeat = 1 if args.smoke else args.repeat
     work = Path(tempfile.mkdtemp(prefix="aural-bench-analyze-"))
     if args.smoke or not args.tracks.is_dir():
         folder = tiny_corpus(work / "demo", n_inputs=2, n_eval=0) / "inputs"
@@ -209,7 +259,10 @@ def main() -> None:
     # A smoke run may be handed a server (PREFECT_API_URL); a measurement never is.
     env = {k: v for k, v in os.environ.items() if args.smoke or k != "PREFECT_API_URL"}
     env.update(PREFECT_HOME=str(work / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false", COLUMNS="200")
-    this = measure(ROOT, folder, audio, env, work / "this", args.smoke)
+    # The database ``make install`` creates (Makefile): a user's cold run finds it there.
+    subprocess.run([sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"], env=env,
+                   check=True, capture_output=True)
+    this = measure(ROOT, folder, audio, env, work / "this", args.smoke, repeat)
     n_files = int(this["cli_temporary_server"]["summary"].split("computed ")[1].split(" ")[0])
     temporary, running, extraction = this["cli_temporary_server"], this["cli_running_server"], \
         this["extraction_one_core"]
@@ -225,7 +278,8 @@ def main() -> None:
     }
     if args.baseline:
         result["baseline"] = {**code_identity(args.baseline.resolve(), env),
-                              **measure(args.baseline.resolve(), folder, audio, env, work / "baseline", args.smoke)}
+                              **measure(args.baseline.resolve(), folder, audio, env, work / "baseline", args.smoke,
+                                        repeat)}
     path = write_results(args.out, result, smoke=args.smoke)
     print(json.dumps(result, indent=2))
     print(f"written: {path}")

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from aural_core.errors import ParameterError
 
+from .memory import tune_memory
 from .workers import worker_process_setup
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: st
     """
     dask_address = _address(dask_address)
     check_runner(kind, workers, dask_address)
+    tune_memory(workers_are_processes=kind != "threads" and not dask_address)
     from prefect.task_runners import ThreadPoolTaskRunner
 
     if kind == "threads":
