@@ -11,9 +11,9 @@ demo corpus when it is missing, and the result says so):
    real-time factor of the median run, and the peak memory of the command's process tree (its
    workers and server included). The Prefect database exists beforehand, as ``make install``
    leaves it (its creation, ~8 s once per machine, is part of ``bench_first_run.py``'s figure).
-3. ``cli_running_server``: the same against ``aural server start``, alternating the threads and
-   the processes runner (``runners``: each one's runs; the headline is the default runner's
-   median), then cached re-runs (target: at most 3 s + 30 ms per file).
+3. ``cli_running_server``: the same against ``aural server start`` with default settings,
+   alternating with the threads and the processes runner named (``runners``), then cached
+   re-runs (target: at most 3 s + 30 ms per file).
 4. ``breakdown``: where a cold run's time goes (benchmarks/profile_cli.py: phases of the command,
    per-file stages summed over files), default settings, temporary server.
 
@@ -177,15 +177,6 @@ def median_run(runs: list[dict], audio: float) -> dict:
     return middle
 
 
-def default_runner(code: Path, env: dict) -> str:
-    """``aural analyze``'s default ``--task-runner`` in the checkout ``code``."""
-    snippet = (f"import {aural_module(code)} as m; "
-               "print(m.build_parser().parse_args(['analyze']).task_runner)")
-    child = subprocess.run([sys.executable, "-c", snippet], env={**env, "PYTHONPATH": str(code)}, cwd=code,
-                           capture_output=True, text=True, check=True)
-    return child.stdout.strip().splitlines()[-1]
-
-
 def measure(code: Path, folder: Path, audio: float, env: dict, work: Path, smoke: bool, repeat: int) -> dict:
     """Every figure of the module docstring for the checkout ``code``."""
     child = subprocess.run(["taskset", "-c", "0", sys.executable, __file__, "--extraction-child", str(folder)],
@@ -210,12 +201,13 @@ def measure(code: Path, folder: Path, audio: float, env: dict, work: Path, smoke
         subprocess.run([sys.executable, "-m", aural_module(code), "server", "start", "--port", str(free_port())],
                        cwd=work, env={**env, "PYTHONPATH": str(code)}, check=True, capture_output=True)
     try:
-        by_runner: dict[str, list[dict]] = {"threads": [], "processes": []}
-        for _ in range(repeat):  # alternating: a slow spell of the machine hits both
+        by_runner: dict[str, list[dict]] = {"default": [], "threads": [], "processes": []}
+        for _ in range(repeat):  # alternating: a slow spell of the machine hits each
             for runner, results in by_runner.items():
-                results.append(timed_cli(code, analyze("--task-runner", runner), env, work))
+                flag = () if runner == "default" else ("--task-runner", runner)
+                results.append(timed_cli(code, analyze(*flag), env, work))
         runners = {runner: median_run(results, audio) for runner, results in by_runner.items()}
-        running = dict(runners[default_runner(code, env)])
+        running = dict(runners.pop("default"))
         running["runners"] = {k: {"median_wall_seconds": v["wall_seconds"], "realtime_factor": v["realtime_factor"],
                                   "runs_wall_seconds": v["runs_wall_seconds"]} for k, v in runners.items()}
         time.sleep(0 if smoke else 20)  # the server's recording of the cold runs settles

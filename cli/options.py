@@ -13,12 +13,14 @@ def debug_option(p: argparse.ArgumentParser) -> None:
 
 def common_options(p: argparse.ArgumentParser) -> None:
     """The options of every command that runs a flow over files."""
-    from runtime.runners import RUNNER_KINDS
+    from runtime.runners import PROCESSES_FROM_AUDIO_S, RUNNER_KINDS
 
     p.add_argument("--config", default=None, help="TOML/JSON config file (defaults otherwise)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--task-runner", choices=RUNNER_KINDS, default="threads",
-                   help="where per-file tasks run (default: %(default)s)")
+    p.add_argument("--task-runner", choices=RUNNER_KINDS, default="auto",
+                   help="where per-file tasks run; auto: worker processes when there are more than "
+                        f"{PROCESSES_FROM_AUDIO_S / 60:.0f} minutes of audio to analyse, else threads "
+                        "(default: %(default)s)")
     p.add_argument("--workers", type=int, default=2,
                    help="threads, processes or local Dask workers (default: %(default)s)")
     p.add_argument("--dask-address", default=None,

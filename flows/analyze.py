@@ -10,8 +10,9 @@ from prefect.futures import as_completed
 
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
-from runtime.runners import RunnerKind
-from storage.keys import frames_key
+from runtime.runners import RunnerKind, auto_runner
+from storage.integrity import problem
+from storage.keys import frames_file, frames_key
 from storage.layout import DEFAULT_CACHE, DEFAULT_INPUTS, CacheLayout, manifest_name
 from storage.manifest import list_inputs, write_manifest
 from tasks.analyze import submit_extract
@@ -34,7 +35,7 @@ def _duration(path: Path) -> float:
 @flow(name="analyze", log_prints=True)
 def analyze_flow(input_dir: str = DEFAULT_INPUTS, cache_dir: str = DEFAULT_CACHE,
                  config_path: str | None = None, show_progress: bool = True,
-                 config: AuralConfig | None = None, task_runner: RunnerKind = "threads", workers: int = 2,
+                 config: AuralConfig | None = None, task_runner: RunnerKind = "auto", workers: int = 2,
                  dask_address: str | None = None) -> dict:
     """Extract per-frame features of every audio file of a folder into Parquet frames.
 
@@ -51,14 +52,29 @@ def analyze_flow(input_dir: str = DEFAULT_INPUTS, cache_dir: str = DEFAULT_CACHE
         show_progress: draw a terminal progress bar (for the CLI; off in deployments).
         config: settings as an object (a parent flow passes its own); overrides config_path.
         task_runner: where the per-file tasks run: threads of this process, worker processes
-            of this machine, or a Dask cluster (see runtime/runners.py).
+            of this machine, or a Dask cluster (see runtime/runners.py); "auto": processes when
+            the files not yet in the cache last long enough to pay for their start.
         workers: threads, processes or local Dask workers (at least 1).
         dask_address: an existing Dask scheduler (tcp://host:8786) instead of a local cluster;
             its workers need this code and environment and the cache folder at the same path.
     """
+    if task_runner == "auto":
+        task_runner = auto_runner(_audio_to_analyse(input_dir, cache_dir, config_path, config))
+        get_run_logger().info("analyze: task runner %s (auto)", task_runner)
     return run_with_runner(analyze_files, task_runner, workers, dask_address, input_dir=input_dir,
                            cache_dir=cache_dir, config_path=config_path, show_progress=show_progress,
                            config=config)
+
+
+def _audio_to_analyse(input_dir: str, cache_dir: str, config_path: str | None, config: AuralConfig | None) -> float:
+    """Seconds of audio in the folder whose frames are not intact in the cache (0 for a folder
+    that is missing: the inner flow says so)."""
+    folder = Path(input_dir).resolve()
+    if not folder.is_dir():
+        return 0.0
+    cache, features = CacheLayout(Path(cache_dir).resolve()), resolve_settings(config, config_path)[0].features
+    return sum(_duration(item.path) for item in list_inputs(folder)
+               if item.file_id is not None and problem(frames_file(cache, item.file_id, features)))
 
 
 @flow(name="analyze-files", log_prints=True)

@@ -57,7 +57,7 @@ from .summary import display_path, finish, run_flow, run_with_runner
 def evaluate_flow(input_dir: str = DEFAULT_EVAL_INPUTS, adapter: str = DEFAULT_ADAPTER,
                   report: str = DEFAULT_REPORT, cache_dir: str = DEFAULT_CACHE,
                   config_path: str | None = None, show_progress: bool = True,
-                  config: AuralConfig | None = None, task_runner: RunnerKind = "threads", workers: int = 2,
+                  config: AuralConfig | None = None, task_runner: RunnerKind = "auto", workers: int = 2,
                   dask_address: str | None = None, publication: dict | None = None) -> dict:
     """Analyse held-out music, predict section controls, render adapter and baseline segments,
     score them and write the reports (eval.json, eval.md and index.html with audio).

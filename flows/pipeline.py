@@ -25,7 +25,7 @@ from .train import train_flow
 def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, reports_dir: str | None = None,
                   config_path: str | None = None, demo_if_empty: bool = False,
                   show_progress: bool = True, config: AuralConfig | None = None,
-                  force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,
+                  force_publish: bool = False, task_runner: RunnerKind = "auto", workers: int = 2,
                   dask_address: str | None = None) -> dict:
     """Analyse the training and held-out music, train the adapter and evaluate it.
 

@@ -31,7 +31,7 @@ RETRAIN_LOCK = ".retrain.lock"
 @flow(name="retrain")
 def retrain_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, reports_dir: str | None = None,
                  config_path: str | None = None, config: AuralConfig | None = None,
-                 force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,
+                 force_publish: bool = False, task_runner: RunnerKind = "auto", workers: int = 2,
                  dask_address: str | None = None) -> dict:
     """Retrain on the training folder unless exactly these inputs and settings were trained on.
 

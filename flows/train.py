@@ -47,7 +47,7 @@ FEW_TRAINING_FILES = 8  # below this, say plainly that the adapter has little to
 def train_flow(cache_dir: str = DEFAULT_CACHE, out_path: str = DEFAULT_ADAPTER,
                config_path: str | None = None, manifest: str | None = None,
                show_progress: bool = True, config: AuralConfig | None = None,
-               force_publish: bool = False, task_runner: RunnerKind = "threads", workers: int = 2,
+               force_publish: bool = False, task_runner: RunnerKind = "auto", workers: int = 2,
                dask_address: str | None = None) -> dict:
     """Label and section every analysed training file, train the adapter and publish it if it
     is no worse than the published one.

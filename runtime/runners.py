@@ -28,8 +28,13 @@ from .workers import worker_process_setup
 if TYPE_CHECKING:
     from prefect.task_runners import TaskRunner
 
-RunnerKind = Literal["threads", "processes", "dask"]
-RUNNER_KINDS: tuple[str, ...] = ("threads", "processes", "dask")
+RunnerKind = Literal["auto", "threads", "processes", "dask"]
+RUNNER_KINDS: tuple[str, ...] = ("auto", "threads", "processes", "dask")
+# Worker processes take ~2 s to start (Python, Prefect and librosa imported anew), then analyse
+# faster than threads: no GIL, and their own allocator settings (runtime/memory.py). Measured on
+# 2 cores (benchmarks/results/analyze.json, ``runners``): 20.4 s vs 23.5 s for 64 min of audio,
+# 7.4 s vs 5.4 s for two demo clips; they pay off from about 25 minutes of audio.
+PROCESSES_FROM_AUDIO_S = 1500.0
 CONNECT_TIMEOUT_S = 5.0
 
 
@@ -69,14 +74,22 @@ def _check_reachable(address: str) -> None:
         raise ParameterError(f"dask scheduler {address} is not reachable ({reason})") from None
 
 
-def make_runner(kind: RunnerKind = "threads", workers: int = 2, dask_address: str | None = None) -> TaskRunner:
+def auto_runner(audio_to_analyse_s: float) -> RunnerKind:
+    """What ``"auto"`` means for a run that analyses ``audio_to_analyse_s`` seconds of audio
+    (files already in the cache not counted): processes from ``PROCESSES_FROM_AUDIO_S`` on."""
+    return "processes" if audio_to_analyse_s >= PROCESSES_FROM_AUDIO_S else "threads"
+
+
+def make_runner(kind: RunnerKind = "auto", workers: int = 2, dask_address: str | None = None) -> TaskRunner:
     """The task runner for a run's settings (checked first, see ``check_runner``).
 
     ``workers`` is the number of threads, processes or local Dask workers (one thread each);
-    with ``dask_address`` the existing cluster's own workers run the tasks.
+    with ``dask_address`` the existing cluster's own workers run the tasks. ``"auto"`` here is
+    threads: a flow that analyses audio resolves it first (``auto_runner``).
     """
     dask_address = _address(dask_address)
     check_runner(kind, workers, dask_address)
+    kind = "threads" if kind == "auto" else kind
     tune_memory(workers_are_processes=kind != "threads" and not dask_address)
     from prefect.task_runners import ThreadPoolTaskRunner
 

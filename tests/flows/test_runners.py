@@ -12,9 +12,9 @@ from prefect import flow, task
 from aural_core.config import AuralConfig
 from aural_core.errors import ParameterError
 from cli.main import main
-from flows.analyze import analyze_flow
+from flows.analyze import _audio_to_analyse, analyze_flow
 from flows.train import train_flow
-from runtime.runners import make_runner
+from runtime.runners import PROCESSES_FROM_AUDIO_S, auto_runner, make_runner
 
 from ..prefect_server import free_port
 from .corpus import analysed_clips
@@ -66,6 +66,22 @@ def test_processes_runner_reads_cache_hits_without_worker_processes(reference, t
     next((cache / "frames").glob("*.parquet")).unlink()
     third = analyse(inputs, cache, task_runner="processes", workers=2)
     assert len(third["computed"]) == 1 and len(third["cached"]) == 2 and len(sent) == 1
+
+
+def test_auto_counts_only_the_audio_not_yet_analysed(reference, tmp_path):
+    """``auto`` picks worker processes by the audio still to analyse: the whole folder when
+    the cache is new, one file's when one file's frames are gone, none on a cached re-run."""
+    inputs, _ = reference
+    assert auto_runner(PROCESSES_FROM_AUDIO_S) == "processes" and auto_runner(PROCESSES_FROM_AUDIO_S - 1) == "threads"
+    cache = tmp_path / "cache"
+    assert _audio_to_analyse(str(inputs), str(cache), None, None) == pytest.approx(18.0, abs=0.1)
+    analyse(inputs, cache, task_runner="auto")
+    assert _audio_to_analyse(str(inputs), str(cache), None, None) == 0.0
+    next((cache / "frames").glob("*.parquet")).unlink()
+    assert _audio_to_analyse(str(inputs), str(cache), None, None) == pytest.approx(6.0, abs=0.05)
+    assert _audio_to_analyse(str(tmp_path / "missing"), str(cache), None, None) == 0.0
+    result = analyse(inputs, cache, task_runner="auto")
+    assert len(result["computed"]) == 1 and len(result["cached"]) == 2
 
 
 def test_local_dask_cluster_writes_the_same_frames(reference, tmp_path):
@@ -134,7 +150,7 @@ def test_process_workers_use_one_blas_thread():
 
 
 @pytest.mark.parametrize("settings,message", [
-    (("fibers", 2, None), "task_runner='fibers' must be one of threads, processes, dask"),
+    (("fibers", 2, None), "task_runner='fibers' must be one of auto, threads, processes, dask"),
     (("processes", 0, None), "workers=0 must be a whole number of at least 1"),
     (("threads", 2, "tcp://127.0.0.1:8786"), "dask_address='tcp://127.0.0.1:8786' needs task_runner='dask'"),
     (("dask", 2, "tcp://scheduler"), "dask_address='tcp://scheduler' is not a scheduler address like"),
