@@ -155,8 +155,8 @@ def main() -> None:
         argv += ["--task-runner", args.task_runner]
     if args.workers:
         argv += ["--workers", str(args.workers)]
-    runner = args.task_runner
-    if runner in (None, "processes") and _default_runner(cli) == "processes" or runner == "processes":
+    runner = args.task_runner or _default_runner(cli, args.input, args.cache)
+    if runner == "processes":
         import tempfile
 
         os.environ["AURAL_PROFILE_DIR"] = tempfile.mkdtemp(prefix="aural-profile-")
@@ -186,9 +186,13 @@ def main() -> None:
                       "per_file_summed_s": {k: round(v, 2) for k, v in per_file.items()}}, indent=2))
 
 
-def _default_runner(cli) -> str:
-    parser = cli.build_parser()
-    return parser.parse_args(["analyze"]).task_runner
+def _default_runner(cli, folder: str, cache: str) -> str:
+    """The runner ``aural analyze`` picks by default for this folder and cache."""
+    from flows.analyze import _audio_to_analyse
+    from runtime.runners import auto_runner
+
+    kind = cli.build_parser().parse_args(["analyze"]).task_runner
+    return auto_runner(_audio_to_analyse(folder, cache, None, None)) if kind == "auto" else kind
 
 
 if __name__ == "__main__":

@@ -52,6 +52,20 @@ def _import_analysis_modules() -> None:
     import_analysis_modules()
 
 
+def _analysis_in_this_process(args) -> bool:
+    """Whether the command analyses audio in its own process (threads), so that importing the
+    analysis beside a starting server saves time; with worker processes it would only hold
+    ~270 MB in this one. ``auto`` is judged on the folder's whole length here (cheap; the flow
+    then counts only what is not cached yet)."""
+    kind = getattr(args, "task_runner", "threads")
+    if kind == "auto" and getattr(args, "input", None):
+        from flows.analyze import folder_audio_seconds
+        from runtime.runners import auto_runner
+
+        kind = auto_runner(folder_audio_seconds(args.input))
+    return kind in ("auto", "threads")
+
+
 def _run_flow_command(args, name: str) -> int:
     """A pipeline command, checked first, under the Prefect API it uses; its exit status."""
     problem = preflight.check(args)
@@ -61,8 +75,9 @@ def _run_flow_command(args, name: str) -> int:
     if not getattr(args, "debug", False):
         quiet_console()
     module = f"flows.{pipeline_cmds.FLOW_MODULES[args.command]}"
+    preload = _import_analysis_modules if _analysis_in_this_process(args) else None
     with prefect_api(prepare=lambda: importlib.import_module(module), announce=not getattr(args, "quiet", False),
-                     while_starting=_import_analysis_modules):
+                     while_starting=preload):
         status = args.func(args)
     from runtime.server_watch import command_end
 

@@ -8,6 +8,7 @@ import soundfile as sf
 from prefect import flow, get_run_logger
 from prefect.futures import as_completed
 
+from aural_core.audio import AUDIO_EXTENSIONS
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from runtime.runners import RunnerKind, auto_runner
@@ -64,6 +65,14 @@ def analyze_flow(input_dir: str = DEFAULT_INPUTS, cache_dir: str = DEFAULT_CACHE
     return run_with_runner(analyze_files, task_runner, workers, dask_address, input_dir=input_dir,
                            cache_dir=cache_dir, config_path=config_path, show_progress=show_progress,
                            config=config)
+
+
+def folder_audio_seconds(folder: str | Path) -> float:
+    """Seconds of audio under ``folder`` by the files' headers (nothing decoded or hashed)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0.0
+    return sum(_duration(p) for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
 
 
 def _audio_to_analyse(input_dir: str, cache_dir: str, config_path: str | None, config: AuralConfig | None) -> float:

@@ -54,3 +54,26 @@ def test_the_users_own_settings_win(clean_env):
     make_runner("processes", 2)
     assert hugepage_advice_on()
     assert os.environ[memory.TUNABLES_ENV] == "glibc.malloc.arena_max=2"
+
+
+def test_the_command_imports_the_analysis_only_where_it_will_run(tmp_path, monkeypatch):
+    """Beside a starting server the command imports the analysis (~270 MB) only when its own
+    threads will analyse: not for worker processes, nor for ``auto`` on a long folder."""
+    import argparse
+
+    import soundfile as sf
+
+    import runtime.runners
+    from cli.main import _analysis_in_this_process
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name in ("a.wav", "b.flac"):
+        sf.write(inputs / name, np.zeros(3 * 22050, np.float32), 22050)
+
+    def args(kind):
+        return argparse.Namespace(task_runner=kind, input=str(inputs))
+    assert _analysis_in_this_process(args("threads")) and not _analysis_in_this_process(args("processes"))
+    assert _analysis_in_this_process(args("auto"))
+    monkeypatch.setattr(runtime.runners, "PROCESSES_FROM_AUDIO_S", 5.0)  # two 3 s clips: long enough now
+    assert not _analysis_in_this_process(args("auto"))
