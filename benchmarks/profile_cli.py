@@ -180,7 +180,7 @@ def main() -> None:
             for k, v in json.loads(f.read_text()).items():
                 PER_FILE[k] += v
     per_file = dict(PER_FILE)
-    if "task_run_total" in per_file:
+    if "task_run_total" in per_file and "task_body" in per_file:  # (a body pickled to a worker goes untimed)
         per_file["prefect_task_run_around_body"] = per_file["task_run_total"] - per_file.get("task_body", 0.0)
     print(json.dumps({"phases_wall_s": {k: round(v, 2) for k, v in PHASES.items()},
                       "per_file_summed_s": {k: round(v, 2) for k, v in per_file.items()}}, indent=2))
