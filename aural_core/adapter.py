@@ -33,7 +33,7 @@ BPM_MIN, BPM_MAX = _LABELS.bpm_min, _LABELS.bpm_max
 LOSS_WEIGHTS = {"emotion": 1.0, "key": 0.5, "tempo": 1.0, "style": 1.0}
 # What the adapter reads of a section: array name -> shape of one row.
 INPUTS = {"X": (FEATURE_DIM,), "chroma": (12,), "context_chroma": (12,), "tempo_periodicity": (TEMPO_BINS,),
-          "percussive_share": (), "onset_rate": ()}
+          "percussive_share": (), "onset_rate": (), "tracker_bpm": ()}
 # The seed's 14-class key of each of the 24 (index 2 * root + minor).
 _GRID_BPM = torch.as_tensor(TEMPO_FINE_BPM, dtype=torch.float32)
 FOLD_14 = torch.tensor([fold_key_14(i // 2, bool(i % 2)) for i in range(N_KEYS)])
@@ -166,7 +166,7 @@ class Adapter(nn.Module):
         context = torch.cat([batch["percussive_share"][:, None], rate[:, None]], dim=-1)
         return {"emotion": self.emotion(z), "style": self.style(z),
                 "key": self.key(batch["chroma"], batch["context_chroma"]),
-                "tempo": self.tempo(batch["tempo_periodicity"], context)}
+                "tempo": self.tempo(batch["tempo_periodicity"], context, batch["tracker_bpm"])}
 
     @torch.no_grad()
     def predict(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

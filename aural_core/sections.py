@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import SectionConfig
+from .config import LabelConfig, SectionConfig
 from .errors import ParameterError
 from .labels import (
     emotion_label,
@@ -28,14 +28,17 @@ from .labels import (
     tempo_label,
 )
 from .strong_labels import FIELDS, StrongLabels
+from .tempo import tracker_tempo
 from .vocab import EMOTIONS
 
 SECTION_NAMES = ("intro", "build", "release")
 # Bump when labelling or sectioning changes its output: part of every sections cache key.
 # 2: sections carry beat_strength; 3: the heads' evidence, strong labels, and key labels with
-# Albrecht-Shanahan profiles, context weight 3 and a dominant margin
-LABELS_VERSION = "3"
+# Albrecht-Shanahan profiles, context weight 3 and a dominant margin; 4: the evidence carries the
+# beat tracker's tempo
+LABELS_VERSION = "4"
 _DEFAULTS = SectionConfig()  # the defaults live in config.py
+_LABELS = LabelConfig()
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ class SectionEvidence:
     tempo_periodicity: np.ndarray   # (97,) energy-weighted mean of the frames' tempo_acf_fine
     percussive_share: float
     onset_rate: float               # onsets per second
+    tracker_bpm: float              # the beat tracker's tempo (tempo.tracker_tempo); NaN: none
 
 
 @dataclass(frozen=True)
@@ -178,8 +182,8 @@ class LabelledSection:
     transform: str = ""
 
 
-def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarray, context: np.ndarray
-                     ) -> SectionEvidence:
+def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarray, context: np.ndarray,
+                     min_beat_strength: float = _LABELS.min_beat_strength) -> SectionEvidence:
     """The heads' evidence of the frames ``rows``, weighted as the weak labels weigh them.
 
     Parameters
@@ -192,20 +196,26 @@ def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarr
         Weight of every frame of the file (energy + 1e-3 in ``label_sections``).
     context : np.ndarray [shape=(12,)]
         The whole file's pitch-class histogram.
+    min_beat_strength : float
+        Frames with weaker beats do not count towards the tracker's tempo (the labeller's
+        ``LabelConfig.min_beat_strength``).
 
     Returns
     -------
     SectionEvidence
-        Weighted chroma and periodicity of the rows, the context, and the weighted percussive
-        share and onset rate.
+        Weighted chroma and periodicity of the rows, the context, the weighted percussive
+        share and onset rate, and the tracker's tempo the weak tempo label starts from.
     """
     w = weights[rows]
+    periodicity = (frames.tempo_acf_fine[rows] * w[:, None]).sum(axis=0) / w.sum()
     return SectionEvidence(
         chroma=pitch_class_histogram(frames.chroma_cqt[rows], weights=w).astype(np.float32),
         context_chroma=np.asarray(context, dtype=np.float32),
-        tempo_periodicity=(frames.tempo_acf_fine[rows] * w[:, None]).sum(axis=0).astype(np.float32) / w.sum(),
+        tempo_periodicity=periodicity.astype(np.float32),
         percussive_share=float(np.average(frames.percussive_share[rows], weights=w)),
-        onset_rate=float(np.average(frames.onset_rate[rows], weights=w)))
+        onset_rate=float(np.average(frames.onset_rate[rows], weights=w)),
+        tracker_bpm=tracker_tempo(frames.tempo_bpm[rows], frames.beat_strength[rows], periodicity,
+                                  min_beat_strength=min_beat_strength))
 
 
 def label_sections(frames: FrameArrays, *, labels, sections, styles,
@@ -264,7 +274,8 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles,
             bpm=bpm,
             key=key.key, key_id=key.key_id, key_full=key.key_full, key_confidence=key.confidence,
             style_id=style_id, style_prompt=styles[style_id].prompt,
-            evidence=section_evidence(frames, rows=i, weights=weights, context=file_histogram),
+            evidence=section_evidence(frames, rows=i, weights=weights, context=file_histogram,
+                                      min_beat_strength=labels.min_beat_strength),
             label_source=dict(sources),
         ))
     return out

@@ -114,6 +114,45 @@ def tempo_profile(
     return out[:, 0] if one else out
 
 
+def tracker_tempo(tempo_bpm: np.ndarray, beat_strength: np.ndarray, profile: np.ndarray, *,
+                  min_beat_strength: float = 0.05, grid: np.ndarray = TEMPO_FINE_BPM,
+                  prior_mu: float = PRIOR_MU_BPM, prior_sigma: float = PRIOR_SIGMA_OCT) -> float:
+    """The tempo the candidates of :func:`estimate_tempo` are multiples of.
+
+    The median of the beat tracker's local tempo over frames with confident beats; without
+    any, the strongest periodicity under the log-normal prior.
+
+    Parameters
+    ----------
+    tempo_bpm : np.ndarray [shape=(n,)]
+        Beat-tracker local tempo per frame (NaN without beats).
+    beat_strength : np.ndarray [shape=(n,)]
+        Per-frame beat strength (0..1).
+    profile : np.ndarray [shape=(len(grid),)]
+        The frames' (weighted) mean onset periodicity on ``grid``.
+    min_beat_strength : float
+        Frames with weaker beats do not count.
+    grid : np.ndarray [shape=(m,)]
+        The tempi of ``profile`` in BPM.
+    prior_mu, prior_sigma : float
+        Centre (BPM) and width (octaves) of the prior.
+
+    Returns
+    -------
+    float
+        BPM; NaN without confident beats and without any periodicity.
+    """
+    tempo_bpm, beat_strength = np.asarray(tempo_bpm, float), np.asarray(beat_strength, float)
+    profile = np.asarray(profile, float)
+    ok = np.isfinite(tempo_bpm) & (tempo_bpm > 0) & (beat_strength >= min_beat_strength)
+    if ok.any():
+        return float(np.median(tempo_bpm[ok]))
+    if profile.max() <= 0:
+        return float("nan")
+    z = (np.log2(grid) - np.log2(prior_mu)) / prior_sigma
+    return float(grid[np.argmax(np.log(np.maximum(profile, _EPS)) - 0.5 * z**2)])
+
+
 def estimate_tempo(
     *,
     tempo_bpm: np.ndarray,
@@ -186,13 +225,8 @@ def estimate_tempo(
 
     profile = (acf * w[:, None]).sum(axis=0) / w.sum()
     ok = np.isfinite(tempo_bpm) & (tempo_bpm > 0) & (beat_strength >= min_beat_strength)
-    if ok.any():
-        tracker = float(np.median(tempo_bpm[ok]))
-    else:
-        # No confident beats: the strongest periodicity under the prior.
-        z = (np.log2(grid) - np.log2(prior_mu)) / prior_sigma
-        tracker = float(grid[np.argmax(np.log(np.maximum(profile, _EPS)) - 0.5 * z**2)]) \
-            if profile.max() > 0 else float("nan")
+    tracker = tracker_tempo(tempo_bpm, beat_strength, profile, min_beat_strength=min_beat_strength, grid=grid,
+                            prior_mu=prior_mu, prior_sigma=prior_sigma)
     if not np.isfinite(tracker):
         return TempoResult(float(prior_mu), 0.0, float("nan"), np.array([prior_mu]), np.zeros(1))
 

@@ -200,6 +200,7 @@ def augment_batch(batch: dict[str, torch.Tensor], *, generator: torch.Generator,
         s = torch.minimum(torch.maximum(s, torch.ceil(lo)), torch.floor(hi)).to(torch.long)
         out["tempo_periodicity"] = shift_periodicity(batch["tempo_periodicity"], bins=s)
         out["y_bpm"] = batch["y_bpm"] * torch.exp2(s.to(torch.float32) / 24)
+        out["tracker_bpm"] = batch["tracker_bpm"] * torch.exp2(s.to(torch.float32) / 24)
     return out
 
 

@@ -50,8 +50,10 @@ if TYPE_CHECKING:
 # torch (and the adapter built on it) is imported where a weights file is read or written:
 # publishing, listing records and the lock need none of it.
 
-ADAPTER_FORMAT = "aural-adapter/2"  # 2: key and tempo heads over the sections' evidence (aural_core/heads.py)
-OUTDATED_FORMATS = ("aural-adapter/1",)
+# 2: key and tempo heads over the sections' evidence (aural_core/heads.py); 3: the tempo head
+# also reads the beat tracker's tempo
+ADAPTER_FORMAT = "aural-adapter/3"
+OUTDATED_FORMATS = ("aural-adapter/1", "aural-adapter/2")
 # No trained weight or standardisation statistic comes near this; a flipped exponent bit does.
 MAX_ABS_WEIGHT = 1e6
 LIBRARIES = ("torch", "numpy", "scipy", "librosa", "scikit-learn", "pyarrow", "prefect", "soundfile")
@@ -127,8 +129,8 @@ def _read_payload(path: Path, data: bytes | None = None) -> dict:
         raise ArtifactIntegrityError(f"{path}: not a readable adapter file (empty, truncated or corrupt): "
                                      f"{_first_line(exc)}") from exc
     if isinstance(payload, dict) and payload.get("format") in OUTDATED_FORMATS:
-        raise OutdatedAdapterError(f"{path}: made by an earlier release ({payload['format']}, before the key and "
-                                   "tempo heads): retrain with `aural train` (or `aural run`)")
+        raise OutdatedAdapterError(f"{path}: made by an earlier release ({payload['format']}, whose key and "
+                                   "tempo heads read other inputs): retrain with `aural train` (or `aural run`)")
     if not isinstance(payload, dict) or payload.get("format") != ADAPTER_FORMAT:
         raise UnsafeCheckpointError(f"{path}: not an {ADAPTER_FORMAT} file")
     return payload

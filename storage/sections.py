@@ -25,7 +25,7 @@ SECTIONS_SCHEMA_VERSION = "3"  # 2: beat_strength; 3: the heads' evidence, label
 TEMPO_BINS = len(TEMPO_FINE_BPM)
 # The heads' evidence (``aural_core.sections.SectionEvidence``): column -> values per row.
 EVIDENCE = {"chroma": 12, "context_chroma": 12, "tempo_periodicity": TEMPO_BINS, "percussive_share": 1,
-            "onset_rate": 1}
+            "onset_rate": 1, "tracker_bpm": 1}
 
 SECTIONS_SCHEMA = pa.schema([
     ("file_id", pa.string()),
@@ -54,6 +54,7 @@ SECTIONS_SCHEMA = pa.schema([
     ("tempo_periodicity", pa.list_(pa.float32(), TEMPO_BINS)),
     ("percussive_share", pa.float32()),
     ("onset_rate", pa.float32()),
+    ("tracker_bpm", pa.float32()),
     # per label field: "weak", "tag" or "sidecar" (aural_core/strong_labels.py)
     ("label_source", pa.struct([(name, pa.string()) for name in FIELDS])),
     # "" for the file's own audio, else the transposed / time-stretched copy's transform

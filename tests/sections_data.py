@@ -48,6 +48,8 @@ def section_arrays(keys: np.ndarray, bpms: np.ndarray, file_ids: np.ndarray, *, 
         "tempo_periodicity": np.stack([periodicity(float(b), rng) for b in bpms]),
         "percussive_share": np.full(n, 0.1, dtype=np.float32),
         "onset_rate": rng.uniform(2, 5, n).astype(np.float32),
+        # a beat tracker right up to an octave, as on real music
+        "tracker_bpm": (np.asarray(bpms, dtype=np.float32) * rng.choice([0.5, 1.0, 2.0], n)).astype(np.float32),
         "y_emotion": rng.integers(0, 5, n), "y_style": rng.integers(0, n_styles, n),
         "y_key_full": np.asarray(keys, dtype=np.int64),
         "y_key": np.zeros(n, dtype=np.int64),

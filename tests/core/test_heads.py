@@ -96,9 +96,31 @@ def test_shifting_the_periodicity_shifts_the_tempo_evidence():
         head.octave.bias.zero_()                         # the prior is the one part tied to a place
     rng = np.random.default_rng(0)
     curve = torch.as_tensor(np.stack([periodicity(90.0, rng)]))
-    context = torch.zeros(1, 2)
-    base, moved = head(curve, context), head(shift_periodicity(curve, bins=12), context)
+    context, tracker = torch.zeros(1, 2), torch.tensor([90.0])
+    base = head(curve, context, tracker)
+    moved = head(shift_periodicity(curve, bins=12), context, tracker * 2 ** 0.5)
     assert torch.allclose(moved[0, 30:70], base[0, 18:58], atol=1e-4)
+
+
+def test_the_untrained_tempo_head_weighs_the_labellers_candidates():
+    """A curve whose short-lag lobe at the top of the grid outweighs every beat, and a tracker
+    at 100 BPM: the untrained head reads what ``estimate_tempo`` reads (one of the tracker's
+    multiples), not the lobe; without a tracker it would take the lobe."""
+    from aural_core.tempo import estimate_tempo
+
+    grid = TEMPO_FINE_BPM
+    curve = 0.2 + 0.3 * np.exp(-0.5 * ((np.log2(grid) - np.log2(100.0)) * 24 / 0.6) ** 2)
+    curve += 0.3 * np.exp(-0.5 * ((np.log2(grid) - np.log2(200.0)) * 24 / 0.6) ** 2)
+    curve += np.clip((np.log2(grid) - np.log2(180.0)) * 3, 0, None)   # the lobe: 1.1 at the top
+    label = estimate_tempo(tempo_bpm=np.array([100.0]), beat_strength=np.array([1.0]), acf=curve[None],
+                           percussive_share=np.zeros(1), onset_rate=np.full(1, 3.0))
+    head = TempoHead(context_dim=2, bpm_min=40, bpm_max=250)
+    with torch.no_grad():
+        logits = head(torch.as_tensor(curve[None], dtype=torch.float32), torch.zeros(1, 2), torch.tensor([100.0]))
+        blind = head(torch.as_tensor(curve[None], dtype=torch.float32), torch.zeros(1, 2), torch.tensor([np.nan]))
+    bpm, _ = decode_tempo(logits)
+    assert label.bpm in (100.0, 200.0) and abs(float(bpm[0]) / label.bpm - 1) <= 0.04, (float(bpm[0]), label.bpm)
+    assert float(decode_tempo(blind)[0][0]) > 230
 
 
 def test_a_tempo_head_trained_on_80_to_110_bpm_reads_150_bpm():

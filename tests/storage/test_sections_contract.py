@@ -26,7 +26,7 @@ def _row(name, start, end, bpm, key_id, source="weak"):
     chroma = np.roll(np.linspace(0.01, 0.15, 12), int(start)).astype(np.float32)
     evidence = SectionEvidence(chroma=chroma / chroma.sum(), context_chroma=np.full(12, 1 / 12, np.float32),
                                tempo_periodicity=np.linspace(0, 1, 97).astype(np.float32) * bpm,
-                               percussive_share=0.25, onset_rate=3.5)
+                               percussive_share=0.25, onset_rate=3.5, tracker_bpm=bpm)
     return LabelledSection(section=name, start_s=start, end_s=end, spans=[(start, end)], n_frames=5,
                            x=np.full(FEATURE_DIM, start, np.float32), energy=0.5, beat_strength=0.3, emotion="calm",
                            emotion_id=1, bpm=bpm, key="D minor", key_id=key_id, key_full="D# minor",
