@@ -202,8 +202,9 @@ def ratio_channels(curve: torch.Tensor) -> torch.Tensor:
 def candidate_channel(tracker_bpm: torch.Tensor) -> torch.Tensor:
     """Where the weak labeller looks: bumps at the tracker's tempo times each of ``tempo.RATIOS``.
 
-    Each bump is a Gaussian over bins, +-4 % wide, peaking at 1; candidates outside
-    ``tempo.BPM_RANGE`` are dropped, as the labeller drops them; a NaN tempo gives none.
+    Each candidate marks the bins within 4 % of it with 1 (a plateau: every candidate gets the
+    same bonus wherever it falls between bins, and the periodicity picks the bin); candidates
+    outside ``tempo.BPM_RANGE`` are dropped, as the labeller drops them; a NaN tempo gives none.
 
     Parameters
     ----------
@@ -215,14 +216,13 @@ def candidate_channel(tracker_bpm: torch.Tensor) -> torch.Tensor:
     torch.Tensor [shape=(n, TEMPO_BINS)]
         In [0, 1].
     """
-    sigma = BINS_PER_OCTAVE * math.log2(1 + TOLERANCE) / 2
     ratios = torch.tensor(RATIOS, dtype=torch.float32)
     known = torch.isfinite(tracker_bpm) & (tracker_bpm > 0)
     cands = torch.where(known, tracker_bpm, torch.ones_like(tracker_bpm))[:, None] * ratios[None, :]  # (n, r)
     inside = known[:, None] & (cands >= BPM_RANGE[0]) & (cands <= BPM_RANGE[1])
     d = torch.arange(TEMPO_BINS, dtype=torch.float32)[None, None, :] - bpm_bin_position(cands)[:, :, None]
-    bumps = torch.exp(-0.5 * (d / sigma) ** 2) * inside[:, :, None]
-    return bumps.max(dim=1).values
+    near = (d.abs() <= BINS_PER_OCTAVE * math.log2(1 + TOLERANCE)) & inside[:, :, None]
+    return near.any(dim=1).to(torch.float32)
 
 
 class TempoHead(nn.Module):
@@ -241,8 +241,7 @@ class TempoHead(nn.Module):
 
     def __init__(self, *, context_dim: int, bpm_min: float, bpm_max: float, channels: int = 8, width: int = 5):
         super().__init__()
-        # Inputs: the curve at each ratio of RATIO_OFFSETS, then the labeller's candidates.
-        self.conv = nn.Sequential(nn.Conv1d(len(RATIO_OFFSETS) + 1, channels, width, padding=width // 2), nn.ReLU(),
+        self.conv = nn.Sequential(nn.Conv1d(len(RATIO_OFFSETS), channels, width, padding=width // 2), nn.ReLU(),
                                   nn.Conv1d(channels, 1, 1))
         t = torch.as_tensor((LOG2_GRID - math.log2(PRIOR_MU_BPM)) / PRIOR_SIGMA_OCT, dtype=torch.float32)
         self.octave = nn.Linear(context_dim, 2)              # slope and curvature over log-tempo
@@ -250,15 +249,12 @@ class TempoHead(nn.Module):
         with torch.no_grad():
             # Untrained, the head scores a tempo as the weak labeller scores its candidates:
             # 2 log periodicity + the log-normal prior + 2 x percussive share x octaves above
-            # the prior's centre, among the multiples of the beat tracker's tempo (a bonus
-            # no periodicity outweighs: without it, the curve's short-lag lobe read sections
-            # of real recordings at 223 BPM). The other hidden channels start silent and learn
-            # the rest. The prior is a curvature over log-tempo, not a weight per bin: a free
-            # preference per bin learnt the training set's tempi and read a 150 BPM section at 75.
+            # the prior's centre. The other hidden channels start silent and learn the rest. The
+            # prior is a curvature over log-tempo, not a weight per bin: a free preference per
+            # bin learnt the training set's tempi and read a 150 BPM section at 75.
             conv_in, conv_out = self.conv[0], self.conv[2]
             nn.init.zeros_(conv_in.weight[0])
             conv_in.weight[0, 0, width // 2] = 1.0
-            conv_in.weight[0, len(RATIO_OFFSETS), width // 2] = CANDIDATE_BONUS
             conv_in.bias[0] = 0.0                            # the curve is >= 0: the ReLU passes it
             nn.init.zeros_(conv_out.weight)
             conv_out.weight[0, 0, 0] = 2.0 * -LOG_FLOOR      # 2 log periodicity, up to a constant
@@ -287,8 +283,12 @@ class TempoHead(nn.Module):
         torch.Tensor [shape=(n, TEMPO_BINS)]
             Logits; masked bins (outside the BPM range) are -1e4.
         """
-        channels = torch.cat([ratio_channels(log_periodicity(curve)), candidate_channel(tracker_bpm)[:, None]], dim=1)
-        evidence = self.conv(channels).squeeze(1)                                     # (n, bins)
+        evidence = self.conv(ratio_channels(log_periodicity(curve))).squeeze(1)     # (n, bins)
+        # The labeller's candidates, the multiples of the beat tracker's tempo, get a fixed bonus
+        # no periodicity outweighs: the learnt parts choose among them, as the labeller's score
+        # does (without it the curve's short-lag lobe read sections of real recordings at 223 BPM;
+        # a learnt bonus traded octaves for the training set's tempi).
+        evidence = evidence + CANDIDATE_BONUS * -LOG_FLOOR * 2.0 * candidate_channel(tracker_bpm)
         octave = self.octave(context)                                                 # (n, 2)
         logits = evidence + octave[:, :1] * self.t + octave[:, 1:] * self.t**2
         return (self.log_temperature.exp() * logits).masked_fill(self.mask, -1e4)
