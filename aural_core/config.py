@@ -116,6 +116,10 @@ class TrainConfig(_Frozen):
         "strong", description="Which labels the key and tempo heads learn from: 'strong' (file tags, labels.csv; "
                               "with none, each head stays the weak labeller it starts as, which is what weak labels "
                               "teach it) or 'all' (weak labels too).")
+    min_strong_files: int = Field(8, ge=1, description="Fewest training files with a strong key (or BPM) for the "
+                                                    "key (or tempo) head to learn from strong labels; with fewer "
+                                                    "it stays the weak labeller (one tagged file taught the tempo "
+                                                    "head its own tempo, not music).")
     weight_decay: float = Field(1e-3, ge=0)
     epochs: int = Field(60, ge=1, description="Most training epochs (early stopping may end sooner).")
     patience: int = Field(10, ge=1)

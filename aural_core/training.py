@@ -294,7 +294,8 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
         "n_train_sections": int(train_mask.sum()), "n_val_sections": int(val_mask.sum()),
         **({"n_augmented_train_sections": int((train_mask & augmented).sum()),
             "n_augmented_dropped": n_dropped} if augmented.any() else {})})
-    fit_key_tempo(model, train, config=config, generator=generator)
+    result.split["key_tempo_heads"] = fit_key_tempo(model, train, config=config, generator=generator,
+                                                    file_ids=train_arrays["file_id"])
 
     optimizer = torch.optim.AdamW([*model.emotion.parameters(), *model.style.parameters()], lr=config.lr,
                                   weight_decay=config.weight_decay)
@@ -342,12 +343,23 @@ def _train(arrays: dict[str, np.ndarray], *, n_styles: int, config: TrainConfig,
     return result
 
 
-def _learning_rows(train: dict[str, torch.Tensor], field: str, which: str) -> torch.Tensor:
-    """Boolean mask of the sections a head learns from (``TrainConfig.head_labels``)."""
+def _learning_rows(train: dict[str, torch.Tensor], field: str, config: TrainConfig,
+                   file_ids: np.ndarray) -> tuple[torch.Tensor, str]:
+    """Boolean mask of the sections a head learns from (``TrainConfig.head_labels``), and why.
+
+    With strong labels on fewer than ``config.min_strong_files`` files the head learns from
+    none: a handful of files teaches it their own tempi and keys, not music.
+    """
     n = len(train["X"])
-    if which == "all":
-        return torch.ones(n, dtype=torch.bool)
-    return train[field] if field in train else torch.zeros(n, dtype=torch.bool)
+    if config.head_labels == "all":
+        return torch.ones(n, dtype=torch.bool), f"learnt from all {n} sections' labels"
+    mask = train[field] if field in train else torch.zeros(n, dtype=torch.bool)
+    files = len(set(np.asarray(file_ids)[mask.numpy()].tolist()))
+    if files < config.min_strong_files:
+        reason = (f"the weak labeller (strong labels on {files} training file{'s' if files != 1 else ''}, fewer than "
+                  f"min_strong_files={config.min_strong_files})")
+        return torch.zeros(n, dtype=torch.bool), reason
+    return mask, f"learnt from the strong labels of {files} file{'s' if files != 1 else ''}"
 
 
 def _rows(tensors: dict[str, torch.Tensor], mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -355,13 +367,14 @@ def _rows(tensors: dict[str, torch.Tensor], mask: torch.Tensor) -> dict[str, tor
 
 
 def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: TrainConfig,
-                  generator: torch.Generator) -> None:
+                  generator: torch.Generator, file_ids: np.ndarray) -> dict[str, str]:
     """Stage 1 of ``_train``: fit the key and tempo heads in place.
 
     Full batch, ``config.head_epochs`` AdamW steps, each on freshly augmented sections
     (``augment_batch``); the other heads are not touched. With ``config.head_labels ==
     "strong"`` each head learns only from the sections whose label the user gave
-    (``strong_key``, ``strong_bpm``); a head with none is left as built. Each head starts as
+    (``strong_key``, ``strong_bpm``); a head with them on fewer than ``min_strong_files``
+    files is left as built. Each head starts as
     the weak labeller, so the weak labels can only teach it back what it already decides: on
     the labelled composition set, fitting them lost key and tempo accuracy against the truth
     (benchmarks/results/heads.json, ``weak_all``).
@@ -378,12 +391,21 @@ def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: Tra
         ``tempo_shift_bins``.
     generator : torch.Generator
         Source of the augmentation shifts.
+    file_ids : np.ndarray [shape=(n,)]
+        The training sections' file ids (an augmented copy's is its original's).
+
+    Returns
+    -------
+    dict
+        Head name (``key``, ``tempo``) -> what it learnt from, in words.
     """
-    rows = {head: _learning_rows(train, field, config.head_labels) for head, field in (("key", "strong_key"),
-                                                                                       ("tempo", "strong_bpm"))}
+    learnt = {head: _learning_rows(train, field, config, file_ids) for head, field in (("key", "strong_key"),
+                                                                                      ("tempo", "strong_bpm"))}
+    rows = {head: mask for head, (mask, _) in learnt.items()}
+    summary = {head: why for head, (_, why) in learnt.items()}
     heads = [head for head, mask in rows.items() if mask.any()]
     if not heads:
-        return
+        return summary
     params = [p for head in heads for p in getattr(model, head).parameters()]
     optimizer = torch.optim.AdamW(params, lr=config.head_lr, weight_decay=config.weight_decay)
     model.train()
@@ -398,3 +420,4 @@ def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: Tra
         loss.backward()
         optimizer.step()
     model.eval()
+    return summary

@@ -119,6 +119,8 @@ def train_task(npz: str, config: AuralConfig, styles: StyleTable, dataset: Train
         bar.finish(result.stop_reason)
     logger.info("training %s (best epochs: %s)", result.stop_reason,
                 ", ".join(f"{h} {e}" for h, e in result.best_epochs.items()))
+    for head, what in result.split.get("key_tempo_heads", {}).items():
+        logger.info("%s head: %s", head, what)
     report = {"history": result.history, "best_epoch": result.best_epoch, "best_epochs": result.best_epochs,
               "stopped_early": result.stopped_early, "metrics": result.metrics, "split": result.split}
     metadata = training_metadata(config=config, styles=styles, styles_hash=style_table_hash(styles),

@@ -168,3 +168,20 @@ def test_an_adapter_of_the_previous_release_is_refused_with_one_line(tmp_path):
         load_adapter(path)
     message = str(info.value)
     assert "\n" not in message and "retrain" in message and str(path) in message
+
+
+def test_strong_labels_on_too_few_files_teach_no_head():
+    """One tagged file among many leaves both heads as built (as the weak labeller); from
+    ``min_strong_files`` files on, the heads learn, and the training summary says which."""
+    rng = np.random.default_rng(3)
+    files = np.repeat([f"f{i}" for i in range(10)], 3)
+    data = section_arrays(rng.integers(0, 24, 30), rng.uniform(70, 140, 30), files)
+    data["strong_key"] = data["strong_bpm"] = files == "f0"
+    config = TrainConfig(epochs=2, head_epochs=20, val_fraction=0.1)
+    model = train_adapter(data, n_styles=10, config=config)
+    built = train_adapter(data, n_styles=10, config=config.model_copy(update={"head_epochs": 0})).model
+    assert all(torch.equal(a, b) for a, b in zip(model.model.tempo.parameters(), built.tempo.parameters()))
+    assert "fewer than min_strong_files=8" in model.split["key_tempo_heads"]["tempo"]
+    taught = train_adapter(data, n_styles=10, config=config.model_copy(update={"min_strong_files": 1}))
+    assert not all(torch.equal(a, b) for a, b in zip(taught.model.tempo.parameters(), built.tempo.parameters()))
+    assert taught.split["key_tempo_heads"]["tempo"] == "learnt from the strong labels of 1 file"
