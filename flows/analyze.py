@@ -13,9 +13,9 @@ from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from runtime.runners import RunnerKind, auto_runner
 from storage.integrity import problem
-from storage.keys import frames_file, frames_key
+from storage.keys import frames_key
 from storage.layout import DEFAULT_CACHE, DEFAULT_INPUTS, CacheLayout, manifest_name
-from storage.manifest import list_inputs, write_manifest
+from storage.manifest import list_inputs, read_manifest, write_manifest
 from tasks.analyze import submit_extract
 from tasks.common import one_blas_thread
 from tasks.outcomes import FileOutcome, RunSummary
@@ -76,14 +76,26 @@ def folder_audio_seconds(folder: str | Path) -> float:
 
 
 def _audio_to_analyse(input_dir: str, cache_dir: str, config_path: str | None, config: AuralConfig | None) -> float:
-    """Seconds of audio in the folder whose frames are not intact in the cache (0 for a folder
-    that is missing: the inner flow says so)."""
+    """Seconds of audio in the folder that the cache's manifest of it does not list as analysed
+    with intact frames of these settings (0 for a missing folder: the inner flow says so).
+
+    An estimate that reads no audio and hashes nothing (the analysis lists and hashes the files
+    itself, once): a file changed in place since the last run counts as analysed, which only
+    costs the runner choice some speed.
+    """
     folder = Path(input_dir).resolve()
     if not folder.is_dir():
         return 0.0
     cache, features = CacheLayout(Path(cache_dir).resolve()), resolve_settings(config, config_path)[0].features
-    return sum(_duration(item.path) for item in list_inputs(folder)
-               if item.file_id is not None and problem(frames_file(cache, item.file_id, features)))
+    try:
+        rows = read_manifest(cache, manifest_name(folder))["files"]
+    except (InputsMissingError, OSError, ValueError, KeyError):
+        rows = []
+    done = {row["path"] for row in rows if row.get("frames") and row.get("file_id")
+            and row.get("frames_key") == frames_key(row["file_id"], features)
+            and problem(cache.root / row["frames"]) is None}
+    return sum(_duration(p) for p in folder.rglob("*")
+               if p.suffix.lower() in AUDIO_EXTENSIONS and p.relative_to(folder).as_posix() not in done)
 
 
 @flow(name="analyze-files", log_prints=True)
