@@ -67,12 +67,14 @@ def analyze_flow(input_dir: str = DEFAULT_INPUTS, cache_dir: str = DEFAULT_CACHE
                            config=config)
 
 
-def folder_audio_seconds(folder: str | Path) -> float:
-    """Seconds of audio under ``folder`` by the files' headers (nothing decoded or hashed)."""
+def folder_audio_seconds(folder: str | Path, *, skip: frozenset[str] = frozenset()) -> float:
+    """Seconds of audio under ``folder`` by the files' headers (nothing decoded or hashed),
+    leaving out the files whose path relative to the folder is in ``skip``."""
     folder = Path(folder)
     if not folder.is_dir():
         return 0.0
-    return sum(_duration(p) for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+    return sum(_duration(p) for p in folder.rglob("*")
+               if p.suffix.lower() in AUDIO_EXTENSIONS and p.relative_to(folder).as_posix() not in skip)
 
 
 def _audio_to_analyse(input_dir: str, cache_dir: str, config_path: str | None, config: AuralConfig | None) -> float:
@@ -91,11 +93,10 @@ def _audio_to_analyse(input_dir: str, cache_dir: str, config_path: str | None, c
         rows = read_manifest(cache, manifest_name(folder))["files"]
     except (InputsMissingError, OSError, ValueError, KeyError):
         rows = []
-    done = {row["path"] for row in rows if row.get("frames") and row.get("file_id")
-            and row.get("frames_key") == frames_key(row["file_id"], features)
-            and problem(cache.root / row["frames"]) is None}
-    return sum(_duration(p) for p in folder.rglob("*")
-               if p.suffix.lower() in AUDIO_EXTENSIONS and p.relative_to(folder).as_posix() not in done)
+    done = frozenset(row["path"] for row in rows if row.get("frames") and row.get("file_id")
+                     and row.get("frames_key") == frames_key(row["file_id"], features)
+                     and problem(cache.root / row["frames"]) is None)
+    return folder_audio_seconds(folder, skip=done)
 
 
 @flow(name="analyze-files", log_prints=True)
