@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from .config import LabelConfig, TrainConfig
 from .errors import ParameterError
 from .features import FEATURE_DIM
-from .heads import N_KEYS, TEMPO_BINS, KeyHead, TempoHead, decode_tempo, soft_tempo_target
+from .heads import N_KEYS, TEMPO_BINS, KeyHead, TempoHead, decode_tempo, tempo_window_nll
 from .tempo import TEMPO_FINE_BPM
 from .vocab import EMOTIONS, fold_key_14
 
@@ -183,11 +183,12 @@ class Adapter(nn.Module):
             ``np.ndarray`` per name: ``emotion``, ``style`` and ``key_full`` [shape=(n,)] class
             ids with ``*_prob`` [shape=(n, classes)]; ``key_full`` is the 24-key id
             (``vocab.KEYS_FULL``) and ``key`` its 14-class fold; ``bpm`` [shape=(n,)] the tempo
-            distribution's refined mode within the label range (BPM) and ``bpm_prob`` its
+            distribution names within the label range (BPM, ``heads.decode_tempo``) and ``bpm_prob`` its
             probability within 4 %.
         """
         self.eval()
-        out = self(as_tensors(arrays))
+        batch = as_tensors(arrays)
+        out = self(batch)
         pred = {}
         for head in ("emotion", "style"):
             prob = F.softmax(out[head], dim=-1)
@@ -196,7 +197,7 @@ class Adapter(nn.Module):
         key = self.key.decide(out["key"], dominant_margin=self.config.key_dominant_margin)
         pred["key_full"], pred["key_full_prob"] = key.numpy(), key_prob.numpy()
         pred["key"] = FOLD_14[key].numpy()
-        bpm, confidence = decode_tempo(out["tempo"])
+        bpm, confidence = decode_tempo(out["tempo"], tracker_bpm=batch["tracker_bpm"])
         pred["bpm"] = bpm.clamp(self.config.bpm_min, self.config.bpm_max).numpy()
         pred["bpm_prob"] = confidence.numpy()
         return pred
@@ -207,8 +208,9 @@ def loss_terms(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, to
     """Each head's loss term, unweighted.
 
     Cross-entropy for emotion, key (24) and style; for tempo, cross-entropy against the label's
-    bin smoothed over +-4 % plus 0.5 L1 of the expected BPM in units of ``bpm_scale`` (a 50 BPM
-    error costs 1): the seed's BPM term on the distribution.
+    bin with the bins within 4 % of it pooled (``heads.tempo_window_nll``) plus 0.5 L1 of the
+    expected BPM in units of ``bpm_scale`` (a 50 BPM error costs 1): the seed's BPM term on
+    the distribution.
 
     Parameters
     ----------
@@ -224,13 +226,11 @@ def loss_terms(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, to
     dict
         Head name -> scalar ``torch.Tensor`` (differentiable).
     """
-    tempo_p = F.log_softmax(out["tempo"], dim=-1)
-    target = soft_tempo_target(batch["y_bpm"], model.tempo.mask)
-    expected = (tempo_p.exp() * _GRID_BPM).sum(dim=-1)
+    expected = (F.softmax(out["tempo"], dim=-1) * _GRID_BPM).sum(dim=-1)
     return {
         "emotion": F.cross_entropy(out["emotion"], batch["y_emotion"]),
         "key": F.cross_entropy(out["key"], batch["y_key_full"]),
-        "tempo": -(target * tempo_p).sum(dim=-1).mean()
+        "tempo": tempo_window_nll(out["tempo"], batch["y_bpm"], model.tempo.mask).mean()
                  + 0.5 * F.l1_loss(expected, batch["y_bpm"]) / model.config.bpm_scale,
         "style": F.cross_entropy(out["style"], batch["y_style"]),
     }

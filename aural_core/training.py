@@ -17,7 +17,7 @@ from .adapter import LOSS_WEIGHTS, Adapter, AdapterConfig, adapter_loss, as_tens
 from .agreement.scores import tempo_agreement
 from .config import LabelConfig, TrainConfig
 from .errors import ParameterError
-from .heads import rotate_chroma, shift_periodicity
+from .heads import label_is_candidate, rotate_chroma, shift_periodicity
 
 TARGETS = ("y_emotion", "y_bpm", "y_key_full", "y_style")
 SEED_HEADS = ("emotion", "style")  # trained and early-stopped as the seed says; key and tempo: fit_key_tempo
@@ -362,6 +362,20 @@ def _learning_rows(train: dict[str, torch.Tensor], field: str, config: TrainConf
     return mask, f"learnt from the strong labels of {files} file{'s' if files != 1 else ''}"
 
 
+def _reachable_tempo_rows(train: dict[str, torch.Tensor], mask: torch.Tensor, why: str) -> tuple[torch.Tensor, str]:
+    """Drop the tempo labels no candidate of the labeller reaches (``heads.label_is_candidate``),
+    and say how many."""
+    if not mask.any():
+        return mask, why
+    reachable = mask & label_is_candidate(train["y_bpm"], train["tracker_bpm"])
+    dropped = int(mask.sum() - reachable.sum())
+    if not reachable.any():
+        return reachable, "the weak labeller (no strong BPM lies within 4 % of a multiple of the tracker's tempo)"
+    if dropped:
+        why += f" ({dropped} section{'s' if dropped != 1 else ''} whose label no tracker multiple reaches left out)"
+    return reachable, why
+
+
 def _rows(tensors: dict[str, torch.Tensor], mask: torch.Tensor) -> dict[str, torch.Tensor]:
     return {k: v[mask] for k, v in tensors.items()}
 
@@ -401,6 +415,7 @@ def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: Tra
     """
     learnt = {head: _learning_rows(train, field, config, file_ids) for head, field in (("key", "strong_key"),
                                                                                       ("tempo", "strong_bpm"))}
+    learnt["tempo"] = _reachable_tempo_rows(train, *learnt["tempo"])
     rows = {head: mask for head, (mask, _) in learnt.items()}
     summary = {head: why for head, (_, why) in learnt.items()}
     heads = [head for head, mask in rows.items() if mask.any()]
