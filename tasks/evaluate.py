@@ -35,7 +35,7 @@ from storage.reports import write_reports
 from .common import RETRY_DELAYS, embedder_for, retry_transient, short_hash, submit_cached, tagger_for
 from .results import ReportFiles
 
-RENDER_VERSION = "3"  # 2: the renderer owns stem gains and level; 3: per-item lengths
+RENDER_VERSION = "4"  # 2: the renderer owns stem gains and level; 3: per-item lengths; 4: synth thirds
 # Bump when the independent estimator or its settings change (cached estimates and scores).
 ESTIMATOR_VERSION = f"essentia-{TEMPO_METHOD}-{KEY_PROFILE}-1"
 ANALYSIS_SR = FeatureConfig().sample_rate

@@ -29,7 +29,8 @@ for 120 BPM; use ``hop_length=128`` or the mean beat interval for a +-2 BPM chec
 
 Key: the chord progression is diatonic, starts every four-bar phrase on the tonic chord and
 visits it at least twice per phrase; the bass plays chord roots, the kick is tuned to the tonic,
-a tonic pedal sits under the pads, and melody notes come from the scale (tonic on phrase starts).
+a tonic pedal sits under the pads, the pads voice each chord's third louder (the mode's evidence,
+``THIRD_WEIGHT``), and melody notes come from the scale (tonic on phrase starts).
 
 Style: ``controls.style_id`` indexes the style table; its ``brightness`` sets the pad cutoff,
 the FM index, the pluck excitation filter and the hat colour; ``density`` sets the hat
@@ -114,6 +115,14 @@ MOODS: dict[str, Mood] = {
     "dark": Mood(brightness=-0.1, register=-5, bass=1.35),
     "busy": Mood(density=0.1),
 }
+
+# The pads voice every chord's third louder than its root and fifth: the thirds of I, IV and V
+# are the degrees that tell major from minor, and the tonic pedal and the kick's pitch glide
+# (which passes just above the tonic) otherwise leave the mode to faint cues. With equal weights
+# the independent checker read 29 of 360 renders (24 keys x 5 emotions x styles 2, 6, 7), all
+# in a major key, as the parallel minor (key score 0.936); with 1.6, 0.991 there, and on styles
+# 0, 4, 9, which did not choose it, 0.927 -> 0.973.
+THIRD_WEIGHT = 1.6
 
 # Stem levels before the mix is normalised (balanced so that each stem is clearly audible).
 _STEM_LEVEL = {"drums": 1.0, "bass": 0.33, "harmony": 0.42, "melody": 1.8}
@@ -495,7 +504,8 @@ class SynthRenderer:
         buf = np.zeros(pad)
         for bar, degree in enumerate(prog):
             pcs = p.chord_pcs(degree, ninth=mood.ninth or d >= 0.8)
-            notes = [(_in_range(pc, lo), 1.0 if i < 3 else 0.6) for i, pc in enumerate(pcs)]
+            weights = (1.0, THIRD_WEIGHT, 1.0)  # root, third, fifth; added tones (7th, 9th) 0.6
+            notes = [(_in_range(pc, lo), weights[i] if i < 3 else 0.6) for i, pc in enumerate(pcs)]
             if mood.dissonance > 0:
                 notes.append((_in_range(pcs[0], lo) + 1, mood.dissonance))
             for k in range(int(round(4 / step))):
