@@ -166,7 +166,7 @@ class KeyHead(nn.Module):
 LOG_FLOOR = math.log(1e-3)  # periodicity below 1e-3 of the curve's peak counts as none
 
 
-def log_periodicity(curve: torch.Tensor, *, peak: torch.Tensor | None = None) -> torch.Tensor:
+def log_periodicity(curve: torch.Tensor) -> torch.Tensor:
     """Each periodicity curve on the log scale the weak labeller scores candidates on, in [0, 1].
 
     The value is 1 + log(value / its peak) / |LOG_FLOOR| (as ``tempo.estimate_tempo`` scores),
@@ -176,15 +176,12 @@ def log_periodicity(curve: torch.Tensor, *, peak: torch.Tensor | None = None) ->
     ----------
     curve : torch.Tensor [shape=(n, bins)]
         Non-negative periodicity over ``TEMPO_FINE_BPM``.
-    peak : torch.Tensor [shape=(n,)], optional
-        What each value is measured against; the curve's own peak by default (a curve read
-        between bins passes its source's peak).
 
     Returns
     -------
     torch.Tensor [shape=(n, bins)]
     """
-    peak = (curve.max(dim=-1).values if peak is None else peak).clamp_min(_EPS)[:, None]
+    peak = curve.max(dim=-1, keepdim=True).values.clamp_min(_EPS)
     return 1.0 + torch.log((curve / peak).clamp_min(math.exp(LOG_FLOOR))) / -LOG_FLOOR
 
 
@@ -231,19 +228,6 @@ def _within_tolerance(position: torch.Tensor) -> torch.Tensor:
     """(..., TEMPO_BINS) mask of the bins within 4 % of each fractional bin ``position``."""
     d = torch.arange(TEMPO_BINS, dtype=torch.float32) - position[..., None]
     return d.abs() <= BINS_PER_OCTAVE * math.log2(1 + TOLERANCE)
-
-
-def _shift_by_fraction(curve: torch.Tensor, fraction: torch.Tensor) -> torch.Tensor:
-    """``curve`` [shape=(n, bins)] read at every bin + ``fraction`` [shape=(n, r)], |fraction| <= 0.5.
-
-    Linear between bins (on the log-tempo axis, as ``tempo.acf_at`` reads a candidate), the
-    edges held: shape (n, r, bins).
-    """
-    up = torch.cat([curve[:, 1:], curve[:, -1:]], dim=1)[:, None, :]
-    down = torch.cat([curve[:, :1], curve[:, :-1]], dim=1)[:, None, :]
-    f = fraction[:, :, None]
-    neighbour = torch.where(f >= 0, up, down)
-    return curve[:, None, :] * (1 - f.abs()) + neighbour * f.abs()
 
 
 def _place_candidates(logits: torch.Tensor, score: torch.Tensor, position: torch.Tensor,
@@ -325,16 +309,35 @@ class TempoHead(nn.Module):
         # bins instead, a peak 3 % away lent a candidate a score the labeller never gave it.
         bpm, valid = tempo_candidates(tracker_bpm)
         position = bpm_bin_position(bpm)                                              # (n, r)
-        centre = position.round().clamp(0, TEMPO_BINS - 1)
-        n, r = bpm.shape
-        shifted = _shift_by_fraction(curve, position - centre).reshape(n * r, -1)
-        peak = curve.max(dim=-1).values.repeat_interleave(r)
-        at = self.conv(ratio_channels(log_periodicity(shifted, peak=peak))).reshape(n, r, -1)
         t = (torch.log2(bpm) - math.log2(PRIOR_MU_BPM)) / PRIOR_SIGMA_OCT
-        score = (at.gather(2, centre.to(torch.long)[:, :, None]).squeeze(2) + octave[:, :1] * t + octave[:, 1:] * t**2
+        score = (self._evidence_at(curve, position) + octave[:, :1] * t + octave[:, 1:] * t**2
                  + CANDIDATE_BONUS * 2.0 * -LOG_FLOOR)
         logits = _place_candidates(logits, score, position, valid)
         return (self.log_temperature.exp() * logits).masked_fill(self.mask, -1e4)
+
+
+    def _evidence_at(self, curve: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+        """The convolution's output at fractional bins ``position`` [shape=(n, r)], exactly as at a
+        bin of the curve shifted there: each tap reads the curve between bins (linearly, as
+        ``tempo.acf_at`` reads a candidate), only the taps the output needs."""
+        conv_in, conv_out = self.conv[0], self.conv[2]
+        half = conv_in.kernel_size[0] // 2
+        taps = torch.arange(-half, half + 1, dtype=torch.float32)
+        offsets = torch.tensor(RATIO_OFFSETS, dtype=torch.float32)[:, None] + taps[None, :]   # (channels, width)
+        x = position[:, :, None, None] + offsets                                               # (n, r, c, w)
+        centre = position.round()[:, :, None, None] + taps                                     # the conv's own padding
+        inside = (x >= 0) & (x <= TEMPO_BINS - 1) & (centre >= 0) & (centre <= TEMPO_BINS - 1)
+        lo = x.floor().clamp(0, TEMPO_BINS - 2)
+        frac = (x - lo).clamp(0, 1)
+        n = curve.shape[0]
+        flat_lo = lo.to(torch.long).reshape(n, -1)
+        value = (curve.gather(1, flat_lo) * (1 - frac.reshape(n, -1))
+                 + curve.gather(1, flat_lo + 1) * frac.reshape(n, -1)).reshape(x.shape)
+        peak = curve.max(dim=-1).values.clamp_min(_EPS)[:, None, None, None]
+        logp = 1.0 + torch.log((value / peak).clamp_min(math.exp(LOG_FLOOR))) / -LOG_FLOOR
+        logp = torch.where(inside, logp, torch.zeros_like(logp))
+        hidden = F.relu(torch.einsum("nrcw,hcw->nrh", logp, conv_in.weight) + conv_in.bias)
+        return torch.einsum("nrh,h->nr", hidden, conv_out.weight[0, :, 0]) + conv_out.bias[0]
 
 
 def bpm_bin_position(bpm: torch.Tensor) -> torch.Tensor:
