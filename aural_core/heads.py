@@ -315,7 +315,6 @@ class TempoHead(nn.Module):
         logits = _place_candidates(logits, score, position, valid)
         return (self.log_temperature.exp() * logits).masked_fill(self.mask, -1e4)
 
-
     def _evidence_at(self, curve: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
         """The convolution's output at fractional bins ``position`` [shape=(n, r)], exactly as at a
         bin of the curve shifted there: each tap reads the curve between bins (linearly, as
