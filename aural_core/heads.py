@@ -181,8 +181,12 @@ def log_periodicity(curve: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor [shape=(n, bins)]
     """
-    peak = curve.max(dim=-1, keepdim=True).values.clamp_min(_EPS)
-    return 1.0 + torch.log((curve / peak).clamp_min(math.exp(LOG_FLOOR))) / -LOG_FLOOR
+    return _log_relative(curve, curve.max(dim=-1, keepdim=True).values)
+
+
+def _log_relative(value: torch.Tensor, peak: torch.Tensor) -> torch.Tensor:
+    """``log_periodicity``'s scale: 1 + log(value / peak) / |LOG_FLOOR|, floored at 0."""
+    return 1.0 + torch.log((value / peak.clamp_min(_EPS)).clamp_min(math.exp(LOG_FLOOR))) / -LOG_FLOOR
 
 
 def ratio_channels(curve: torch.Tensor) -> torch.Tensor:
@@ -332,8 +336,7 @@ class TempoHead(nn.Module):
         flat_lo = lo.to(torch.long).reshape(n, -1)
         value = (curve.gather(1, flat_lo) * (1 - frac.reshape(n, -1))
                  + curve.gather(1, flat_lo + 1) * frac.reshape(n, -1)).reshape(x.shape)
-        peak = curve.max(dim=-1).values.clamp_min(_EPS)[:, None, None, None]
-        logp = 1.0 + torch.log((value / peak).clamp_min(math.exp(LOG_FLOOR))) / -LOG_FLOOR
+        logp = _log_relative(value, curve.max(dim=-1).values[:, None, None, None])
         logp = torch.where(inside, logp, torch.zeros_like(logp))
         hidden = F.relu(torch.einsum("nrcw,hcw->nrh", logp, conv_in.weight) + conv_in.bias)
         return torch.einsum("nrh,h->nr", hidden, conv_out.weight[0, :, 0]) + conv_out.bias[0]
