@@ -27,6 +27,7 @@ BENCH = ROOT / "benchmarks"
 SMOKE = {
     "agreement_check.py": None,
     "agreement_settings.py": None,
+    "bench_augment.py": None,
     "bench_analyze.py": None,
     "bench_cache_verify.py": None,
     "bench_cli_server.py": None,
