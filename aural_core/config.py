@@ -152,12 +152,14 @@ class AugmentConfig(_Frozen):
     content id, shifts without replacement. Off: ``copies_per_file = 0`` or both pools empty.
 
     The default shift pool, -5..+6 semitones, reaches each of the other 11 tonics exactly
-    once; rates are about +-15 %. One copy per file is the default: on the demo corpus it
-    costs 19 re-analyses (~15 s on 2 cores), lowers the held-out BPM error and raises the
-    eval's key and tempo agreement; 2-3 copies help the key head further at ~15 s per copy.
+    once; rates are about +-15 %. Off by default: the key and tempo heads see every section
+    transposed and re-tempoed in feature space at every step (``training.augment_batch``,
+    exact and free), and one audio copy per file added nothing the held-out evaluation could
+    detect on the demo or on either real-music split, while it made ``aural run`` 3.5-4x
+    slower on real recordings (benchmarks/results/augment.json).
     """
 
-    copies_per_file: int = Field(1, ge=0, description="Transposed / time-stretched copies per training file (0: off).")
+    copies_per_file: int = Field(0, ge=0, description="Transposed / time-stretched copies per training file (0: off).")
     pitch_shifts: tuple[int, ...] = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6)
     time_stretches: tuple[float, ...] = (0.87, 1.15)
     combine: bool = True

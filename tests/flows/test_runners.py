@@ -122,7 +122,7 @@ def test_train_in_processes_matches_threads(reference, tmp_path):
     """train's labelling and augmentation in worker processes: the same sections and copies
     as with threads, and so the same adapter."""
     _, threads_cache = reference
-    config = AuralConfig.model_validate({"train": {"epochs": 3}})
+    config = AuralConfig.model_validate({"train": {"epochs": 3}, "augment": {"copies_per_file": 1}})
     made = {}
     for kind in ("processes", "threads"):
         cache = tmp_path / kind

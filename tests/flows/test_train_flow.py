@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from aural_core.config import AugmentConfig, AuralConfig
 from aural_core.vocab import EMOTIONS, KEYS_14
 from flows.train import train_flow
 from storage.models import load_adapter
@@ -14,6 +15,7 @@ from storage.sections import SECTIONS_SCHEMA
 from .corpus import analysed_clips
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
+ONE_COPY = AuralConfig(augment=AugmentConfig(copies_per_file=1))  # off by default; this test follows the copies too
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def analysed(tmp_path_factory):
 def test_train_flow_end_to_end(analysed):
     root, cache = analysed
     out = root / "models" / "adapter.pt"
-    result = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False)
+    result = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False, config=ONE_COPY)
     assert sorted(result["labels"]["computed"]) and not result["labels"]["failed"]
 
     # sections Parquet contract and the npz agree
@@ -35,7 +37,7 @@ def test_train_flow_end_to_end(analysed):
     assert set(table.column("section").to_pylist()) <= {"intro", "build", "release"}
     npz = np.load(cache / "sections.npz")
     dataset = result["dataset"]
-    # augmentation is on by default: transformed copies of the training files follow the originals
+    # with one copy per file, transformed copies of the training files follow the originals
     assert dataset["n_augmented_sections"] > 0
     assert npz["X"].shape == (dataset["n_sections"] + dataset["n_augmented_sections"], 521)
     original = ~npz["augmented"]
@@ -50,7 +52,7 @@ def test_train_flow_end_to_end(analysed):
     assert meta["libraries"]["torch"] and meta["curves"][0]["epoch"] == 1
     assert meta["artifact"] == result["ref"]
 
-    again = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False)
+    again = train_flow(cache_dir=str(cache), out_path=str(out), show_progress=False, config=ONE_COPY)
     assert sorted(again["labels"]["cached"]) == sorted(result["labels"]["computed"])
     assert sorted(again["augment"]["cached"]) == sorted(result["augment"]["computed"])
     assert again["ref"] == result["ref"]  # same data and seed -> identical weights
