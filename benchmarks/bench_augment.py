@@ -10,7 +10,7 @@ what the adapter does on the held-out files:
   seed's MatchScore term), tempo Acc1 / Acc2 and the MIREX-weighted key read by the independent
   estimator, ``timbre``;
 - per section, whether the predicted emotion and style name the section's label;
-- ``aural run``'s wall time.
+- ``aural run``'s wall time, each run from an empty cache.
 
 Corpora: the demo corpus (its truth travels as a labels.csv, so the key and tempo heads train on
 strong labels) and the two real-music splits of ``bench_eval.py`` (weak labels only: the key and
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -78,14 +79,20 @@ def _number(value) -> float:
 
 
 def run_both(data: Path | None, work: Path, env: dict) -> dict:
-    """``aural run`` with one copy per file and with none; each run's eval.json and wall time."""
+    """``aural run`` with one copy per file and with none, each from an empty cache (the cache
+    lives in the data folder, so each run gets its own copy of it); each run's eval.json and
+    wall time."""
     runs = {}
     for copies in COPIES:
         run_work = work / f"copies_{copies}"
         run_work.mkdir(parents=True)
+        run_data = None
+        if data is not None:
+            run_data = run_work / "data"
+            shutil.copytree(data, run_data, ignore=shutil.ignore_patterns("cache"))
         config = run_work / "augment.toml"
         config.write_text(f"[augment]\ncopies_per_file = {copies}\n")
-        summary = run_pipeline(data, run_work, env, config=config)
+        summary = run_pipeline(run_data, run_work, env, config=config)
         report = json.loads((run_work / "reports" / "eval.json").read_text())
         runs[copies] = {"report": report, "wall": summary["aural_run_wall_seconds"]}
         print(f"  copies_per_file={copies}: {summary['aural_run_wall_seconds']} s", flush=True)
