@@ -48,6 +48,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/agreement_settings.py
 	$(BIN)/python benchmarks/agreement_check.py
 	$(BIN)/python benchmarks/bench_eval.py
+	$(BIN)/python benchmarks/bench_augment.py
+	$(BIN)/python benchmarks/bench_heads.py
 	$(BIN)/python benchmarks/bench_downbeats.py
 	$(BIN)/python benchmarks/bench_cache_verify.py
 	$(BIN)/python benchmarks/bench_soak.py

@@ -155,8 +155,8 @@ class AugmentConfig(_Frozen):
     once; rates are about +-15 %. Off by default: the key and tempo heads see every section
     transposed and re-tempoed in feature space at every step (``training.augment_batch``,
     exact and free), and one audio copy per file added nothing the held-out evaluation could
-    detect on the demo or on either real-music split, while it made ``aural run`` 3.5-4x
-    slower on real recordings (benchmarks/results/augment.json).
+    detect on the demo or on either real-music split, while it made ``aural run`` 11-19 %
+    slower (benchmarks/results/augment.json).
     """
 
     copies_per_file: int = Field(0, ge=0, description="Transposed / time-stretched copies per training file (0: off).")
