@@ -29,13 +29,12 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from bench_eval import SPLITS, run_pipeline, split_corpus  # noqa: E402
+from bench_eval import SPLITS, command_line, run_pipeline, split_corpus  # noqa: E402
 from provenance import tiny_corpus, write_results  # noqa: E402
 
 from aural_core.agreement.stats import paired_summary  # noqa: E402
@@ -100,11 +99,7 @@ def run_both(data: Path | None, work: Path, env: dict) -> dict:
 
 
 def main() -> None:
-    smoke = "--smoke" in sys.argv[1:]
-    argv = [a for a in sys.argv[1:] if a != "--smoke"]
-    tracks = Path(argv[0]) if argv else Path("/tmp/realmusic/tracks")
-    work = Path(tempfile.mkdtemp(prefix="aural-bench-augment-"))
-    env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    smoke, tracks, work, env = command_line("augment")
     result = {"machine": f"{os.cpu_count()} cores", "compared": "copies_per_file = 1 minus 0", "corpora": {}}
     print("demo", flush=True)
     data = tiny_corpus(work / "tiny", n_inputs=4, n_eval=2) if smoke else None

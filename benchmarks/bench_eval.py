@@ -94,13 +94,20 @@ def split_corpus(tracks: Path, data: Path, held_out) -> dict:
             "eval_tracks": sorted(p.name for p in files if held_out(p.name))}
 
 
-def main() -> None:
-    # --smoke: `aural run` on a tiny corpus, no real-music splits; results under $AURAL_BENCH_RESULTS.
+def command_line(name: str) -> tuple[bool, Path, Path, dict]:
+    """``[REAL_TRACKS_DIR] [--smoke]`` of the scripts that run ``aural run``: whether to smoke-run,
+    the real tracks' folder, a fresh work folder and the environment (its own Prefect home)."""
     smoke = "--smoke" in sys.argv[1:]
     argv = [a for a in sys.argv[1:] if a != "--smoke"]
     tracks = Path(argv[0]) if argv else Path("/tmp/realmusic/tracks")
-    work = Path(tempfile.mkdtemp(prefix="aural-bench-eval-"))
+    work = Path(tempfile.mkdtemp(prefix=f"aural-bench-{name}-"))
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    return smoke, tracks, work, env
+
+
+def main() -> None:
+    # --smoke: `aural run` on a tiny corpus, no real-music splits; results under $AURAL_BENCH_RESULTS.
+    smoke, tracks, work, env = command_line("eval")
     machine = f"{os.cpu_count()} cores"
     demo = {"machine": machine, "renderer": "synth", "embedder": "dsp"}
     (work / "demo").mkdir()
