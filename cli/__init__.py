@@ -6,7 +6,7 @@ preflight checks, the console and the Prefect API a command uses.
   result printing; ``models_cmd``: ``aural models``; ``server_cmd``: ``aural server``;
 - ``options``: the options several commands share;
 - ``preflight``: paths, config and writable folders, checked before any server starts;
-- ``console``: errors as one line, SIGTERM, Prefect's console lines quieted;
+- ``console``: errors as one line, Prefect's console lines quieted (SIGTERM: ``runtime.termination``);
 - ``prefect_session``: which Prefect API a command uses (configured, ``aural server``, or a
   temporary server of its own).
 

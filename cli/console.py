@@ -1,4 +1,4 @@
-"""What a command shows on its console: every error as one line, SIGTERM as an exit status,
+"""What a command shows on its console: every error as one line,
 Prefect's tracebacks and run errors kept off (the command reports them itself).
 
 Names and messages go through ``printable`` (``storage.names.display_name``, the one rule the
@@ -14,7 +14,7 @@ from runtime.console_hygiene import RUN_LOGGERS
 from runtime.console_hygiene import quiet_console as quiet_prefect_internals
 from storage.names import display_name as printable
 
-__all__ = ["printable", "one_line", "Terminated", "raise_terminated", "quiet_console"]
+__all__ = ["printable", "one_line", "quiet_console"]
 
 
 def one_line(exc: BaseException) -> str:
@@ -28,19 +28,6 @@ def one_line(exc: BaseException) -> str:
     if not isinstance(exc, AuralError | FileNotFoundError | ValueError):
         text = f"{type(exc).__name__}: {text}"
     return printable(text if len(text) <= 500 else text[:497] + "...")
-
-
-class Terminated(BaseException):
-    """SIGTERM reached the command: unwind (stopping the server) and exit 128 + signal."""
-
-    def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(f"terminated by signal {signum}")
-
-
-def raise_terminated(signum, frame) -> None:
-    """The SIGTERM handler of a command."""
-    raise Terminated(signum)
 
 
 class NoTraceback(logging.Formatter):

@@ -18,8 +18,10 @@ import importlib
 import signal
 import sys
 
+from runtime.termination import Terminated, forget_termination, raise_if_terminated, raise_terminated
+
 from . import models_cmd, pipeline_cmds, preflight, server_cmd
-from .console import Terminated, one_line, quiet_console, raise_terminated
+from .console import one_line, quiet_console
 from .prefect_session import prefect_api, prefect_defaults
 
 DESCRIPTION = """Learn generation controls from your music, render with them, and score the renders.
@@ -94,10 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, raise_terminated)
     except ValueError:  # not the main thread (a test runner): no handler
         previous = {}
+    forget_termination()
     try:
         if args.command in ("models", "server"):
-            return args.func(args)
-        return _run_flow_command(args, name)
+            status = args.func(args)
+        else:
+            status = _run_flow_command(args, name)
+        raise_if_terminated()  # a SIGTERM whose exception was lost on the way (runtime/termination.py)
+        return status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ from prefect.artifacts import create_markdown_artifact
 from aural_core.config import AuralConfig
 from aural_core.errors import InputsMissingError
 from runtime.runners import RunnerKind, check_runner
+from runtime.termination import raise_if_terminated
 from storage.layout import DATA_DIR, DataLayout
 from storage.manifest import holds_audio, no_audio_message
 from storage.report import AdapterReport
@@ -74,6 +75,7 @@ def pipeline_flow(data_dir: str = DATA_DIR, models_dir: str | None = None, repor
     result["train"] = train_flow(cache_dir=cache, out_path=str(layout.models.adapter), config=config,
                                  manifest=str(layout.inputs), show_progress=show_progress,
                                  force_publish=force_publish, **runner)
+    raise_if_terminated()  # a SIGTERM the train flow's engine swallowed stops the pipeline here
     train = result["train"]
     publication = {"status": "published by this run" if train["published"] else "kept from an earlier run",
                    "reason": train["decision"]["reason"] if train["published"] else

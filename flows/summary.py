@@ -12,6 +12,7 @@ from prefect.states import Failed
 
 from aural_core.errors import FilesFailedError
 from runtime.runners import RunnerKind, make_runner, no_heartbeats
+from runtime.termination import raise_if_terminated
 from storage.names import display_name
 
 
@@ -56,9 +57,12 @@ def finish(result: dict, failures: list[str], what: str):
 def run_flow(flow, **parameters) -> tuple[dict, FilesFailedError | None]:
     """Run a flow (or subflow) that may end ``Failed`` with a result (see ``finish``).
 
-    Returns its result and the partial-failure error, if any; any other failure is raised.
+    Returns its result and the partial-failure error, if any; any other failure is raised, and
+    so is a SIGTERM the flow engine swallowed (``runtime.termination``): the next stage must
+    not start.
     """
     state = flow(**parameters, return_state=True)
+    raise_if_terminated()
     value = state.result(raise_on_failure=False)
     if isinstance(value, FilesFailedError):
         return value.result, value

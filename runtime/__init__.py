@@ -9,6 +9,7 @@
 - ``task_run_records``: a temporary server holds every task run before it stops;
 - ``console_hygiene``: Prefect's own log lines stay off the command's console;
 - ``automations``: the automations that crash silent runs and retry crashed deployment runs.
+- ``termination``: SIGTERM as an exception a command unwinds with, recorded so nothing swallows it.
 
 Layers: ``cli/`` and ``flows/`` import this package; it imports neither of them (only
 ``tasks``, ``storage`` and ``aural_core`` below it; tests/ops/test_layers.py checks).
