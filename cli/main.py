@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     name = f"{args.command} {getattr(args, f'{args.command}_command', '')}".strip()  # "models list"
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM,)}
+    forget_termination()  # before the handler goes in: a signal from here on counts
     try:
         signal.signal(signal.SIGTERM, raise_terminated)
     except ValueError:  # not the main thread (a test runner): no handler
         previous = {}
-    forget_termination()
     try:
         if args.command in ("models", "server"):
             status = args.func(args)
