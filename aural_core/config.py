@@ -120,6 +120,10 @@ class TrainConfig(_Frozen):
                                                     "key (or tempo) head to learn from strong labels; with fewer "
                                                     "it stays the weak labeller (one tagged file taught the tempo "
                                                     "head its own tempo, not music).")
+    head_check_folds: int = Field(5, ge=0, description="Before the key or tempo head keeps what it learnt from "
+                                  "strong labels, it is trained on all but one of this many folds of its labelled "
+                                  "files and scored on the one left out; a head that does not beat the weak "
+                                  "labeller there stays the weak labeller (0 or 1: no check).")
     weight_decay: float = Field(1e-3, ge=0)
     epochs: int = Field(60, ge=1, description="Most training epochs (early stopping may end sooner).")
     patience: int = Field(10, ge=1)

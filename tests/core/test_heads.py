@@ -79,7 +79,8 @@ def test_weak_labels_teach_the_heads_only_when_asked(head_labels, learns):
     rng = np.random.default_rng(2)
     train = section_arrays(rng.integers(0, 24, 32), rng.uniform(70, 150, 32), np.repeat([f"f{i}" for i in range(8)], 4),
                            strong=False)
-    config = TrainConfig(epochs=2, head_epochs=20, head_labels=head_labels)
+    # no held-out check: it would drop what weak labels teach (tested on its own below)
+    config = TrainConfig(epochs=2, head_epochs=20, head_labels=head_labels, head_check_folds=0)
     model = train_adapter(train, n_styles=10, config=config).model
     built = Adapter(model.config)  # the heads' outputs as built do not depend on the random init
     built.set_standardization(train)
@@ -228,6 +229,41 @@ def test_strong_labels_on_too_few_files_teach_no_head():
     taught = train_adapter(data, n_styles=10, config=config.model_copy(update={"min_strong_files": 1}))
     assert not all(torch.equal(a, b) for a, b in zip(taught.model.tempo.parameters(), built.tempo.parameters()))
     assert taught.split["key_tempo_heads"]["tempo"] == "learnt from the strong labels of 1 file"
+
+
+def test_strong_labels_that_do_not_hold_on_held_out_files_are_dropped():
+    """Strong keys and BPMs drawn apart from the music: trained on them, each head loses to the
+    weak labeller on the training files it is checked on, so both stay as built, and the
+    summary says so with the two scores."""
+    rng = np.random.default_rng(5)
+    files = np.repeat([f"f{i}" for i in range(12)], 3)
+    data = section_arrays(rng.integers(0, 24, 36), rng.uniform(70, 140, 36), files)
+    data["y_key_full"] = rng.integers(0, 24, 36)          # labels the chroma does not carry
+    data["y_bpm"] = (data["y_bpm"] * rng.choice([0.5, 1.0, 2.0], 36)).astype(np.float32)
+    config = TrainConfig(epochs=2, head_epochs=60, val_fraction=0.1)
+    result = train_adapter(data, n_styles=10, config=config)
+    built = train_adapter(data, n_styles=10, config=config.model_copy(update={"head_epochs": 0})).model
+    for head in ("key", "tempo"):
+        assert all(torch.equal(a, b) for a, b in zip(getattr(result.model, head).parameters(),
+                                                     getattr(built, head).parameters())), head
+        assert "so its training was dropped" in result.split["key_tempo_heads"][head], head
+
+
+def test_strong_labels_that_beat_the_labeller_on_held_out_files_are_kept():
+    """Major-key chroma labelled as its relative minor (as minor pieces that lean on their
+    relative major read): the weak labeller says major, the trained head learns the minor on
+    held-out files, keeps its training, and names the minor of every transposed section."""
+    rng = np.random.default_rng(6)
+    majors = 2 * rng.integers(0, 12, 36)
+    data = section_arrays(majors, rng.uniform(70, 140, 36), np.repeat([f"f{i}" for i in range(12)], 3))
+    relative_minor = lambda key: 2 * ((key // 2 + 9) % 12) + 1  # noqa: E731
+    data["y_key_full"] = relative_minor(majors)
+    result = train_adapter(data, n_styles=10, config=TrainConfig(epochs=2, head_epochs=100, val_fraction=0.1))
+    assert "so its training was dropped" not in result.split["key_tempo_heads"]["key"]
+    assert "against the weak labeller's" in result.split["key_tempo_heads"]["key"]
+    held_majors = 2 * np.arange(12).repeat(2)
+    held = section_arrays(held_majors, np.full(24, 100.0), np.array(["h"] * 24), seed=8)
+    assert (result.model.predict(held)["key_full"] == relative_minor(held_majors)).all()
 
 
 def test_strong_tempo_labels_no_candidate_reaches_teach_nothing():
