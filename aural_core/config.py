@@ -122,7 +122,7 @@ class TrainConfig(_Frozen):
                                                     "head its own tempo, not music).")
     head_check_folds: int = Field(5, ge=0, description="Before the key or tempo head keeps what it learnt from "
                                   "strong labels, it is trained on all but one of this many folds of its labelled "
-                                  "files and scored on the one left out; a head that does not beat the weak "
+                                  "files and scored on the one left out; a head that scores below the weak "
                                   "labeller there stays the weak labeller (0 or 1: no check).")
     weight_decay: float = Field(1e-3, ge=0)
     epochs: int = Field(60, ge=1, description="Most training epochs (early stopping may end sooner).")

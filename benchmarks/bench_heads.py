@@ -14,14 +14,19 @@ their clip's truth:
   stay as built;
 - ``weak_all``: trained on the weak labels with ``head_labels = "all"`` (the heads fit the weak
   labels too: why that is not the default);
-- ``strong``: trained on the truth as strong labels (a user's tags or labels.csv).
+- ``strong``: trained on the truth as strong labels (a user's tags or labels.csv), with the
+  default held-out check (``TrainConfig.head_check_folds``: a head drops its training when
+  it scores below the weak labeller on training files it did not learn from); what each
+  fold's heads kept is in ``strong_heads_per_fold``;
+- ``strong_unchecked``: the same without the check (every head keeps its training).
 
 The weak labeller's key settings were chosen on the "tune" half of this set
 (``realcomp/score_labels.py``), which flatters the teacher there: ``halves`` reports both.
 
 Scores: MIREX weighted key score and tempo Acc1 / Acc2 (``aural_core.agreement``), the mean over
 held-out sections with a file-level bootstrap 95 % interval, and each trained variant minus the
-teacher (paired, same sections). Also the training time per fold.
+teacher (paired, same sections). Also the training time per fold (``strong``, the check
+included).
 
 The frames come from ``aural analyze`` (run here into a temporary cache unless ``--cache`` names
 one that holds the set's analysis).
@@ -65,7 +70,7 @@ from storage.strong_labels import strong_labels_for  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 AURAL = str(ROOT / ".venv" / "bin" / "aural")
-VARIANTS = ("teacher", "untrained", "weak", "weak_all", "strong")
+VARIANTS = ("teacher", "untrained", "weak", "weak_all", "strong", "strong_unchecked")
 
 
 def analyse(folder: Path, cache: Path) -> None:
@@ -106,7 +111,7 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
 
     fold = folds_of(weak["file_id"], folds)
     per = {v: {"key": [], "acc1": [], "acc2": []} for v in VARIANTS}
-    groups, seconds = [], []
+    groups, seconds, decisions = [], [], []
     n_styles = len(load_style_table())
     for k in range(folds):
         test = np.array([fold[f] == k for f in weak["file_id"]])
@@ -120,13 +125,16 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
         untrained.set_standardization({name: a[~test] for name, a in weak.items()})
         preds["untrained"] = untrained.predict(held)
         fit_all = config.train.model_copy(update={"head_labels": "all"})
+        unchecked = config.train.model_copy(update={"head_check_folds": 0})
         for variant, arrays, train in (("weak", weak, config.train), ("weak_all", weak, fit_all),
-                                       ("strong", strong, config.train)):
+                                       ("strong", strong, config.train), ("strong_unchecked", strong, unchecked)):
             start = time.perf_counter()
-            model = train_adapter({name: a[~test] for name, a in arrays.items()}, n_styles=n_styles,
-                                  config=train, labels=config.labels).model
-            seconds.append(time.perf_counter() - start)
-            preds[variant] = model.predict(held)
+            result = train_adapter({name: a[~test] for name, a in arrays.items()}, n_styles=n_styles,
+                                   config=train, labels=config.labels)
+            if variant == "strong":
+                seconds.append(time.perf_counter() - start)
+                decisions.append({"fold": k, **result.split["key_tempo_heads"]})
+            preds[variant] = result.model.predict(held)
         for i, fid in enumerate(held["file_id"]):
             bpm, key = truth[fid]
             groups.append(fid)
@@ -137,6 +145,7 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
                 per[variant]["acc2"].append(float(tempo["acc2"]))
     out = {"n_sections": len(groups), "n_files": len(set(groups)), "folds": folds,
            "train_seconds_per_fold": round(float(np.mean(seconds)), 2) if seconds else None,
+           "strong_heads_per_fold": decisions,
            **summarise(per, groups)}
     # The weak labeller's settings were chosen on the "tune" half of this set (score_labels.py):
     # on that half the teacher is flattered; the "test" half compares fairly.

@@ -1,9 +1,9 @@
 """What every benchmark result records about how it was measured, and where results go.
 
 Every results file under ``benchmarks/results/`` carries a ``"measured"`` block (``stamp``):
-the commit, whether the working tree had uncommitted changes, the extractor and labels
-versions the figures depend on, the date, the machine and its 1-minute load average. The
-README quotes only figures whose recorded versions match the code
+the commit, whether the working tree had uncommitted changes (other than to results files),
+the extractor and labels versions the figures depend on, the date, the machine and its 1-minute
+load average. The README quotes only figures whose recorded versions match the code
 (tests/benchmarks/test_results_current.py compares them).
 
 Every script has a ``--smoke`` mode on a tiny input (tests/benchmarks/test_smoke.py runs them
@@ -49,7 +49,9 @@ def code_versions() -> dict[str, str]:
 
 def stamp(*, smoke: bool = False) -> dict:
     """The ``measured`` block of a results file (see module docstring)."""
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    # Results files a benchmark run has just written are not code: without the exclusion every
+    # benchmark after the first of a `make bench` stamped itself "uncommitted".
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results"))
     return {"commit": _git("rev-parse", "HEAD") or None, "uncommitted_changes": dirty, **code_versions(),
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": f"{os.cpu_count()} cores", "load_average_1min": round(os.getloadavg()[0], 2),
