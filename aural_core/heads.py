@@ -32,8 +32,9 @@ music is symmetric, so every training section teaches all 24 keys and every temp
   (``tempo_window_nll``), from labels a candidate reaches.
 
 Both start as the weak labeller, so by default they learn only from strong labels (file tags,
-``labels.csv``: ``TrainConfig.head_labels``); ``benchmarks/bench_heads.py`` measures them
-against the truth (``benchmarks/results/heads.json``).
+``labels.csv``: ``TrainConfig.head_labels``), and keep what they learnt only where a held-out
+check on those files does not score them below the labeller (``training.fit_key_tempo``);
+``benchmarks/bench_heads.py`` measures them against the truth (``benchmarks/results/heads.json``).
 
 Both heads are exact for feature-space augmentation (``rotate_chroma``, ``shift_periodicity``):
 rolled chroma is transposed music, a shifted periodicity curve is the same music faster.
