@@ -14,6 +14,7 @@ Standardisation statistics of x and the onset rate are buffers, so a saved adapt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ from .vocab import EMOTIONS, fold_key_14
 _TRAIN, _LABELS = TrainConfig(), LabelConfig()  # the defaults live in config.py
 BPM_MIN, BPM_MAX = _LABELS.bpm_min, _LABELS.bpm_max
 LOSS_WEIGHTS = {"emotion": 1.0, "key": 0.5, "tempo": 1.0, "style": 1.0}
+HEADS = ("emotion", "style", "key", "tempo")
 # What the adapter reads of a section: array name -> shape of one row.
 INPUTS = {"X": (FEATURE_DIM,), "chroma": (12,), "context_chroma": (12,), "tempo_periodicity": (TEMPO_BINS,),
           "percussive_share": (), "onset_rate": (), "tracker_bpm": ()}
@@ -147,26 +149,34 @@ class Adapter(nn.Module):
         self.onset_mean.copy_(rate.mean())
         self.onset_std.copy_(rate.std(unbiased=False).clamp_min(1e-3))
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(self, batch: dict[str, torch.Tensor], heads: Sequence[str] = HEADS) -> dict[str, torch.Tensor]:
         """Each head's logits for a batch of sections.
 
         Parameters
         ----------
         batch : dict
             ``as_tensors`` output: every name of ``INPUTS``, ``torch.Tensor [shape=(n, ...)]``.
+        heads : sequence of str
+            The heads to run (``HEADS`` by default): fitting the key head alone need not pay
+            for the tempo head's forward pass.
 
         Returns
         -------
         dict
-            ``emotion`` [shape=(n, n_emotions)], ``style`` [shape=(n, n_styles)], ``key``
-            [shape=(n, 24)] and ``tempo`` [shape=(n, TEMPO_BINS)] logits.
+            Those of ``emotion`` [shape=(n, n_emotions)], ``style`` [shape=(n, n_styles)],
+            ``key`` [shape=(n, 24)] and ``tempo`` [shape=(n, TEMPO_BINS)] logits asked for.
         """
-        z = (batch["X"] - self.x_mean) / self.x_std
-        rate = (batch["onset_rate"] - self.onset_mean) / self.onset_std
-        context = torch.cat([batch["percussive_share"][:, None], rate[:, None]], dim=-1)
-        return {"emotion": self.emotion(z), "style": self.style(z),
-                "key": self.key(batch["chroma"], batch["context_chroma"]),
-                "tempo": self.tempo(batch["tempo_periodicity"], context, batch["tracker_bpm"])}
+        out = {}
+        if "emotion" in heads or "style" in heads:
+            z = (batch["X"] - self.x_mean) / self.x_std
+            out.update({h: getattr(self, h)(z) for h in ("emotion", "style") if h in heads})
+        if "key" in heads:
+            out["key"] = self.key(batch["chroma"], batch["context_chroma"])
+        if "tempo" in heads:
+            rate = (batch["onset_rate"] - self.onset_mean) / self.onset_std
+            context = torch.cat([batch["percussive_share"][:, None], rate[:, None]], dim=-1)
+            out["tempo"] = self.tempo(batch["tempo_periodicity"], context, batch["tracker_bpm"])
+        return out
 
     @torch.no_grad()
     def predict(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -217,23 +227,26 @@ def loss_terms(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, to
     model : Adapter
         The model that made ``out`` (its tempo mask and ``bpm_scale`` are read).
     out : dict
-        ``Adapter.forward`` output for ``batch``.
+        ``Adapter.forward`` output for ``batch``: a term for each head it holds.
     batch : dict
         ``as_tensors`` output with the targets ``y_emotion``, ``y_key_full``, ``y_style``, ``y_bpm``.
 
     Returns
     -------
     dict
-        Head name -> scalar ``torch.Tensor`` (differentiable).
+        Head name -> scalar ``torch.Tensor`` (differentiable), for the heads of ``out``.
     """
-    expected = (F.softmax(out["tempo"], dim=-1) * _GRID_BPM).sum(dim=-1)
-    return {
-        "emotion": F.cross_entropy(out["emotion"], batch["y_emotion"]),
-        "key": F.cross_entropy(out["key"], batch["y_key_full"]),
-        "tempo": tempo_window_nll(out["tempo"], batch["y_bpm"], model.tempo.mask).mean()
-                 + 0.5 * F.l1_loss(expected, batch["y_bpm"]) / model.config.bpm_scale,
-        "style": F.cross_entropy(out["style"], batch["y_style"]),
-    }
+    terms = {}  # in this order: the total's float sum depends on it
+    for head, target in (("emotion", "y_emotion"), ("key", "y_key_full"), ("tempo", "y_bpm"), ("style", "y_style")):
+        if head not in out:
+            continue
+        if head == "tempo":
+            expected = (F.softmax(out["tempo"], dim=-1) * _GRID_BPM).sum(dim=-1)
+            terms["tempo"] = (tempo_window_nll(out["tempo"], batch["y_bpm"], model.tempo.mask).mean()
+                              + 0.5 * F.l1_loss(expected, batch["y_bpm"]) / model.config.bpm_scale)
+        else:
+            terms[head] = F.cross_entropy(out[head], batch[target])
+    return terms
 
 
 def adapter_loss(model: Adapter, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]

@@ -457,8 +457,8 @@ def _fit_heads(model: Adapter, train: dict[str, torch.Tensor], rows: dict[str, t
         batch = augment_batch(train, generator=generator, rotate_keys=config.rotate_keys,
                               tempo_shift_bins=config.tempo_shift_bins, bpm_min=model.config.bpm_min,
                               bpm_max=model.config.bpm_max)
-        out = model(batch)
-        loss = sum(LOSS_WEIGHTS[head] * loss_terms(model, _rows(out, rows[head]), _rows(batch, rows[head]))[head]
+        out = model(batch, heads=heads)
+        loss = sum(LOSS_WEIGHTS[head] * loss_terms(model, {head: out[head][rows[head]]}, _rows(batch, rows[head]))[head]
                    for head in heads)
         optimizer.zero_grad()
         loss.backward()
