@@ -149,7 +149,7 @@ class Adapter(nn.Module):
         self.onset_mean.copy_(rate.mean())
         self.onset_std.copy_(rate.std(unbiased=False).clamp_min(1e-3))
 
-    def forward(self, batch: dict[str, torch.Tensor], heads: Sequence[str] = HEADS) -> dict[str, torch.Tensor]:
+    def forward(self, batch: dict[str, torch.Tensor], *, heads: Sequence[str] = HEADS) -> dict[str, torch.Tensor]:
         """Each head's logits for a batch of sections.
 
         Parameters
