@@ -13,7 +13,8 @@ their clip's truth:
   and tempo heads learn only from strong labels (``TrainConfig.head_labels``), so here they
   stay as built;
 - ``weak_all``: trained on the weak labels with ``head_labels = "all"`` (the heads fit the weak
-  labels too: why that is not the default);
+  labels too: why that is not the default; the held-out check now drops that training, since
+  the labeller scores 1 against its own labels);
 - ``strong``: trained on the truth as strong labels (a user's tags or labels.csv), with the
   default held-out check (``TrainConfig.head_check_folds``: a head drops its training when
   it scores below the weak labeller on training files it did not learn from); what each
