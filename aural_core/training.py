@@ -428,7 +428,7 @@ def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: Tra
     rows = {head: mask for head, (mask, _) in learnt.items()}
     summary = {head: why for head, (_, why) in learnt.items()}
     heads = [head for head, mask in rows.items() if mask.any()]
-    if heads and config.head_check_folds >= 2 and len(_labelled_files(file_ids, rows, heads)) >= 2:
+    if heads and config.head_check_folds >= 2:
         for head, (weak, trained, n_files) in _held_out_check(model, train, rows, heads, config=config,
                                                                file_ids=file_ids).items():
             verdict = (f"; on {n_files} of its training files held out in turn it scored {trained:.3f} against "
@@ -475,11 +475,13 @@ def _held_out_check(model: Adapter, train: dict[str, torch.Tensor], rows: dict[s
     seeded draw, so the folds are fixed by the seed and the file ids); a copy of the untrained
     model learns from all folds but one and is scored on that one, against the untouched
     model. Scores are the mean over held-out sections of the MIREX key score (key) and of
-    tempo Acc1 (tempo), against the strong labels.
+    tempo Acc1 (tempo), against the strong labels. No check (empty) with fewer than 2 files.
     """
     files = np.asarray(file_ids)
     labelled = sorted(_labelled_files(files, rows, heads), key=lambda f: _file_draw(config.seed, f))
     n_folds = min(config.head_check_folds, len(labelled))
+    if n_folds < 2:
+        return {}
     scores = {head: ([], []) for head in heads}
     for fold in range(n_folds):
         held = torch.from_numpy(np.isin(files, labelled[fold::n_folds]))
@@ -493,8 +495,7 @@ def _held_out_check(model: Adapter, train: dict[str, torch.Tensor], rows: dict[s
             if test.any():
                 scores[head][0].extend(_head_scores(model, _rows(train, test), head))
                 scores[head][1].extend(_head_scores(learner, _rows(train, test), head))
-    return {head: (float(np.mean(weak)), float(np.mean(trained)),
-                   len(set(files[rows[head].numpy()].tolist())))
+    return {head: (float(np.mean(weak)), float(np.mean(trained)), len(_labelled_files(files, rows, [head])))
             for head, (weak, trained) in scores.items() if weak}
 
 
