@@ -54,9 +54,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cache_verify.py
 	$(BIN)/python benchmarks/bench_soak.py
 
-# Every benchmark script's --smoke mode on a tiny input (also part of make test).
+# Every benchmark script's --smoke mode on a tiny input (~6 min; .ci/run runs it after make test).
 bench-smoke: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/benchmarks
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m bench_smoke tests/benchmarks
 
 # Real backends (CUDA + facebook/musicgen-small + laion/larger_clap_music in the HF cache): smoke test
 # and timings; without them, says what is missing and times the tiny checkpoints on the CPU.

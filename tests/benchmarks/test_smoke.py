@@ -75,6 +75,9 @@ def _tools_missing(name: str) -> bool:
         not Path("/usr/share/sounds/sf2/FluidR3_GM.sf2").exists()
 
 
+# About 6 minutes on 2 cores, over a third of the unit suite: `make bench-smoke` runs them and
+# .ci/run calls it after `make test`, so a plain `pytest` run stays well under 15 minutes.
+@pytest.mark.bench_smoke
 @pytest.mark.parametrize("name", sorted(SMOKE))
 def test_smoke(name, server, tmp_path):
     if SMOKE[name] and _tools_missing(name):
