@@ -32,7 +32,8 @@ included).
 The frames come from ``aural analyze`` (run here into a temporary cache unless ``--cache`` names
 one that holds the set's analysis).
 
-Usage: .venv/bin/python benchmarks/bench_heads.py [--set /tmp/realcomp] [--cache DIR] [--folds 5]
+Usage: .venv/bin/python benchmarks/bench_heads.py [--set /tmp/realcomp [--set /tmp/realcomp2]] [--cache DIR]
+           [--folds 5] [--out heads.json]
        .venv/bin/python benchmarks/bench_heads.py --smoke   (a tiny demo corpus; no result file)
 """
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -97,8 +99,18 @@ def section_arrays(folder: Path, cache_dir: Path, config: AuralConfig) -> tuple[
                                                                metadata={})))
     joined = {kind: {k: np.concatenate([t[k] for t in ts]) for k in ts[0]} for kind, ts in tables.items()}
     truth = {fid: (s.bpm, s.key) for fid, s in strong.items()}
-    halves = {f["file_id"]: split_of(Path(f["source"]).name) for f in files}
+    # A second set (build.py --second) is disjoint from the one the labeller's settings were chosen on.
+    second = json.loads((folder / "truth.json").read_text()).get("disjoint_from") if (folder / "truth.json").is_file() \
+        else None
+    halves = {f["file_id"]: "second" if second else split_of(Path(f["source"]).name) for f in files}
     return joined["weak"], joined["strong"], truth, halves
+
+
+def joined_sets(folders: list[Path], cache: Path, config: AuralConfig) -> tuple[dict, dict, dict, dict]:
+    """``section_arrays`` of several labelled sets, concatenated (file ids are content hashes)."""
+    parts = [section_arrays(folder, cache, config) for folder in folders]
+    weak, strong = ({k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]} for i in (0, 1))
+    return weak, strong, {k: v for p in parts for k, v in p[2].items()}, {k: v for p in parts for k, v in p[3].items()}
 
 
 def folds_of(file_ids: np.ndarray, k: int) -> dict[str, int]:
@@ -148,11 +160,13 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
            "train_seconds_per_fold": round(float(np.mean(seconds)), 2) if seconds else None,
            "strong_heads_per_fold": decisions,
            **summarise(per, groups)}
-    # The weak labeller's settings were chosen on the "tune" half of this set (score_labels.py):
-    # on that half the teacher is flattered; the "test" half compares fairly.
+    # The weak labeller's settings were chosen on the "tune" half of the first set (score_labels.py):
+    # on that half the teacher is flattered; the "test" half and a second set compare fairly
+    # ("unseen": both together).
     out["halves"] = {}
-    for half in ("tune", "test"):
-        rows = np.array([halves.get(g) == half for g in groups])
+    for half, members in (("tune", {"tune"}), ("test", {"test"}), ("second", {"second"}),
+                          ("unseen", {"test", "second"})):
+        rows = np.array([halves.get(g) in members for g in groups])
         if rows.any():
             out["halves"][half] = summarise({v: {m: list(np.array(x)[rows]) for m, x in by.items()}
                                              for v, by in per.items()}, list(np.array(groups)[rows]))
@@ -191,30 +205,33 @@ def print_table(result: dict, title: str = "all") -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", type=Path, default=Path("/tmp/realcomp"))
+    ap.add_argument("--set", type=Path, action="append", default=None,
+                    help="a labelled set's folder (default /tmp/realcomp); repeat it to join a second set")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--out", default="heads.json", help="results file name (benchmarks/results/)")
     ap.add_argument("--smoke", action="store_true", help="a tiny demo corpus, no result file (seconds)")
     args = ap.parse_args()
     config = AuralConfig()
+    sets = args.set or [Path("/tmp/realcomp")]
     with tempfile.TemporaryDirectory(prefix="bench-heads-") as tmp:
-        folder = args.set
         if args.smoke:
             from demo_corpus import write_corpus
 
             write_corpus(Path(tmp) / "demo", n_inputs=4, n_eval=0, seed=1)
-            folder = Path(tmp) / "demo" / "inputs"
+            sets = [Path(tmp) / "demo" / "inputs"]
         cache = args.cache or Path(tmp) / "cache"
-        if not (CacheLayout(cache).manifest_for(folder)).is_file():
-            analyse(folder, cache)
-        weak, strong, truth, halves = section_arrays(folder, cache, config)
+        for folder in sets:
+            if not (CacheLayout(cache).manifest_for(folder)).is_file():
+                analyse(folder, cache)
+        weak, strong, truth, halves = joined_sets(sets, cache, config)
         result = cross_validate(weak, strong, truth, halves, folds=2 if args.smoke else args.folds, config=config)
-    result = {"set": str(args.set), "labels": "labels.csv (truth)", **result}
+    result = {"set": " + ".join(map(str, sets)), "labels": "labels.csv (truth)", **result}
     print(f"{result['n_files']} files, {result['folds']} folds, {result['train_seconds_per_fold']} s training per fold")
     print_table(result)
     for half, block in result["halves"].items():
         print_table(block, f"{half} half")
-    write_results("heads.json", result, smoke=args.smoke)
+    write_results(args.out, result, smoke=args.smoke)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,9 @@ MISC = ["joplin/maple_leaf_rag", "liliuokalani/aloha_oe", "leadSheet/fosterBrown
 FOLK_OPUSES = ["essenFolksong/altdeu10"]
 # (majors, minors) kept per group: enough minors that all 12 minor keys occur.
 QUOTAS = {"chorale": (12, 12), "quartet": (10, 3), "misc": (2, 2), "folk": (6, 3)}
+# The second set (--second): the first set used most quartet movements that qualify, so it takes
+# twice the chorales and folk tunes instead.
+QUOTAS_SECOND = {"chorale": (24, 24), "quartet": (10, 3), "misc": (2, 2), "folk": (12, 6)}
 
 ENSEMBLES = {  # GM programs (0-based), top part first; the last entry plays the lowest part
     "piano": [0, 0, 0, 0],
@@ -174,14 +177,16 @@ def _flat_offset(element, part) -> float:
         return 0.0
 
 
-def _candidates(max_q: float):
-    """(group, source, score) in a fixed order."""
+def _candidates(max_q: float, *, second: bool = False):
+    """(group, source, score) in a fixed order. ``second``: the chorales and folk tunes at other
+    offsets in their collections than the first set's (so the two sets share no piece there)."""
     from music21 import corpus
 
+    shift = 1 if second else 0
     chorales = sorted(str(p).split("/corpus/")[1] for p in corpus.getPaths()
                       if "/corpus/bach/bwv" in str(p) and str(p).endswith(".mxl"))
     # Every 3rd chorale: spreads the choice over the collection instead of the first few numbers.
-    for path in chorales[::3]:
+    for path in chorales[shift::3]:
         yield "chorale", path, lambda p=path: corpus.parse(p)
     for path in QUARTETS:
         yield "quartet", path, lambda p=path: corpus.parse(p)
@@ -192,22 +197,25 @@ def _candidates(max_q: float):
             opus = corpus.parse(opus_path)
         except Exception:  # noqa: BLE001, S112 - a collection music21 cannot read is skipped
             continue
-        for i, score in enumerate(opus.scores[::11]):
+        for i, score in enumerate(opus.scores[5 * shift::11]):
             num = score.metadata.number if score.metadata is not None else None
-            yield "folk", f"{opus_path}#{num or i * 11}", lambda s=score: s
+            yield "folk", f"{opus_path}#{num or 5 * shift + i * 11}", lambda s=score: s
     tunes = sorted(str(p).split("/corpus/")[1] for p in corpus.getPaths() if "/corpus/ryansMammoth/" in str(p))
-    for path in tunes[::23]:
+    for path in tunes[11 * shift::23]:
         yield "folk", path, lambda p=path: corpus.parse(p)
 
 
-def select_pieces(verbose: bool = True) -> list[Piece]:
+def select_pieces(verbose: bool = True, *, exclude: frozenset[str] = frozenset()) -> list[Piece]:
+    """Pieces in candidate order until every quota is filled; a source in ``exclude`` (the first
+    set's, when building the second) is never taken."""
     # Longest excerpt needed: 60 s at the slowest tempo = 60 quarters.
     max_q = MAX_S * BPM_LO / 60.0
-    pieces, counts = [], {(g, m): 0 for g in QUOTAS for m in (0, 1)}
-    for group, source, load in _candidates(max_q):
-        if all(counts[key] >= QUOTAS[key[0]][key[1]] for key in counts):
+    quotas = QUOTAS_SECOND if exclude else QUOTAS
+    pieces, counts = [], {(g, m): 0 for g in quotas for m in (0, 1)}
+    for group, source, load in _candidates(max_q, second=bool(exclude)):
+        if all(counts[key] >= quotas[key[0]][key[1]] for key in counts):
             break  # every quota filled: no need to parse the rest of the corpus
-        if all(counts[group, m] >= QUOTAS[group][m] for m in (0, 1)):
+        if source in exclude or all(counts[group, m] >= quotas[group][m] for m in (0, 1)):
             continue
         try:
             piece = _extract(load(), source, group, max_q)
@@ -215,7 +223,7 @@ def select_pieces(verbose: bool = True) -> list[Piece]:
             if verbose:
                 print(f"skip {source}: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
-        if piece is None or counts[group, piece.minor] >= QUOTAS[group][piece.minor]:
+        if piece is None or counts[group, piece.minor] >= quotas[group][piece.minor]:
             continue
         pieces.append(piece)
         counts[group, piece.minor] += 1
@@ -224,9 +232,9 @@ def select_pieces(verbose: bool = True) -> list[Piece]:
     return pieces
 
 
-def _assign(pieces: list[Piece]) -> list[dict]:
+def _assign(pieces: list[Piece], seed: int) -> list[dict]:
     """Tempo, transposition, instruments and drums of every piece (seeded, stratified)."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     order = sorted(range(len(pieces)), key=lambda i: hashlib.sha256(pieces[i].source.encode()).hexdigest())
     n = len(pieces)
     u = rng.uniform(0, 1, n)
@@ -339,12 +347,19 @@ def _slug(source: str) -> str:
     return "".join(c if c.isalnum() or c in "_-." else "_" for c in s)
 
 
-def build(out: Path, verbose: bool = True) -> dict:
+def build(out: Path, verbose: bool = True, *, first_set: Path | None = None) -> dict:
+    """Render the set into ``out``. ``first_set``: a built set's folder; the set built here is
+    then a second, disjoint one (none of its pieces, chorales and folk tunes from other offsets,
+    another seed for tempi and keys): files that no label setting was ever chosen on."""
     if not SOUNDFONT.exists():
         raise SystemExit(f"{SOUNDFONT} not found: apt-get install fluidsynth fluid-soundfont-gm")
+    exclude = frozenset()
+    if first_set is not None:
+        exclude = frozenset(c["source"] for c in json.loads((first_set / "truth.json").read_text())["clips"].values())
+    seed = SEED + 1 if exclude else SEED
     out.mkdir(parents=True, exist_ok=True)
-    pieces = select_pieces(verbose)
-    assign = _assign(pieces)
+    pieces = select_pieces(verbose, exclude=exclude)
+    assign = _assign(pieces, seed)
     clips = {}
     with tempfile.TemporaryDirectory() as tmp:
         for i, (piece, a) in enumerate(zip(pieces, assign)):
@@ -360,7 +375,8 @@ def build(out: Path, verbose: bool = True) -> dict:
             }
     truth = {"description": "music21 corpus excerpts rendered with FluidSynth + FluidR3_GM; "
                             "bpm = quarter notes per minute; see benchmarks/realcomp/build.py",
-             "seed": SEED, "sample_rate": SR, "clips": clips}
+             "seed": seed, "sample_rate": SR, "clips": clips,
+             "disjoint_from": str(first_set) if first_set is not None else None}
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     write_sidecar(out, {name: {"bpm": clip["bpm"], "key": clip["key"]} for name, clip in clips.items()})
     return truth
@@ -370,13 +386,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/realcomp"))
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--second", type=Path, default=None, metavar="FIRST_SET",
+                    help="build a second set that shares no piece with FIRST_SET (a built set's folder)")
     ap.add_argument("--smoke", action="store_true", help="two chorales into a temporary folder (a check that it runs)")
     args = ap.parse_args()
     if args.smoke:
         QUOTAS.update({group: (1, 1) if group == "chorale" else (0, 0) for group in QUOTAS})
         args.out = Path(tempfile.mkdtemp(prefix="realcomp-smoke-"))
     start = time.perf_counter()
-    truth = build(args.out, verbose=not args.quiet)
+    truth = build(args.out, verbose=not args.quiet, first_set=args.second)
     clips = truth["clips"].values()
     keys = {c["key"] for c in clips}
     print(f"{len(truth['clips'])} clips, {len(keys)} distinct keys, "

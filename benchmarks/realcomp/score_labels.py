@@ -281,6 +281,9 @@ def main() -> None:
     ap.add_argument("--real", type=Path, default=None)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/realcomp-cache"))
     ap.add_argument("--out", default="labels_realcomp.json", help="results file name (benchmarks/results/)")
+    ap.add_argument("--settings-from", type=Path, default=None, metavar="RESULTS",
+                    help="take the new estimators' settings from a results file (the first set's) and choose "
+                         "nothing: on a second, disjoint set (build.py --second) every clip is held out")
     ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = ap.parse_args()
     if args.smoke:
@@ -294,8 +297,12 @@ def main() -> None:
     for i, name in enumerate(sorted(truth)):
         results[name] = load_or_analyze(args.set / name, args.cache)
         print(f"[{i + 1}/{len(truth)}] {name}", flush=True)
-    key_choice, key_table = choose_key(results, truth)
-    tempo_choice, tempo_table = choose_tempo(results, truth)
+    if args.settings_from is not None:
+        chosen = json.loads(args.settings_from.read_text())["chosen"]
+        (key_choice, key_table), (tempo_choice, tempo_table) = (chosen["key"], {}), (chosen["tempo"], {})
+    else:
+        key_choice, key_table = choose_key(results, truth)
+        tempo_choice, tempo_table = choose_tempo(results, truth)
     scores = evaluate(results, truth, key_choice, tempo_choice)
 
     seconds = sum(r["seconds"] for r in results.values())
@@ -309,6 +316,7 @@ def main() -> None:
                 "bpm_range": [min(t["bpm"] for t in truth.values()), max(t["bpm"] for t in truth.values())]},
         "targets": {"tempo_acc1": 0.9, "key_weighted": 0.85},
         "chosen": {"key": key_choice, "tempo": tempo_choice},
+        "settings_from": str(args.settings_from) if args.settings_from is not None else None,
         "scores": scores,
         "key_grid_top": dict(sorted(key_table.items(), key=lambda kv: -kv[1]["tune"])[:20]),
         "key_grid_today": {k: v for k, v in key_table.items() if k.startswith("cqt|temperley|ctx1|margin0")},
