@@ -207,7 +207,8 @@ class Adapter(nn.Module):
         key = self.key.decide(out["key"], dominant_margin=self.config.key_dominant_margin)
         pred["key_full"], pred["key_full_prob"] = key.numpy(), key_prob.numpy()
         pred["key"] = FOLD_14[key].numpy()
-        bpm, confidence = decode_tempo(out["tempo"], tracker_bpm=batch["tracker_bpm"])
+        bpm, confidence = decode_tempo(out["tempo"], tracker_bpm=batch["tracker_bpm"],
+                                       curve=batch["tempo_periodicity"])
         pred["bpm"] = bpm.clamp(self.config.bpm_min, self.config.bpm_max).numpy()
         pred["bpm_prob"] = confidence.numpy()
         return pred

@@ -24,9 +24,10 @@ music is symmetric, so every training section teaches all 24 keys and every temp
   log-normal prior) from context: percussive share and onset rate. Not x: an octave
   preference read from x learnt the training files (held-out tempo Acc1 0.60 with it, 0.86
   without, in the same 5-fold run).
-  The beat tracker's multiples (the weak labeller's candidates) are the only contenders, each
-  scored at its own tempo, so the head chooses an octave as the labeller does and, untrained,
-  names exactly the labeller's BPM. Bins outside the BPM range are masked. The BPM is the
+  The weak labeller's candidates (the beat tracker's multiples and the periodicity's strongest
+  maxima, ``tempo_candidates``) are the only contenders, each scored at its own tempo on the
+  curve rescaled as the labeller rescales it, so the head chooses an octave as the labeller
+  does and, untrained, names exactly the labeller's BPM. Bins outside the BPM range are masked. The BPM is the
   winning candidate (the refined mode without a tracker tempo); the probability within 4 %
   of it is the head's confidence. It learns with the probability within 4 % of the label
   (``tempo_window_nll``), from labels a candidate reaches.
@@ -50,7 +51,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .key import PROFILES
-from .tempo import BPM_RANGE, PRIOR_MU_BPM, PRIOR_SIGMA_OCT, RATIOS, TEMPO_FINE_BPM
+from .tempo import BPM_RANGE, PEAK_CANDIDATES, PRIOR_MU_BPM, PRIOR_SIGMA_OCT, RATIOS, TEMPO_FINE_BPM
 
 N_PITCH = 12
 N_KEYS = 24
@@ -165,6 +166,47 @@ class KeyHead(nn.Module):
 
 
 LOG_FLOOR = math.log(1e-3)  # periodicity below 1e-3 of the curve's peak counts as none
+_IN_RANGE = torch.as_tensor((TEMPO_FINE_BPM >= BPM_RANGE[0]) & (TEMPO_FINE_BPM <= BPM_RANGE[1]))
+
+
+def periodicity_contrast(curve: torch.Tensor) -> torch.Tensor:
+    """``tempo.periodicity_contrast`` per row: 0 at the curve's lowest value in ``BPM_RANGE``,
+    1 at its highest there.
+
+    Parameters
+    ----------
+    curve : torch.Tensor [shape=(n, TEMPO_BINS)]
+        Periodicity curves over ``TEMPO_FINE_BPM``.
+
+    Returns
+    -------
+    torch.Tensor [shape=(n, TEMPO_BINS)]
+    """
+    lo = curve.masked_fill(~_IN_RANGE, torch.inf).min(dim=-1, keepdim=True).values
+    hi = curve.masked_fill(~_IN_RANGE, -torch.inf).max(dim=-1, keepdim=True).values
+    return ((curve - lo) / (hi - lo).clamp_min(_EPS)).clamp_min(0.0)
+
+
+def periodicity_peaks(curve: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``tempo.periodicity_peaks`` per row: the ``PEAK_CANDIDATES`` strongest local maxima in
+    ``BPM_RANGE``, strongest first (ties: the slower first).
+
+    Parameters
+    ----------
+    curve : torch.Tensor [shape=(n, TEMPO_BINS)]
+        Periodicity curves over ``TEMPO_FINE_BPM``.
+
+    Returns
+    -------
+    bpm : torch.Tensor [shape=(n, PEAK_CANDIDATES)]
+        The maxima's tempi.
+    found : torch.Tensor [shape=(n, PEAK_CANDIDATES), dtype=bool]
+        False where the curve has fewer maxima.
+    """
+    peak = torch.zeros_like(curve, dtype=torch.bool)
+    peak[:, 1:-1] = (curve[:, 1:-1] > curve[:, :-2]) & (curve[:, 1:-1] >= curve[:, 2:]) & _IN_RANGE[1:-1]
+    order = torch.argsort(torch.where(peak, -curve, torch.inf), dim=-1, stable=True)[:, :PEAK_CANDIDATES]
+    return torch.as_tensor(TEMPO_FINE_BPM, dtype=torch.float32)[order], peak.gather(1, order)
 
 
 def log_periodicity(curve: torch.Tensor) -> torch.Tensor:
@@ -208,25 +250,38 @@ def ratio_channels(curve: torch.Tensor) -> torch.Tensor:
     return torch.stack([padded[:, BINS_PER_OCTAVE + o: BINS_PER_OCTAVE + o + n] for o in RATIO_OFFSETS], dim=1)
 
 
-def tempo_candidates(tracker_bpm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where the weak labeller looks: the tracker's tempo times each of ``tempo.RATIOS``.
+def tempo_candidates(tracker_bpm: torch.Tensor, curve: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the weak labeller looks: the tracker's tempo times each of ``tempo.RATIOS``, and
+    the periodicity curve's strongest maxima (``periodicity_peaks``) whose 4 % windows overlap
+    none of those nor a stronger maximum's (``tempo.estimate_tempo``).
 
     Parameters
     ----------
     tracker_bpm : torch.Tensor [shape=(n,)]
         The sections' beat-tracker tempo (``SectionEvidence.tracker_bpm``), NaN for none.
+    curve : torch.Tensor [shape=(n, TEMPO_BINS)]
+        The sections' periodicity curves.
 
     Returns
     -------
-    bpm : torch.Tensor [shape=(n, len(RATIOS))]
+    bpm : torch.Tensor [shape=(n, len(RATIOS) + PEAK_CANDIDATES)]
         The candidates (beats per minute).
-    valid : torch.Tensor [shape=(n, len(RATIOS)), dtype=bool]
-        False outside ``tempo.BPM_RANGE`` (the labeller drops those) and for a NaN tempo.
+    valid : torch.Tensor [shape=(n, len(RATIOS) + PEAK_CANDIDATES), dtype=bool]
+        False outside ``tempo.BPM_RANGE`` (the labeller drops those), for a NaN tempo (the
+        labeller then names its prior's centre), for a missing maximum and for a maximum
+        within 8 % of a multiple or of a stronger maximum.
     """
     ratios = torch.tensor(RATIOS, dtype=torch.float32)
     known = torch.isfinite(tracker_bpm) & (tracker_bpm > 0)
-    bpm = torch.where(known, tracker_bpm, torch.ones_like(tracker_bpm))[:, None] * ratios[None, :]
-    return bpm, known[:, None] & (bpm >= BPM_RANGE[0]) & (bpm <= BPM_RANGE[1])
+    multiples = torch.where(known, tracker_bpm, torch.ones_like(tracker_bpm))[:, None] * ratios[None, :]
+    in_range = known[:, None] & (multiples >= BPM_RANGE[0]) & (multiples <= BPM_RANGE[1])
+    peaks, found = periodicity_peaks(curve)
+    near = 2 * math.log2(1 + TOLERANCE)  # 4 % windows that would overlap
+    by_multiple = (torch.log2(peaks[:, :, None] / multiples[:, None, :]).abs() <= near) & in_range[:, None]
+    stronger = torch.ones(PEAK_CANDIDATES, PEAK_CANDIDATES, dtype=torch.bool).tril(diagonal=-1)  # [j, i]: i < j
+    by_peak = (torch.log2(peaks[:, :, None] / peaks[:, None, :]).abs() <= near) & found[:, None] & stronger
+    keep = found & known[:, None] & ~by_multiple.any(dim=-1) & ~by_peak.any(dim=-1)
+    return torch.cat([multiples, peaks], dim=1), torch.cat([in_range, keep], dim=1)
 
 
 def _within_tolerance(position: torch.Tensor) -> torch.Tensor:
@@ -303,16 +358,17 @@ class TempoHead(nn.Module):
         torch.Tensor [shape=(n, TEMPO_BINS)]
             Logits; masked bins (outside the BPM range) are -1e4.
         """
+        curve = periodicity_contrast(curve)
         evidence = self.conv(ratio_channels(log_periodicity(curve))).squeeze(1)     # (n, bins)
         octave = self.octave(context)                                                 # (n, 2)
         logits = evidence + octave[:, :1] * self.t + octave[:, 1:] * self.t**2
-        # The labeller's candidates, the multiples of the beat tracker's tempo, are the only
+        # The labeller's candidates (tracker multiples, periodicity maxima) are the only
         # contenders: the learnt parts choose among them, as the labeller's score does (without
         # them the curve's short-lag lobe read sections of real recordings at 223 BPM; a learnt
         # bonus traded octaves for the training set's tempi). Each is scored at its own tempo,
         # the curve read between bins there, as the labeller scores it: scored at the nearest
         # bins instead, a peak 3 % away lent a candidate a score the labeller never gave it.
-        bpm, valid = tempo_candidates(tracker_bpm)
+        bpm, valid = tempo_candidates(tracker_bpm, curve)
         position = bpm_bin_position(bpm)                                              # (n, r)
         t = (torch.log2(bpm) - math.log2(PRIOR_MU_BPM)) / PRIOR_SIGMA_OCT
         score = (self._evidence_at(curve, position) + octave[:, :1] * t + octave[:, 1:] * t**2
@@ -388,7 +444,7 @@ def tempo_window_nll(logits: torch.Tensor, bpm: torch.Tensor, mask: torch.Tensor
     return torch.where(window.any(dim=-1), -pooled, torch.zeros_like(pooled))
 
 
-def label_is_candidate(bpm: torch.Tensor, tracker_bpm: torch.Tensor) -> torch.Tensor:
+def label_is_candidate(bpm: torch.Tensor, tracker_bpm: torch.Tensor, curve: torch.Tensor) -> torch.Tensor:
     """Whether each label lies within 4 % of one of the labeller's candidates (``tempo_candidates``).
 
     ``TempoHead`` chooses among the candidates, so a label none of them reaches says nothing
@@ -398,17 +454,19 @@ def label_is_candidate(bpm: torch.Tensor, tracker_bpm: torch.Tensor) -> torch.Te
     ----------
     bpm, tracker_bpm : torch.Tensor [shape=(n,)]
         Labels and the sections' tracker tempo (NaN for none).
+    curve : torch.Tensor [shape=(n, TEMPO_BINS)]
+        The sections' periodicity curves.
 
     Returns
     -------
     torch.Tensor [shape=(n,), dtype=bool]
     """
-    candidates, valid = tempo_candidates(tracker_bpm)
+    candidates, valid = tempo_candidates(tracker_bpm, curve)
     return ((torch.log2(candidates / bpm[:, None]).abs() <= math.log2(1 + TOLERANCE)) & valid).any(dim=1)
 
 
-def decode_tempo(logits: torch.Tensor, *, tracker_bpm: torch.Tensor | None = None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def decode_tempo(logits: torch.Tensor, *, tracker_bpm: torch.Tensor | None = None,
+                 curve: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The BPM each tempo distribution names, and the probability within 4 % of it.
 
     The mode's bin, refined by a parabola through its log-probability and its neighbours'; a
@@ -421,6 +479,8 @@ def decode_tempo(logits: torch.Tensor, *, tracker_bpm: torch.Tensor | None = Non
         ``TempoHead`` output.
     tracker_bpm : torch.Tensor [shape=(n,)], optional
         The tracker tempo the head was given (NaN for none); None decodes the mode alone.
+    curve : torch.Tensor [shape=(n, TEMPO_BINS)], optional
+        The periodicity curves the head was given; needed with ``tracker_bpm``.
 
     Returns
     -------
@@ -428,6 +488,11 @@ def decode_tempo(logits: torch.Tensor, *, tracker_bpm: torch.Tensor | None = Non
         Beats per minute.
     confidence : torch.Tensor [shape=(n,)]
         Probability within 4 % of it, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        When ``tracker_bpm`` comes without ``curve``.
     """
     logp = F.log_softmax(logits, dim=-1)
     best = logp.argmax(dim=-1)
@@ -438,7 +503,9 @@ def decode_tempo(logits: torch.Tensor, *, tracker_bpm: torch.Tensor | None = Non
                        torch.zeros_like(b)).clamp(-0.5, 0.5)
     position = best.to(torch.float32) + step
     if tracker_bpm is not None:
-        candidates, valid = tempo_candidates(tracker_bpm)
+        if curve is None:
+            raise ValueError("decode_tempo: tracker_bpm needs the periodicity curves (curve=) its candidates come from")
+        candidates, valid = tempo_candidates(tracker_bpm, curve)
         distance = (bpm_bin_position(candidates) - best[:, None].to(torch.float32)).abs().masked_fill(~valid, torch.inf)
         nearest = distance.argmin(dim=1)
         snap = distance.gather(1, nearest[:, None]).squeeze(1) <= BINS_PER_OCTAVE * math.log2(1 + TOLERANCE)

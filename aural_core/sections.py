@@ -35,8 +35,9 @@ SECTION_NAMES = ("intro", "build", "release")
 # Bump when labelling or sectioning changes its output: part of every sections cache key.
 # 2: sections carry beat_strength; 3: the heads' evidence, strong labels, and key labels with
 # Albrecht-Shanahan profiles, context weight 3 and a dominant margin; 4: the evidence carries the
-# beat tracker's tempo
-LABELS_VERSION = "4"
+# beat tracker's tempo; 5: tempo candidates include the periodicity's maxima, scored on the
+# profile rescaled over the BPM range (tempo.periodicity_contrast)
+LABELS_VERSION = "5"
 _DEFAULTS = SectionConfig()  # the defaults live in config.py
 _LABELS = LabelConfig()
 

@@ -368,12 +368,12 @@ def _reachable_tempo_rows(train: dict[str, torch.Tensor], mask: torch.Tensor, wh
     and say how many."""
     if not mask.any():
         return mask, why
-    reachable = mask & label_is_candidate(train["y_bpm"], train["tracker_bpm"])
+    reachable = mask & label_is_candidate(train["y_bpm"], train["tracker_bpm"], train["tempo_periodicity"])
     dropped = int(mask.sum() - reachable.sum())
     if not reachable.any():
-        return reachable, "the weak labeller (no strong BPM lies within 4 % of a multiple of the tracker's tempo)"
+        return reachable, "the weak labeller (no strong BPM lies within 4 % of one of its candidates)"
     if dropped:
-        why += f" ({dropped} section{'s' if dropped != 1 else ''} whose label no tracker multiple reaches left out)"
+        why += f" ({dropped} section{'s' if dropped != 1 else ''} whose label no candidate reaches left out)"
     return reachable, why
 
 

@@ -135,12 +135,15 @@ FRAME_COLUMNS = ("start_s", "end_s", "energy", "beat_strength", "tempo_bpm", "ch
 
 
 def load_or_analyze(path: Path, cache: Path, **kw) -> dict:
-    """``analyze_clip`` of ``path``, cached by content and extractor fingerprint (a new
-    extractor never reads an old analysis)."""
+    """``analyze_clip`` of ``path``, cached by content, extractor fingerprint and labels version
+    (a new extractor or labeller never reads an old analysis)."""
     from aural_core.features import extractor_fingerprint
+    from aural_core.sections import LABELS_VERSION
 
     cache.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(path.read_bytes() + extractor_fingerprint().encode()).hexdigest()[:16]
+    # The labels version too: the cached analysis holds today's section labels.
+    digest = hashlib.sha256(path.read_bytes() + extractor_fingerprint().encode()
+                            + LABELS_VERSION.encode()).hexdigest()[:16]
     f = cache / f"{digest}.pkl"
     if f.exists():
         return pickle.loads(f.read_bytes())
@@ -269,7 +272,10 @@ def choose_tempo(results, truth) -> tuple[dict, dict]:
         key = f"mu{mu:g}|sigma{sigma:g}|acf{wa:g}|density{wd:g}|perc{wp:g}|tracker{wt:g}"
         table[key] = {s: round(_mean_over(results, truth, s, lambda r, idx, t, params=params: float(tempo_hits(
             new_tempo(r["frames"], idx, **params).bpm, t["bpm"])[0])), 3) for s in ("tune", "test")}
-    best = max(table, key=lambda k: (table[k]["tune"], k))
+    w = tempomod.DEFAULT_WEIGHTS
+    today = (f"mu{tempomod.PRIOR_MU_BPM:g}|sigma{tempomod.PRIOR_SIGMA_OCT:g}|acf{w['acf']:g}|density{w['density']:g}"
+             f"|perc{w['perc']:g}|tracker{w['tracker']:g}")
+    best = max(table, key=lambda k: (table[k]["tune"], k == today, k))  # a tie keeps today's settings
     mu, sigma, wa, wd, wp, wt = (float(x.lstrip("musigacfdenytrkp")) for x in best.split("|"))
     return ({"prior_mu": mu, "prior_sigma": sigma,
              "score_weights": {"acf": wa, "prior": 1.0, "density": wd, "perc": wp, "tracker": wt}}, table)

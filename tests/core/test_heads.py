@@ -96,7 +96,9 @@ def test_shifting_the_periodicity_shifts_the_tempo_evidence():
     with torch.no_grad():
         head.octave.bias.zero_()                         # the prior is the one part tied to a place
     rng = np.random.default_rng(0)
-    curve = torch.as_tensor(np.stack([periodicity(90.0, rng)]))
+    # Noiseless: the contrast's floor and ceiling are read inside tempo.BPM_RANGE, so a noisy
+    # floor would move them as the shift moves other bins into the range.
+    curve = torch.as_tensor(np.stack([periodicity(90.0, rng, noise=0.0)]))
     context, tracker = torch.zeros(1, 2), torch.tensor([90.0])
     base = head(curve, context, tracker)
     moved = head(shift_periodicity(curve, bins=12), context, tracker * 2 ** 0.5)
@@ -116,12 +118,13 @@ def test_the_untrained_tempo_head_weighs_the_labellers_candidates():
     label = estimate_tempo(tempo_bpm=np.array([100.0]), beat_strength=np.array([1.0]), acf=curve[None],
                            percussive_share=np.zeros(1), onset_rate=np.full(1, 3.0))
     head = TempoHead(context_dim=2, bpm_min=40, bpm_max=250)
+    curve_t = torch.as_tensor(curve[None], dtype=torch.float32)
     with torch.no_grad():
-        logits = head(torch.as_tensor(curve[None], dtype=torch.float32), torch.zeros(1, 2), torch.tensor([100.0]))
-        blind = head(torch.as_tensor(curve[None], dtype=torch.float32), torch.zeros(1, 2), torch.tensor([np.nan]))
-    bpm, _ = decode_tempo(logits, tracker_bpm=torch.tensor([100.0]))
+        logits = head(curve_t, torch.zeros(1, 2), torch.tensor([100.0]))
+        blind = head(curve_t, torch.zeros(1, 2), torch.tensor([np.nan]))
+    bpm, _ = decode_tempo(logits, tracker_bpm=torch.tensor([100.0]), curve=curve_t)
     assert label.bpm in (100.0, 200.0) and abs(float(bpm[0]) - label.bpm) < 0.01, (float(bpm[0]), label.bpm)
-    assert float(decode_tempo(blind, tracker_bpm=torch.tensor([np.nan]))[0][0]) > 230
+    assert float(decode_tempo(blind, tracker_bpm=torch.tensor([np.nan]), curve=curve_t)[0][0]) > 230
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -142,11 +145,10 @@ def test_the_untrained_tempo_head_names_the_labellers_exact_bpm(seed):
                              percussive_share=np.array([s]), onset_rate=np.array([r])).bpm
               for t, c, s, r in zip(tracker, curves, share, rate)]
     head = TempoHead(context_dim=2, bpm_min=40, bpm_max=250)
-    tracker_t = torch.as_tensor(tracker, dtype=torch.float32)
+    tracker_t, curves_t = torch.as_tensor(tracker, dtype=torch.float32), torch.as_tensor(curves, dtype=torch.float32)
     with torch.no_grad():
-        logits = head(torch.as_tensor(curves, dtype=torch.float32),
-                      torch.as_tensor(np.stack([share, np.zeros(n)], axis=1), dtype=torch.float32), tracker_t)
-    bpm, _ = decode_tempo(logits, tracker_bpm=tracker_t)
+        logits = head(curves_t, torch.as_tensor(np.stack([share, np.zeros(n)], axis=1), dtype=torch.float32), tracker_t)
+    bpm, _ = decode_tempo(logits, tracker_bpm=tracker_t, curve=curves_t)
     np.testing.assert_allclose(bpm.numpy(), labels, atol=0.01)
 
 
@@ -269,13 +271,16 @@ def test_strong_labels_that_beat_the_labeller_on_held_out_files_are_kept():
 
 
 def test_strong_tempo_labels_no_candidate_reaches_teach_nothing():
-    """Strong BPMs a third off every multiple of the tracker's tempo (the head chooses among
-    those multiples) leave the tempo head as built, and the summary says why."""
+    """Strong BPMs 5/4 of the tempo the music and the tracker show (the head chooses among the
+    tracker's multiples and the periodicity's maxima) leave the tempo head as built, and the
+    summary says why."""
     rng = np.random.default_rng(4)
     files = np.repeat([f"f{i}" for i in range(10)], 3)
     bpms = rng.uniform(70, 140, 30)
     data = section_arrays(rng.integers(0, 24, 30), bpms, files)
-    data["tracker_bpm"] = (bpms * 1.25).astype(np.float32)     # 5/4: no ratio of the labeller reaches it
+    heard = bpms / 1.25                                          # 5/4: no candidate of the labeller reaches it
+    data["tracker_bpm"] = heard.astype(np.float32)
+    data["tempo_periodicity"] = np.stack([periodicity(b, rng, noise=0.0) for b in heard])  # no stray maxima
     data["strong_bpm"] = np.ones(30, dtype=bool)
     config = TrainConfig(epochs=2, head_epochs=20, val_fraction=0.1, min_strong_files=1)
     result = train_adapter(data, n_styles=10, config=config)

@@ -94,6 +94,32 @@ def test_tempo_profile_peaks_at_the_click_tempo():
     assert abs(peak / 120.0 - 1) < 0.04
 
 
+def _bumps(base: float, heights: dict[float, float]) -> np.ndarray:
+    grid = tempomod.TEMPO_FINE_BPM
+    return base + sum(h * np.exp(-0.5 * ((np.log2(grid) - np.log2(b)) * 24 / 0.8) ** 2) for b, h in heights.items())
+
+
+def test_a_legato_pieces_beat_wins_though_its_periodicity_is_flat_and_no_multiple_reaches_it():
+    """A chorale's onset periodicity: 0.85 at every lag, the beat (150 BPM) 0.06 above, its half
+    0.04, and the tracker at 3/4 of the beat (112.5: none of its multiples is within 4 % of
+    150). The maximum joins the candidates and, rescaled over the range, outweighs the prior's
+    pull towards 75; without either the label misses the beat."""
+    curve = _bumps(0.85, {150.0: 0.06, 75.0: 0.04, 112.5: 0.02})
+    kw = {"tempo_bpm": np.array([112.5]), "beat_strength": np.ones(1), "acf": curve[None],
+          "percussive_share": np.zeros(1)}
+    assert abs(tempomod.estimate_tempo(**kw).bpm / 150.0 - 1) <= 0.04
+    assert abs(tempomod.estimate_tempo(**kw, peaks=0).bpm / 150.0 - 1) > 0.04
+
+
+def test_periodicity_maxima_and_contrast():
+    curve = _bumps(0.5, {100.0: 0.3, 200.0: 0.2, 35.0: 0.9, 300.0: 0.25})  # 35 and 300 lie outside 40-250
+    peaks = tempomod.periodicity_peaks(curve, k=3)
+    assert len(peaks) == 2 and abs(peaks[0] - 100) < 2 and abs(peaks[1] - 200) < 4
+    contrast = tempomod.periodicity_contrast(curve)
+    inside = (tempomod.TEMPO_FINE_BPM >= 40) & (tempomod.TEMPO_FINE_BPM <= 250)
+    assert contrast[inside].min() == 0.0 and contrast[inside].max() == 1.0 and contrast.max() > 1.0
+
+
 def test_estimate_tempo_rejects_bad_shapes():
     with pytest.raises(ParameterError, match="shapes disagree"):
         tempomod.estimate_tempo(tempo_bpm=np.ones(3), beat_strength=np.ones(2),
