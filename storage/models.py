@@ -52,8 +52,9 @@ if TYPE_CHECKING:
 
 # 2: key and tempo heads over the sections' evidence (aural_core/heads.py); 3: the tempo head
 # also reads the beat tracker's tempo
-ADAPTER_FORMAT = "aural-adapter/3"
-OUTDATED_FORMATS = ("aural-adapter/1", "aural-adapter/2")
+ADAPTER_FORMAT = "aural-adapter/4"
+# 3 -> 4: the tempo head's candidates include the periodicity's maxima (labels version 5)
+OUTDATED_FORMATS = ("aural-adapter/1", "aural-adapter/2", "aural-adapter/3")
 # No trained weight or standardisation statistic comes near this; a flipped exponent bit does.
 MAX_ABS_WEIGHT = 1e6
 LIBRARIES = ("torch", "numpy", "scipy", "librosa", "scikit-learn", "pyarrow", "prefect", "soundfile")
@@ -130,7 +131,7 @@ def _read_payload(path: Path, data: bytes | None = None) -> dict:
                                      f"{_first_line(exc)}") from exc
     if isinstance(payload, dict) and payload.get("format") in OUTDATED_FORMATS:
         raise OutdatedAdapterError(f"{path}: made by an earlier release ({payload['format']}, whose key and "
-                                   "tempo heads read other inputs): retrain with `aural train` (or `aural run`)")
+                                   "tempo heads decide otherwise): retrain with `aural train` (or `aural run`)")
     if not isinstance(payload, dict) or payload.get("format") != ADAPTER_FORMAT:
         raise UnsafeCheckpointError(f"{path}: not an {ADAPTER_FORMAT} file")
     return payload

@@ -203,12 +203,13 @@ def test_same_data_and_seed_give_byte_identical_adapters(tmp_path):
     assert blobs[0] == blobs[1]
 
 
-def test_an_adapter_of_the_previous_release_is_refused_with_one_line(tmp_path):
+@pytest.mark.parametrize("fmt", ["aural-adapter/1", "aural-adapter/3"])  # 3: the release before the peak candidates
+def test_an_adapter_of_the_previous_release_is_refused_with_one_line(tmp_path, fmt):
     from storage.models import OutdatedAdapterError, load_adapter
 
     old = Adapter(AdapterConfig(n_styles=10))
     path = tmp_path / "adapter.pt"
-    torch.save({"format": "aural-adapter/1", "config": {"n_styles": 10, "n_keys": 14},
+    torch.save({"format": fmt, "config": {"n_styles": 10, "n_keys": 14},
                 "state_dict": old.state_dict(), "metadata": "{}"}, path)
     with pytest.raises(OutdatedAdapterError) as info:
         load_adapter(path)
