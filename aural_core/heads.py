@@ -170,8 +170,9 @@ _IN_RANGE = torch.as_tensor((TEMPO_FINE_BPM >= BPM_RANGE[0]) & (TEMPO_FINE_BPM <
 
 
 def periodicity_contrast(curve: torch.Tensor) -> torch.Tensor:
-    """``tempo.periodicity_contrast`` per row: 0 at the curve's lowest value in ``BPM_RANGE``,
-    1 at its highest there.
+    """``tempo.periodicity_contrast`` per row: 0 at the lowest value in range, 1 at the highest.
+
+    The range is ``tempo.BPM_RANGE``; values outside it may exceed 1.
 
     Parameters
     ----------
@@ -188,8 +189,9 @@ def periodicity_contrast(curve: torch.Tensor) -> torch.Tensor:
 
 
 def periodicity_peaks(curve: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``tempo.periodicity_peaks`` per row: the ``PEAK_CANDIDATES`` strongest local maxima in
-    ``BPM_RANGE``, strongest first (ties: the slower first).
+    """``tempo.periodicity_peaks`` per row: the strongest local maxima inside ``BPM_RANGE``.
+
+    ``PEAK_CANDIDATES`` of them, strongest first (ties: the slower first).
 
     Parameters
     ----------
@@ -251,9 +253,11 @@ def ratio_channels(curve: torch.Tensor) -> torch.Tensor:
 
 
 def tempo_candidates(tracker_bpm: torch.Tensor, curve: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where the weak labeller looks: the tracker's tempo times each of ``tempo.RATIOS``, and
-    the periodicity curve's strongest maxima (``periodicity_peaks``) whose 4 % windows overlap
-    none of those nor a stronger maximum's (``tempo.estimate_tempo``).
+    """Where the weak labeller looks: the tracker's multiples and the curve's strongest maxima.
+
+    The tracker's tempo times each of ``tempo.RATIOS``, and the periodicity curve's maxima
+    (``periodicity_peaks``) whose 4 % windows overlap none of those nor a stronger maximum's,
+    as ``tempo.estimate_tempo`` takes them.
 
     Parameters
     ----------

@@ -133,8 +133,9 @@ def _in_range(grid: np.ndarray) -> np.ndarray:
 
 
 def periodicity_contrast(profile: np.ndarray, *, grid: np.ndarray = TEMPO_FINE_BPM) -> np.ndarray:
-    """A periodicity profile rescaled so that its lowest value in ``BPM_RANGE`` is 0 and its
-    highest there 1 (values outside the range may exceed 1; none goes below 0).
+    """A periodicity profile rescaled to 0 at its lowest value in ``BPM_RANGE``, 1 at its highest.
+
+    Values outside the range may exceed 1; none goes below 0.
 
     The onset envelope's autocorrelation, normalised by lag 0, sits at 0.8-0.9 at every lag of
     a legato piece (the envelope's mean dominates it), so log-periodicity differences between
