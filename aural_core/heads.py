@@ -27,10 +27,10 @@ music is symmetric, so every training section teaches all 24 keys and every temp
   The weak labeller's candidates (the beat tracker's multiples and the periodicity's strongest
   maxima, ``tempo_candidates``) are the only contenders, each scored at its own tempo on the
   curve rescaled as the labeller rescales it, so the head chooses an octave as the labeller
-  does and, untrained, names exactly the labeller's BPM. Bins outside the BPM range are masked. The BPM is the
-  winning candidate (the refined mode without a tracker tempo); the probability within 4 %
-  of it is the head's confidence. It learns with the probability within 4 % of the label
-  (``tempo_window_nll``), from labels a candidate reaches.
+  does and, untrained, names exactly the labeller's BPM. Bins outside the BPM range are
+  masked. The BPM is the winning candidate (the refined mode without a tracker tempo); the
+  probability within 4 % of it is the head's confidence. It learns with the probability within
+  4 % of the label (``tempo_window_nll``), from labels a candidate reaches.
 
 Both start as the weak labeller, so by default they learn only from strong labels (file tags,
 ``labels.csv``: ``TrainConfig.head_labels``), and keep what they learnt only where a held-out
