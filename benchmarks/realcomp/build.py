@@ -2,6 +2,7 @@
 FluidSynth with a General-MIDI soundfont, with a known tempo and key per clip.
 
     python benchmarks/realcomp/build.py --out /tmp/realcomp        # ~3 min, ~90 MB
+    python benchmarks/realcomp/build.py --out /tmp/realcomp2 --second /tmp/realcomp   # a disjoint set
 
 Writes ``<out>/NN_<slug>.flac`` (mono, 22.05 kHz, 16 bit), ``<out>/truth.json``:
 ``{"clips": {filename: {"bpm", "key", "drums", "source", "transpose", ...}}}``, and the same BPM
