@@ -27,13 +27,16 @@ def _watch(topology) -> None:
 
 
 def _analysing(topology, retrain_id) -> bool:
-    """Whether the retrain run analyses its inputs (so that it listed them already)."""
+    """Whether the retrain run analyses its inputs, so that it listed them already: its inner
+    ``analyze-files`` run lists the folder before it submits a task (that run merely existing
+    left a window in which a file written now was still listed, and trained on)."""
     with topology.client() as client:
         state = client.read_flow_run(retrain_id).state
     assert not state.is_final(), f"the first retrain ended ({state.name}) before the second burst landed"
     for pipeline in topology.subflow_runs(retrain_id, "pipeline"):
         for analyze in topology.subflow_runs(pipeline.id, "analyze"):
-            if analyze.parameters["input_dir"].endswith("inputs") and topology.subflow_runs(analyze.id):
+            if analyze.parameters["input_dir"].endswith("inputs") and any(
+                    topology.task_runs(inner.id) for inner in topology.subflow_runs(analyze.id)):
                 return True
     return False
 
