@@ -196,7 +196,7 @@ def periodicity_peaks(curve: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     Parameters
     ----------
     curve : torch.Tensor [shape=(n, TEMPO_BINS)]
-        Periodicity curves over ``TEMPO_FINE_BPM``.
+        As for ``periodicity_contrast``.
 
     Returns
     -------

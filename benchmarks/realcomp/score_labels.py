@@ -262,6 +262,11 @@ def choose_key(results, truth) -> tuple[dict, dict]:
     return params_of[best], table
 
 
+def _tempo_setting(mu, sigma, acf, density, perc, tracker) -> str:
+    """A tempo setting's name in the grid table (``choose_tempo`` parses it back)."""
+    return f"mu{mu:g}|sigma{sigma:g}|acf{acf:g}|density{density:g}|perc{perc:g}|tracker{tracker:g}"
+
+
 def choose_tempo(results, truth) -> tuple[dict, dict]:
     table = {}
     grid = itertools.product((90.0, 100.0, 110.0, 120.0), (0.5, 0.75, 1.0), (0.0, 0.5, 1.0, 2.0),
@@ -269,12 +274,12 @@ def choose_tempo(results, truth) -> tuple[dict, dict]:
     for mu, sigma, wa, wd, wp, wt in grid:
         params = {"prior_mu": mu, "prior_sigma": sigma,
                   "score_weights": {"acf": wa, "prior": 1.0, "density": wd, "perc": wp, "tracker": wt}}
-        key = f"mu{mu:g}|sigma{sigma:g}|acf{wa:g}|density{wd:g}|perc{wp:g}|tracker{wt:g}"
+        key = _tempo_setting(mu, sigma, wa, wd, wp, wt)
         table[key] = {s: round(_mean_over(results, truth, s, lambda r, idx, t, params=params: float(tempo_hits(
             new_tempo(r["frames"], idx, **params).bpm, t["bpm"])[0])), 3) for s in ("tune", "test")}
     w = tempomod.DEFAULT_WEIGHTS
-    today = (f"mu{tempomod.PRIOR_MU_BPM:g}|sigma{tempomod.PRIOR_SIGMA_OCT:g}|acf{w['acf']:g}|density{w['density']:g}"
-             f"|perc{w['perc']:g}|tracker{w['tracker']:g}")
+    today = _tempo_setting(tempomod.PRIOR_MU_BPM, tempomod.PRIOR_SIGMA_OCT, w["acf"], w["density"], w["perc"],
+                           w["tracker"])
     best = max(table, key=lambda k: (table[k]["tune"], k == today, k))  # a tie keeps today's settings
     mu, sigma, wa, wd, wp, wt = (float(x.lstrip("musigacfdenytrkp")) for x in best.split("|"))
     return ({"prior_mu": mu, "prior_sigma": sigma,
