@@ -1,7 +1,8 @@
 """Publish only better models: a retrained adapter against the published one, on the same sections.
 
-Both models are scored with the training loss (``adapter.adapter_loss``) on the new run's
-held-out sections. The split draws each file by its own id (``training.split_files``), so those
+Both models are scored with the training loss (``adapter.adapter_loss``) of the emotion and
+style heads on the new run's held-out sections: the key and tempo heads learn from those
+sections too (``training._train``), so their terms are not held out. The split draws each file by its own id (``training.split_files``), so those
 sections were held out of the published model's training too, unless it was trained with
 another seed or fraction; then, as for other labels or another feature space, the two are not
 comparable and the new model is published (its settings are what the user now asks for).
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from .adapter import Adapter, adapter_loss, as_tensors
+from .training import SEED_HEADS
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,13 @@ def held_out_loss(model: Adapter, arrays: dict[str, np.ndarray], *, mask: np.nda
     Returns
     -------
     float
-        ``adapter_loss``'s total on those rows.
+        ``adapter_loss``'s total of the emotion and style terms on those rows (``training.SEED_HEADS``:
+        the heads validation holds these rows out from).
     """
     batch = as_tensors(arrays, mask=mask)
     model.eval()
     with torch.no_grad():
-        return float(adapter_loss(model, model(batch), batch)[0])
+        return float(adapter_loss(model, model(batch, heads=SEED_HEADS), batch)[0])
 
 
 def comparable_settings(metadata: dict) -> dict:

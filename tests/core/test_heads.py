@@ -288,3 +288,45 @@ def test_strong_tempo_labels_no_candidate_reaches_teach_nothing():
     built = train_adapter(data, n_styles=10, config=config.model_copy(update={"head_epochs": 0})).model
     assert all(torch.equal(a, b) for a, b in zip(result.model.tempo.parameters(), built.tempo.parameters()))
     assert "no strong BPM lies within 4 %" in result.split["key_tempo_heads"]["tempo"]
+
+
+def test_strong_labels_on_validation_files_teach_the_heads():
+    """The key and tempo heads learn from every file, validation files included (they do not
+    early-stop; their held-out check is their validation): strong labels only on the files
+    the split holds out still teach both heads."""
+    from aural_core.training import split_files
+
+    rng = np.random.default_rng(5)
+    files = np.repeat([f"f{i}" for i in range(10)], 3)
+    data = section_arrays(rng.integers(0, 24, 30), rng.uniform(70, 140, 30), files)
+    config = TrainConfig(epochs=2, head_epochs=20, val_fraction=0.2, min_strong_files=1, head_check_folds=0)
+    _, val = split_files(files, val_fraction=config.val_fraction, seed=config.seed)
+    data["strong_key"] = data["strong_bpm"] = val
+    n_val = len(set(files[val]))
+    result = train_adapter(data, n_styles=10, config=config)
+    built = train_adapter(data, n_styles=10, config=config.model_copy(update={"head_epochs": 0})).model
+    for head in ("key", "tempo"):
+        assert result.split["key_tempo_heads"][head].startswith(f"learnt from the strong labels of {n_val} files")
+        assert not all(torch.equal(a, b) for a, b in zip(getattr(result.model, head).parameters(),
+                                                         getattr(built, head).parameters())), head
+
+
+def test_publishing_compares_only_the_heads_validation_holds_out():
+    """The key and tempo heads learn from the validation sections, so the publish decision's
+    held-out loss leaves their terms out: moving them changes nothing, moving emotion does."""
+    from aural_core.selection import held_out_loss
+
+    rng = np.random.default_rng(7)
+    data = section_arrays(rng.integers(0, 24, 12), rng.uniform(70, 140, 12), np.repeat([f"f{i}" for i in range(4)], 3))
+    model = Adapter(AdapterConfig(n_styles=10))
+    model.set_standardization(data)
+    rows = np.ones(12, dtype=bool)
+    before = held_out_loss(model, data, mask=rows)
+    with torch.no_grad():
+        model.key.mode_bias += torch.tensor([0.0, 3.0])
+        model.tempo.log_temperature += 1.0
+    assert held_out_loss(model, data, mask=rows) == before
+    with torch.no_grad():
+        for p in model.emotion.parameters():
+            p += 0.5
+    assert held_out_loss(model, data, mask=rows) != before
