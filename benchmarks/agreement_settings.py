@@ -69,7 +69,7 @@ def main() -> None:
                 c0 = time.process_time()
                 key, strength = _key(es, x, profile=p)
                 row["key"][p] = {"key": key, "strength": strength, "cpu_s": time.process_time() - c0,
-                                 "weighted": key_agreement(t["key"], key)}
+                                 "weighted": key_agreement(t["key"], key) if t["key"] else None}
             rows.append(row)
             print(name, a, {m: round(v["bpm"], 1) for m, v in row["tempo"].items()}, t["bpm"],
                   {p: v["key"] for p, v in row["key"].items() if p in ("temperley", "edma")}, t["key"],
@@ -87,7 +87,8 @@ def main() -> None:
             part = [r for r in sel if r["drums"] == cond]
             summary["tempo"][f"{s}_{sub}"] = {m: {k: mean([r["tempo"][m][k] for r in part])
                                                   for k in ("acc1", "acc2")} for m in METHODS}
-        summary["key"][s] = {p: {k: mean([r["key"][p][k] for r in sel]) for k in ("weighted", "cpu_s")}
+        summary["key"][s] = {p: {k: mean([r["key"][p][k] for r in sel if r["key"][p][k] is not None])
+                                 for k in ("weighted", "cpu_s")}
                              for p in PROFILES}
     summary["n_excerpts"] = {s: sum(r["split"] == s for r in rows) for s in ("tune", "test")}
     summary["chosen_on"] = "tune"

@@ -152,7 +152,8 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
             bpm, key = truth[fid]
             groups.append(fid)
             for variant, p in preds.items():
-                per[variant]["key"].append(key_agreement(key, KEYS_FULL[int(p["key_full"][i])]))
+                # NaN: the file has no known key (build.py's mode check); summarise leaves it out.
+                per[variant]["key"].append(key_agreement(key, KEYS_FULL[int(p["key_full"][i])]) if key else np.nan)
                 tempo = tempo_agreement(bpm, float(p["bpm"][i]))
                 per[variant]["acc1"].append(float(tempo["acc1"]))
                 per[variant]["acc2"].append(float(tempo["acc2"]))
@@ -175,17 +176,23 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
 
 def summarise(per: dict, groups: list[str]) -> dict:
     """Each variant's mean score per metric with its file-level 95 % interval, and each trained
-    variant minus the teacher (paired over the same sections)."""
-    out = {"n_sections": len(groups), "scores": {}, "minus_teacher": {}}
+    variant minus the teacher (paired over the same sections); a metric without truth for a
+    section (NaN: no known key) leaves that section out."""
+    groups = np.array(groups)
+    known = {metric: np.isfinite(np.array(values, dtype=float)) for metric, values in per["teacher"].items()}
+    out = {"n_sections": len(groups), "n_sections_with_key": int(known["key"].sum()), "scores": {},
+           "minus_teacher": {}}
     for variant in VARIANTS:
         out["scores"][variant] = {}
         for metric, values in per[variant].items():
-            mean, lo, hi = bootstrap_ci(np.array(values), np.array(groups), seed=0)
+            mean, lo, hi = bootstrap_ci(np.array(values)[known[metric]], groups[known[metric]], seed=0)
             out["scores"][variant][metric] = {"mean": round(mean, 3), "ci": [round(lo, 3), round(hi, 3)]}
         if variant != "teacher":
             out["minus_teacher"][variant] = {}
             for metric in per[variant]:
-                s = paired_summary(per[variant][metric], per["teacher"][metric], groups, seed=0)
+                s = paired_summary(list(np.array(per[variant][metric])[known[metric]]),
+                                   list(np.array(per["teacher"][metric])[known[metric]]),
+                                   list(groups[known[metric]]), seed=0)
                 out["minus_teacher"][variant][metric] = {"delta": round(s["delta"], 3),
                                                          "ci": [round(s["ci_low"], 3), round(s["ci_high"], 3)]}
     return out

@@ -108,17 +108,18 @@ def score_set(cache: Path, folder: Path, truth: dict, *, references: bool) -> di
                          "key_full": sec["key_full"], "true_key": t["key"], "drums": t.get("drums"),
                          "acc1": tempo_hit(sec["bpm"], t["bpm"]),
                          "acc2": tempo_hit(sec["bpm"], t["bpm"], octaves=True),
-                         "key_weighted": key_score(sec["key_full"], t["key"])})
+                         "key_weighted": key_score(sec["key_full"], t["key"]) if t["key"] else None})
         if references:
             ref = librosa_plain(path)
             clips.append({"clip": name, "drums": t.get("drums"), "bpm": round(ref["bpm"], 2), "key": ref["key"],
                           "acc1": tempo_hit(ref["bpm"], t["bpm"]),
                           "acc2": tempo_hit(ref["bpm"], t["bpm"], octaves=True),
-                          "key_weighted": key_score(ref["key"], t["key"])})
+                          "key_weighted": key_score(ref["key"], t["key"]) if t["key"] else None})
 
     def summary(items):
         def mean(key, subset=None):
-            vals = [float(r[key]) for r in items if subset is None or r["drums"] == subset]
+            # A clip without a known key (build.py's mode check) has no key score.
+            vals = [float(r[key]) for r in items if (subset is None or r["drums"] == subset) and r[key] is not None]
             return round(float(np.mean(vals)), 3) if vals else None
         return {"n": len(items), "tempo_acc1": mean("acc1"), "tempo_acc2": mean("acc2"),
                 "key_weighted": mean("key_weighted"),

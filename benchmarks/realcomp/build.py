@@ -20,6 +20,13 @@ files):
   agree; pieces that end elsewhere — Phrygian or Dorian-notated chorales — are skipped).
   The excerpt starts at the beginning (where tonal pieces establish their key) and must start on
   the tonic or dominant in the bass.
+- Mode check: the excerpt's notes must sound the mode's third above the tonic (the major third in
+  major, the minor third in minor) longer than the other third. Where they do not, the notes
+  contradict the signature's mode (Dorian and Aeolian folk tunes notated under a major
+  signature, their flats written as accidentals; modal chorales) and no major/minor key is
+  known: the clip stays in the set for its tempo, its ``key`` is null (``signature_key`` keeps
+  what the signature said) and ``labels.csv`` leaves its key empty, so no key score counts it.
+  The check reads the score, not the audio, so no estimator decides it.
 - Tempo: stratified log-uniform over 60-180 quarter notes per minute (seeded), written into the
   MIDI file as one constant tempo; the score's own tempo marks and fermatas are ignored.
 - Length: whole measures up to 60 s; pieces shorter than 30 s at their tempo are repeated.
@@ -93,6 +100,7 @@ class Piece:
     tonic: int
     minor: bool
     n_parts: int
+    mode_sounded: bool     # the excerpt sounds the mode's third longer than the other third
 
 
 def _pc_name(tonic: int, minor: bool) -> str:
@@ -168,7 +176,16 @@ def _extract(score, source: str, group: str, max_q: float) -> Piece | None:
     first_bass = min(n[2] for n in notes if n[0] <= first_on + 1e-6)
     if (first_bass - tonic) % 12 not in (0, 7):
         return None
-    return Piece(source, group, notes, bars, end_q, next(iter(sigs)), tonic, minor, len(parts))
+    return Piece(source, group, notes, bars, end_q, next(iter(sigs)), tonic, minor, len(parts),
+                 _sounds_its_mode(notes, tonic, minor))
+
+
+def _sounds_its_mode(notes: list, tonic: int, minor: bool) -> bool:
+    """Whether the notes (onset, duration, midi, part) sound the mode's third above ``tonic``
+    (minor third in minor, major third in major) longer than the other third."""
+    minor_third = sum(d for _, d, m, _ in notes if (m - tonic) % 12 == 3)
+    major_third = sum(d for _, d, m, _ in notes if (m - tonic) % 12 == 4)
+    return minor_third > major_third if minor else major_third > minor_third
 
 
 def _flat_offset(element, part) -> float:
@@ -368,8 +385,10 @@ def build(out: Path, verbose: bool = True, *, first_set: Path | None = None) -> 
             pm, seconds = _midi(piece, a)
             render(pm, seconds, Path(tmp) / f"{i:02d}.wav", out / name)
             tonic = (piece.tonic + a["transpose"]) % 12
+            signature_key = _pc_name(tonic, piece.minor)
             clips[name] = {
-                "bpm": a["bpm"], "key": _pc_name(tonic, piece.minor), "drums": a["drums"],
+                "bpm": a["bpm"], "key": signature_key if piece.mode_sounded else None,
+                "signature_key": signature_key, "drums": a["drums"],
                 "source": piece.source, "transpose": a["transpose"], "group": piece.group,
                 "original_key": _pc_name(piece.tonic, piece.minor), "meter": piece.meter,
                 "ensemble": a["ensemble"], "seconds": round(seconds, 2),
@@ -397,8 +416,9 @@ def main() -> None:
     start = time.perf_counter()
     truth = build(args.out, verbose=not args.quiet, first_set=args.second)
     clips = truth["clips"].values()
-    keys = {c["key"] for c in clips}
-    print(f"{len(truth['clips'])} clips, {len(keys)} distinct keys, "
+    keys = {c["key"] for c in clips} - {None}
+    print(f"{len(truth['clips'])} clips, {len(keys)} distinct keys "
+          f"({sum(c['key'] is None for c in clips)} without: their notes contradict the signature's mode), "
           f"{sum(c['drums'] for c in clips)} with drums, tempi {min(c['bpm'] for c in clips)}-"
           f"{max(c['bpm'] for c in clips)} BPM, {sum(c['seconds'] for c in clips) / 60:.1f} min audio, "
           f"{time.perf_counter() - start:.0f} s")

@@ -215,7 +215,7 @@ def evaluate(results: dict, truth: dict, key_choice=None, tempo_choice=None) -> 
         a1, a2 = acc if acc is not None else (None, None)
         rows.setdefault(est, []).append({"split": split_of(name), "drums": bool(t.get("drums", False)),
                                          "acc1": a1, "acc2": a2,
-                                         "key": key_weighted(key, t["key"]) if key else None})
+                                         "key": key_weighted(key, t["key"]) if key and t["key"] else None})
 
     for name, t, r, idx, sec in units(results, truth, "section"):
         add("ours_today/section", name, t, tempo_hits(sec["bpm"], t["bpm"]), sec["key_full"])
@@ -237,8 +237,10 @@ def evaluate(results: dict, truth: dict, key_choice=None, tempo_choice=None) -> 
 
 
 def _mean_over(results, truth, split, fn, per="section"):
+    """Mean of ``fn`` over the units of ``split``; units where it gives None (a clip without a
+    known key, see build.py's mode check) do not count."""
     vals = [fn(r, idx, t) for name, t, r, idx, _ in units(results, truth, per) if split_of(name) == split]
-    return float(np.mean(vals))
+    return float(np.mean([v for v in vals if v is not None]))
 
 
 KEY_CONTEXT_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
@@ -256,7 +258,8 @@ def choose_key(results, truth) -> tuple[dict, dict]:
         params_of[name] = params
         table[name] = {
             s: round(_mean_over(results, truth, s, lambda r, idx, t, params=params: key_weighted(
-                new_key(r["frames"], idx, **params).name, t["key"])), 3) for s in ("tune", "test")}
+                new_key(r["frames"], idx, **params).name, t["key"]) if t["key"] else None), 3)
+            for s in ("tune", "test")}
     best = max(table, key=lambda k: (table[k]["tune"], -params_of[k]["dominant_margin"],
                                      -params_of[k]["context_weight"], k))
     return params_of[best], table
@@ -323,7 +326,8 @@ def main() -> None:
         "set": {"n_clips": len(truth), "minutes": round(seconds / 60, 2),
                 "n_tune": sum(split_of(n) == "tune" for n in truth),
                 "n_drums": sum(t["drums"] for t in truth.values()),
-                "keys": sorted({t["key"] for t in truth.values()}),
+                "keys": sorted({t["key"] for t in truth.values()} - {None}),
+                "n_without_key": sum(t["key"] is None for t in truth.values()),
                 "bpm_range": [min(t["bpm"] for t in truth.values()), max(t["bpm"] for t in truth.values())]},
         "targets": {"tempo_acc1": 0.9, "key_weighted": 0.85},
         "chosen": {"key": key_choice, "tempo": tempo_choice},
