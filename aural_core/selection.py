@@ -2,10 +2,11 @@
 
 Both models are scored with the training loss (``adapter.adapter_loss``) of the emotion and
 style heads on the new run's held-out sections: the key and tempo heads learn from those
-sections too (``training._train``), so their terms are not held out. The split draws each file by its own id (``training.split_files``), so those
-sections were held out of the published model's training too, unless it was trained with
-another seed or fraction; then, as for other labels or another feature space, the two are not
-comparable and the new model is published (its settings are what the user now asks for).
+sections too (``training._train``), so their terms are not held out. The split draws each file
+by its own id (``training.split_files``), so those sections were held out of the published
+model's emotion and style training too, unless it was trained with another seed or fraction;
+then, as for other labels or another feature space, the two are not comparable and the new
+model is published (its settings are what the user now asks for).
 """
 
 from __future__ import annotations
