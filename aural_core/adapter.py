@@ -2,7 +2,8 @@
 
 - emotion and style: 521 -> 128 -> 5 and -> K over the standardised section vector x, as the
   seed says;
-- key: ``heads.KeyHead`` over the section's chroma and its file's chroma, 24 keys, exactly
+- key: ``heads.KeyHead`` over the section's chroma, its file's chroma and the file's opening
+  and closing chroma, 24 keys, exactly
   transposition-equivariant; the seed's 14-class key is its fold (``vocab.fold_key_14``);
 - tempo: ``heads.TempoHead``, a distribution over the fine log-tempo grid read from the
   section's periodicity curve, with an octave preference from percussive share, onset rate
@@ -34,8 +35,11 @@ BPM_MIN, BPM_MAX = _LABELS.bpm_min, _LABELS.bpm_max
 LOSS_WEIGHTS = {"emotion": 1.0, "key": 0.5, "tempo": 1.0, "style": 1.0}
 HEADS = ("emotion", "style", "key", "tempo")
 # What the adapter reads of a section: array name -> shape of one row.
-INPUTS = {"X": (FEATURE_DIM,), "chroma": (12,), "context_chroma": (12,), "tempo_periodicity": (TEMPO_BINS,),
+INPUTS = {"X": (FEATURE_DIM,), "chroma": (12,), "context_chroma": (12,), "opening_chroma": (12,),
+          "closing_chroma": (12,), "tempo_periodicity": (TEMPO_BINS,),
           "percussive_share": (), "onset_rate": (), "tracker_bpm": ()}
+# The inputs that are pitch-class histograms: transposing the music rolls each of them.
+CHROMA_INPUTS = ("chroma", "context_chroma", "opening_chroma", "closing_chroma")
 # The seed's 14-class key of each of the 24 (index 2 * root + minor).
 _GRID_BPM = torch.as_tensor(TEMPO_FINE_BPM, dtype=torch.float32)
 FOLD_14 = torch.tensor([fold_key_14(i // 2, bool(i % 2)) for i in range(N_KEYS)])
@@ -49,7 +53,6 @@ class AdapterConfig:
     in_dim: int = FEATURE_DIM
     hidden: int = _TRAIN.hidden
     n_emotions: int = len(EMOTIONS)
-    key_hidden: int = 16
     key_profile: str = _LABELS.key_profile
     key_context_weight: float = _LABELS.key_context_weight
     key_dominant_margin: float = _LABELS.key_dominant_margin   # the labeller's rule, at decision time
@@ -93,12 +96,12 @@ def as_tensors(arrays: dict[str, np.ndarray], *, mask: np.ndarray | None = None)
     Raises
     ------
     ParameterError
-        When a name of ``INPUTS`` is missing (sections written before the key and tempo heads).
+        When a name of ``INPUTS`` is missing (sections written by an earlier release).
     """
     missing = [k for k in INPUTS if k not in arrays]
     if missing:
-        raise ParameterError(f"adapter inputs lack {missing}: sections written before the key and tempo "
-                             "heads; label them again (`aural train` does)")
+        raise ParameterError(f"adapter inputs lack {missing}: sections written by an earlier release; "
+                             "label them again (`aural train` does)")
     rows = slice(None) if mask is None else mask
     out = {k: torch.as_tensor(np.asarray(arrays[k])[rows], dtype=torch.float32) for k in INPUTS}
     for k in ("y_emotion", "y_key_full", "y_style"):
@@ -130,7 +133,7 @@ class Adapter(nn.Module):
         self.register_buffer("onset_std", torch.ones(()))
         self.emotion = _head(c.in_dim, c.hidden, c.n_emotions)
         self.style = _head(c.in_dim, c.hidden, c.n_styles)
-        self.key = KeyHead(profile=c.key_profile, context_weight=c.key_context_weight, hidden=c.key_hidden)
+        self.key = KeyHead(profile=c.key_profile, context_weight=c.key_context_weight)
         self.tempo = TempoHead(context_dim=2, bpm_min=c.bpm_min, bpm_max=c.bpm_max, channels=c.tempo_channels)
 
     def set_standardization(self, inputs: dict[str, np.ndarray | torch.Tensor]) -> None:
@@ -171,7 +174,8 @@ class Adapter(nn.Module):
             z = (batch["X"] - self.x_mean) / self.x_std
             out.update({h: getattr(self, h)(z) for h in ("emotion", "style") if h in heads})
         if "key" in heads:
-            out["key"] = self.key(batch["chroma"], batch["context_chroma"])
+            out["key"] = self.key(batch["chroma"], batch["context_chroma"], batch["opening_chroma"],
+                                  batch["closing_chroma"])
         if "tempo" in heads:
             rate = (batch["onset_rate"] - self.onset_mean) / self.onset_std
             context = torch.cat([batch["percussive_share"][:, None], rate[:, None]], dim=-1)

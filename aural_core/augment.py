@@ -33,7 +33,7 @@ from .audio import valid_audio
 from .config import AugmentConfig, LabelConfig
 from .errors import ParameterError
 from .labels import fold_bpm, pitch_class_histogram
-from .sections import FrameArrays, LabelledSection, section_evidence
+from .sections import FrameArrays, LabelledSection, edge_chroma, section_evidence
 from .vocab import KEYS_14, fold_key_14, key_full_name, parse_key
 
 _LABELS = LabelConfig()  # the defaults live in config.py
@@ -230,6 +230,7 @@ def augment_sections(rows: Sequence[LabelledSection], frames: FrameArrays, *, tr
     rate = float(transform.rate)
     weights = frames.energy + 1e-3  # as label_sections weighs the original's frames
     context = pitch_class_histogram(frames.chroma_cqt, weights=weights)
+    edges = edge_chroma(frames.chroma_cqt, frames.energy)
     out = []
     for row in rows:
         spans = [(a / rate, b / rate) for a, b in row.spans] or [(row.start_s / rate, row.end_s / rate)]
@@ -246,7 +247,7 @@ def augment_sections(rows: Sequence[LabelledSection], frames: FrameArrays, *, tr
             x=frames.x[idx].mean(axis=0).astype(np.float32), energy=float(frames.energy[idx].mean()),
             beat_strength=float(frames.beat_strength[idx].mean()), bpm=bpm,
             key=key, key_id=key_id, key_full=key_full,
-            evidence=section_evidence(frames, rows=idx, weights=weights, context=context),
+            evidence=section_evidence(frames, rows=idx, weights=weights, context=context, edges=edges),
             transform=transform.slug))
     return out
 

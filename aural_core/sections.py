@@ -149,6 +149,8 @@ class SectionEvidence:
 
     chroma: np.ndarray              # (12,) energy-weighted tuning-corrected CQT chroma, sums to 1
     context_chroma: np.ndarray      # (12,) the same over the whole file
+    opening_chroma: np.ndarray      # (12,) the file's first audible frame (2 s), sums to 1
+    closing_chroma: np.ndarray      # (12,) its last audible frame
     tempo_periodicity: np.ndarray   # (97,) energy-weighted mean of the frames' tempo_acf_fine
     percussive_share: float
     onset_rate: float               # onsets per second
@@ -183,7 +185,35 @@ class LabelledSection:
     transform: str = ""
 
 
+AUDIBLE_FRACTION = 0.1  # of the median frame energy: quieter frames before and after the music are lead-in and tail
+
+
+def edge_chroma(chroma: np.ndarray, energy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pitch classes of a file's first and of its last audible frame.
+
+    Where music starts and ends says much of its key (tonal pieces open and close on the tonic
+    chord), and the whole file's histogram hides both. Audible: at least ``AUDIBLE_FRACTION``
+    of the median frame energy, so leading silence or a fading tail is skipped.
+
+    Parameters
+    ----------
+    chroma : np.ndarray [shape=(n, 12)]
+        The file's frames' CQT chroma.
+    energy : np.ndarray [shape=(n,)]
+        Their energy.
+
+    Returns
+    -------
+    opening, closing : np.ndarray [shape=(12,)]
+        Each sums to 1 (all zero for a silent frame).
+    """
+    audible = np.flatnonzero(energy >= AUDIBLE_FRACTION * np.median(energy))
+    first, last = (audible[0], audible[-1]) if len(audible) else (0, len(energy) - 1)
+    return tuple(pitch_class_histogram(chroma[[i]]).astype(np.float32) for i in (first, last))
+
+
 def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarray, context: np.ndarray,
+                     edges: tuple[np.ndarray, np.ndarray] | None = None,
                      min_beat_strength: float = _LABELS.min_beat_strength) -> SectionEvidence:
     """The heads' evidence of the frames ``rows``, weighted as the weak labels weigh them.
 
@@ -197,6 +227,8 @@ def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarr
         Weight of every frame of the file (energy + 1e-3 in ``label_sections``).
     context : np.ndarray [shape=(12,)]
         The whole file's pitch-class histogram.
+    edges : tuple of np.ndarray [shape=(12,)], optional
+        The file's opening and closing chroma (``edge_chroma``); computed when None.
     min_beat_strength : float
         Frames with weaker beats do not count towards the tracker's tempo (the labeller's
         ``LabelConfig.min_beat_strength``).
@@ -204,14 +236,16 @@ def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarr
     Returns
     -------
     SectionEvidence
-        Weighted chroma and periodicity of the rows, the context, the weighted percussive
+        Weighted chroma and periodicity of the rows, the context and edges, the weighted percussive
         share and onset rate, and the tracker's tempo the weak tempo label starts from.
     """
     w = weights[rows]
+    opening, closing = edges if edges is not None else edge_chroma(frames.chroma_cqt, frames.energy)
     periodicity = (frames.tempo_acf_fine[rows] * w[:, None]).sum(axis=0) / w.sum()
     return SectionEvidence(
         chroma=pitch_class_histogram(frames.chroma_cqt[rows], weights=w).astype(np.float32),
         context_chroma=np.asarray(context, dtype=np.float32),
+        opening_chroma=opening, closing_chroma=closing,
         tempo_periodicity=periodicity.astype(np.float32),
         percussive_share=float(np.average(frames.percussive_share[rows], weights=w)),
         onset_rate=float(np.average(frames.onset_rate[rows], weights=w)),
@@ -247,6 +281,7 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles,
     """
     weights = frames.energy + 1e-3  # louder frames say more about the key; silence still counts
     file_histogram = pitch_class_histogram(frames.chroma_cqt, weights=weights)
+    edges = edge_chroma(frames.chroma_cqt, frames.energy)
     strong = strong or StrongLabels()
     strong_style = resolve_style(strong.style, table=styles) if strong.style is not None else None
     sources = {f: strong.source.get(f, "weak") if getattr(strong, f) is not None else "weak" for f in FIELDS}
@@ -275,7 +310,7 @@ def label_sections(frames: FrameArrays, *, labels, sections, styles,
             bpm=bpm,
             key=key.key, key_id=key.key_id, key_full=key.key_full, key_confidence=key.confidence,
             style_id=style_id, style_prompt=styles[style_id].prompt,
-            evidence=section_evidence(frames, rows=i, weights=weights, context=file_histogram,
+            evidence=section_evidence(frames, rows=i, weights=weights, context=file_histogram, edges=edges,
                                       min_beat_strength=labels.min_beat_strength),
             label_source=dict(sources),
         ))

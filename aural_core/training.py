@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .adapter import LOSS_WEIGHTS, Adapter, AdapterConfig, adapter_loss, as_tensors, loss_terms
+from .adapter import CHROMA_INPUTS, LOSS_WEIGHTS, Adapter, AdapterConfig, adapter_loss, as_tensors, loss_terms
 from .agreement.scores import key_agreement, tempo_agreement
 from .config import LabelConfig, TrainConfig
 from .errors import ParameterError
@@ -163,7 +163,7 @@ def augment_batch(batch: dict[str, torch.Tensor], *, generator: torch.Generator,
                   tempo_shift_bins: int, bpm_min: float, bpm_max: float) -> dict[str, torch.Tensor]:
     """A copy of ``batch`` with every section randomly transposed and re-tempoed.
 
-    Each section is transposed by a random semitone shift (chroma and context rolled, key
+    Each section is transposed by a random semitone shift (every chroma array rolled, key
     label moved) and sped up or slowed down by a random number of log-tempo bins (periodicity
     curve shifted, BPM label scaled). Exact for these arrays: a rolled chroma is the chroma of
     the transposed music, a shifted periodicity curve that of the same music at the scaled
@@ -190,8 +190,8 @@ def augment_batch(batch: dict[str, torch.Tensor], *, generator: torch.Generator,
     n, out = len(batch["X"]), dict(batch)
     if rotate_keys:
         k = torch.randint(0, 12, (n,), generator=generator)
-        out["chroma"] = rotate_chroma(batch["chroma"], semitones=k)
-        out["context_chroma"] = rotate_chroma(batch["context_chroma"], semitones=k)
+        for name in CHROMA_INPUTS:
+            out[name] = rotate_chroma(batch[name], semitones=k)
         root, minor = batch["y_key_full"] // 2, batch["y_key_full"] % 2
         out["y_key_full"] = 2 * ((root + k) % 12) + minor
     if tempo_shift_bins:

@@ -27,13 +27,15 @@ The weak labeller's key settings were chosen on the "tune" half of this set
 Scores: MIREX weighted key score and tempo Acc1 / Acc2 (``aural_core.agreement``), the mean over
 held-out sections with a file-level bootstrap 95 % interval, and each trained variant minus the
 teacher (paired, same sections). Also the training time per fold (``strong``, the check
-included).
+included), and with ``--seeds N`` the ``strong`` variant's gains over the teacher under training
+seeds 0..N-1 (``strong_seeds``): the heads' hidden weights start random, so one seed's figure is
+one draw.
 
 The frames come from ``aural analyze`` (run here into a temporary cache unless ``--cache`` names
 one that holds the set's analysis).
 
 Usage: .venv/bin/python benchmarks/bench_heads.py [--set /tmp/realcomp [--set /tmp/realcomp2]] [--cache DIR]
-           [--folds 5] [--out heads.json]
+           [--folds 5] [--seeds 1] [--out heads.json]
        .venv/bin/python benchmarks/bench_heads.py --smoke   (a tiny demo corpus; no result file)
 """
 
@@ -174,6 +176,37 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
     return out
 
 
+def seed_spread(strong: dict, weak: dict, truth: dict, *, folds: int, config: AuralConfig, seeds: int) -> list[dict]:
+    """The ``strong`` variant's mean gain over the teacher (key, tempo Acc1, Acc2; paired over the
+    held-out sections, keys where known) under each training seed 0..seeds-1."""
+    fold = folds_of(weak["file_id"], folds)
+    n_styles = len(load_style_table())
+    out = []
+    for seed in range(seeds):
+        train = config.train.model_copy(update={"seed": seed})
+        gains = {"key": [], "acc1": [], "acc2": []}
+        for k in range(folds):
+            test = np.array([fold[f] == k for f in weak["file_id"]])
+            if not test.any():
+                continue
+            model = train_adapter({name: a[~test] for name, a in strong.items()}, n_styles=n_styles, config=train,
+                                  labels=config.labels).model
+            pred = model.predict({name: a[test] for name, a in weak.items()})
+            for i, fid in enumerate(weak["file_id"][test]):
+                bpm, key = truth[fid]
+                taught, teacher = int(pred["key_full"][i]), int(weak["y_key_full"][test][i])
+                if key:
+                    gains["key"].append(key_agreement(key, KEYS_FULL[taught]) - key_agreement(key, KEYS_FULL[teacher]))
+                mine = tempo_agreement(bpm, float(pred["bpm"][i]))
+                theirs = tempo_agreement(bpm, float(weak["y_bpm"][test][i]))
+                for metric in ("acc1", "acc2"):
+                    gains[metric].append(float(mine[metric]) - float(theirs[metric]))
+        out.append({"seed": seed, **{m: round(float(np.mean(v)), 3) for m, v in gains.items()}})
+        print(f"seed {seed}: strong minus teacher " + " ".join(f"{m} {v:+.3f}" for m, v in out[-1].items()
+                                                                if m != "seed"), flush=True)
+    return out
+
+
 def summarise(per: dict, groups: list[str]) -> dict:
     """Each variant's mean score per metric with its file-level 95 % interval, and each trained
     variant minus the teacher (paired over the same sections); a metric without truth for a
@@ -216,6 +249,8 @@ def main() -> None:
                     help="a labelled set's folder (default /tmp/realcomp); repeat it to join a second set")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="also train the strong variant under seeds 0..N-1 and report each seed's gains")
     ap.add_argument("--out", default="heads.json", help="results file name (benchmarks/results/)")
     ap.add_argument("--smoke", action="store_true", help="a tiny demo corpus, no result file (seconds)")
     args = ap.parse_args()
@@ -232,7 +267,11 @@ def main() -> None:
             if not (CacheLayout(cache).manifest_for(folder)).is_file():
                 analyse(folder, cache)
         weak, strong, truth, halves = joined_sets(sets, cache, config)
-        result = cross_validate(weak, strong, truth, halves, folds=2 if args.smoke else args.folds, config=config)
+        folds = 2 if args.smoke else args.folds
+        result = cross_validate(weak, strong, truth, halves, folds=folds, config=config)
+        seeds = max(args.seeds, 2) if args.smoke else args.seeds  # the smoke run exercises the spread too
+        if seeds > 1:
+            result["strong_seeds"] = seed_spread(strong, weak, truth, folds=folds, config=config, seeds=seeds)
     result = {"set": " + ".join(map(str, sets)), "labels": "labels.csv (truth)", **result}
     print(f"{result['n_files']} files, {result['folds']} folds, {result['train_seconds_per_fold']} s training per fold")
     print_table(result)

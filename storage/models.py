@@ -52,9 +52,10 @@ if TYPE_CHECKING:
 
 # 2: key and tempo heads over the sections' evidence (aural_core/heads.py); 3: the tempo head
 # also reads the beat tracker's tempo
-ADAPTER_FORMAT = "aural-adapter/4"
-# 3 -> 4: the tempo head's candidates include the periodicity's maxima (labels version 5)
-OUTDATED_FORMATS = ("aural-adapter/1", "aural-adapter/2", "aural-adapter/3")
+ADAPTER_FORMAT = "aural-adapter/5"
+# 3 -> 4: the tempo head's candidates include the periodicity's maxima (labels version 5); 4 -> 5: the key
+# head reads the file's opening and closing chroma and its profile scorer is fixed
+OUTDATED_FORMATS = ("aural-adapter/1", "aural-adapter/2", "aural-adapter/3", "aural-adapter/4")
 # No trained weight or standardisation statistic comes near this; a flipped exponent bit does.
 MAX_ABS_WEIGHT = 1e6
 LIBRARIES = ("torch", "numpy", "scipy", "librosa", "scikit-learn", "pyarrow", "prefect", "soundfile")

@@ -21,11 +21,12 @@ from aural_core.vocab import KEYS_FULL
 from .atomic import write_bytes_atomic, write_parquet_atomic
 from .frames import fixed_column
 
-SECTIONS_SCHEMA_VERSION = "3"  # 2: beat_strength; 3: the heads' evidence, label_source and transform
+SECTIONS_SCHEMA_VERSION = "4"  # 2: beat_strength; 3: the heads' evidence, label_source and transform;
+# 4: the file's opening and closing chroma
 TEMPO_BINS = len(TEMPO_FINE_BPM)
 # The heads' evidence (``aural_core.sections.SectionEvidence``): column -> values per row.
-EVIDENCE = {"chroma": 12, "context_chroma": 12, "tempo_periodicity": TEMPO_BINS, "percussive_share": 1,
-            "onset_rate": 1, "tracker_bpm": 1}
+EVIDENCE = {"chroma": 12, "context_chroma": 12, "opening_chroma": 12, "closing_chroma": 12,
+            "tempo_periodicity": TEMPO_BINS, "percussive_share": 1, "onset_rate": 1, "tracker_bpm": 1}
 
 SECTIONS_SCHEMA = pa.schema([
     ("file_id", pa.string()),
@@ -51,6 +52,8 @@ SECTIONS_SCHEMA = pa.schema([
     # what the key and tempo heads read (aural_core/heads.py)
     ("chroma", pa.list_(pa.float32(), 12)),
     ("context_chroma", pa.list_(pa.float32(), 12)),
+    ("opening_chroma", pa.list_(pa.float32(), 12)),
+    ("closing_chroma", pa.list_(pa.float32(), 12)),
     ("tempo_periodicity", pa.list_(pa.float32(), TEMPO_BINS)),
     ("percussive_share", pa.float32()),
     ("onset_rate", pa.float32()),
@@ -120,7 +123,7 @@ def _evidence_arrays(table: pa.Table) -> dict[str, np.ndarray]:
     """The heads' evidence columns as arrays ((n, width), or (n,) for the scalars)."""
     missing = [name for name in EVIDENCE if name not in table.column_names]
     if missing:
-        raise ParameterError(f"sections lack {missing}: written before the key and tempo heads; "
+        raise ParameterError(f"sections lack {missing}: written by an earlier release; "
                              "label them again (`aural train` does)")
     return {name: (fixed_column(table, name) if width > 1 else table.column(name).to_numpy()).astype(np.float32)
             for name, width in EVIDENCE.items()}

@@ -25,6 +25,15 @@ def key_chroma(key_index: int, rng: np.random.Generator, *, noise: float = 0.15)
     return (c / c.sum()).astype(np.float32)
 
 
+def tonic_chord_chroma(key_index: int, rng: np.random.Generator, *, noise: float = 0.15) -> np.ndarray:
+    """Chroma (12,) of the key's tonic triad (as a piece opens and closes), summing to 1."""
+    tonic, minor = divmod(key_index, 2)
+    c = np.full(12, 0.02)
+    c[[tonic, (tonic + 3 + (not minor)) % 12, (tonic + 7) % 12]] = 1.0
+    c = np.clip(c * (1 + noise * rng.standard_normal(12)), 1e-4, None)
+    return (c / c.sum()).astype(np.float32)
+
+
 def periodicity(bpm: float, rng: np.random.Generator, *, noise: float = 0.02) -> np.ndarray:
     """A periodicity curve over ``TEMPO_FINE_BPM`` of music at ``bpm``."""
     curve = np.full(len(TEMPO_FINE_BPM), 0.05)
@@ -36,8 +45,8 @@ def periodicity(bpm: float, rng: np.random.Generator, *, noise: float = 0.02) ->
 def section_arrays(keys: np.ndarray, bpms: np.ndarray, file_ids: np.ndarray, *, seed: int = 0,
                    n_styles: int = 10, strong: bool = True) -> dict[str, np.ndarray]:
     """Training arrays (``storage.sections.training_arrays`` shape) of sections with these keys
-    (24-key ids) and tempi, given as strong labels (or as weak ones: ``strong=False``);
-    emotion, style and x carry no signal."""
+    (24-key ids) and tempi, given as strong labels (or as weak ones: ``strong=False``), each
+    opening and closing on its tonic chord; emotion, style and x carry no signal."""
     rng = np.random.default_rng(seed)
     n = len(keys)
     chroma = np.stack([key_chroma(int(k), rng) for k in keys])
@@ -45,6 +54,8 @@ def section_arrays(keys: np.ndarray, bpms: np.ndarray, file_ids: np.ndarray, *, 
         "X": rng.normal(0, 1, (n, FEATURE_DIM)).astype(np.float32),
         "chroma": chroma,
         "context_chroma": chroma.copy(),
+        "opening_chroma": np.stack([tonic_chord_chroma(int(k), rng) for k in keys]),
+        "closing_chroma": np.stack([tonic_chord_chroma(int(k), rng) for k in keys]),
         "tempo_periodicity": np.stack([periodicity(float(b), rng) for b in bpms]),
         "percussive_share": np.full(n, 0.1, dtype=np.float32),
         "onset_rate": rng.uniform(2, 5, n).astype(np.float32),

@@ -81,6 +81,8 @@ def _section(name, a, b, *, bpm=100.0, key_full="E minor", confidence=0.8, beat=
         bpm=bpm, key=KEYS_14[key_id], key_id=key_id, key_full=key_full, key_confidence=confidence,
         style_id=4, style_prompt="a dark piece",
         evidence=SectionEvidence(chroma=np.full(12, 1 / 12, np.float32), context_chroma=np.full(12, 1 / 12, np.float32),
+                                 opening_chroma=np.full(12, 1 / 12, np.float32),
+                                 closing_chroma=np.full(12, 1 / 12, np.float32),
                                  tempo_periodicity=np.zeros(97, np.float32), percussive_share=0.0, onset_rate=0.0,
                                  tracker_bpm=float("nan")))
 

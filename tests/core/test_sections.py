@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from aural_core.errors import ParameterError
-from aural_core.sections import section_frames
+from aural_core.sections import edge_chroma, section_frames
 
 
 def frames(energy, frame_s=2.0):
@@ -62,3 +62,16 @@ def test_bad_section_count(n_sections):
     energy, t = frames([0.2, 0.5, 0.8])
     with pytest.raises(ParameterError, match=f"n_sections={n_sections!r}"):
         section_frames(energy, **t, n_sections=n_sections)
+
+
+def test_edge_chroma_reads_the_first_and_last_audible_frames():
+    """Leading silence and a fading tail are skipped: the opening is the first frame with music,
+    the closing the last one, each normalised to sum 1."""
+    chroma = np.full((8, 12), 0.01)
+    chroma[2, [0, 4, 7]] = 1.0       # the first chord: C major
+    chroma[5, [9, 0, 4]] = 1.0       # the last chord: A minor
+    energy = np.array([0.0, 0.001, 0.5, 0.6, 0.4, 0.5, 0.01, 0.0])
+    opening, closing = edge_chroma(chroma, energy)
+    assert set(np.argsort(opening)[-3:].tolist()) == {0, 4, 7}
+    assert set(np.argsort(closing)[-3:].tolist()) == {9, 0, 4}
+    assert opening.sum() == pytest.approx(1.0) and closing.sum() == pytest.approx(1.0)

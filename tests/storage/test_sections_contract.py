@@ -25,6 +25,7 @@ CONTRACT = ["file_id", "source", "section", "start_s", "end_s", "n_frames", "x",
 def _row(name, start, end, bpm, key_id, source="weak"):
     chroma = np.roll(np.linspace(0.01, 0.15, 12), int(start)).astype(np.float32)
     evidence = SectionEvidence(chroma=chroma / chroma.sum(), context_chroma=np.full(12, 1 / 12, np.float32),
+                               opening_chroma=np.roll(chroma, 1) / chroma.sum(), closing_chroma=chroma / chroma.sum(),
                                tempo_periodicity=np.linspace(0, 1, 97).astype(np.float32) * bpm,
                                percussive_share=0.25, onset_rate=3.5, tracker_bpm=bpm)
     return LabelledSection(section=name, start_s=start, end_s=end, spans=[(start, end)], n_frames=5,
