@@ -403,7 +403,8 @@ def fit_key_tempo(model: Adapter, train: dict[str, torch.Tensor], *, config: Tra
     trains on, the tempo head trained on the truth of both labelled composition sets (104
     files) gained +0.010 tempo Acc1 over the labeller without the check and lost 0.006 with it
     (heads_ab.json at 56b5d69); given every file, +0.048 [0.013, 0.083] with it, the check
-    keeping the training in every fold (at dfcf7c7).
+    keeping the training in every fold (at dfcf7c7; +0.032 at 4efcc6a, another draw of the tempo
+    head's random start).
 
     A head keeps what it learnt unless it scores below the weak labeller on training files it
     did not learn from (``_held_out_check``, ``config.head_check_folds`` folds of the labelled
