@@ -213,7 +213,7 @@ def edge_chroma(chroma: np.ndarray, energy: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarray, context: np.ndarray,
-                     edges: tuple[np.ndarray, np.ndarray] | None = None,
+                     edges: tuple[np.ndarray, np.ndarray],
                      min_beat_strength: float = _LABELS.min_beat_strength) -> SectionEvidence:
     """The heads' evidence of the frames ``rows``, weighted as the weak labels weigh them.
 
@@ -227,8 +227,8 @@ def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarr
         Weight of every frame of the file (energy + 1e-3 in ``label_sections``).
     context : np.ndarray [shape=(12,)]
         The whole file's pitch-class histogram.
-    edges : tuple of np.ndarray [shape=(12,)], optional
-        The file's opening and closing chroma (``edge_chroma``); computed when None.
+    edges : tuple of np.ndarray [shape=(12,)]
+        The file's opening and closing chroma (``edge_chroma``).
     min_beat_strength : float
         Frames with weaker beats do not count towards the tracker's tempo (the labeller's
         ``LabelConfig.min_beat_strength``).
@@ -240,7 +240,7 @@ def section_evidence(frames: FrameArrays, *, rows: np.ndarray, weights: np.ndarr
         share and onset rate, and the tracker's tempo the weak tempo label starts from.
     """
     w = weights[rows]
-    opening, closing = edges if edges is not None else edge_chroma(frames.chroma_cqt, frames.energy)
+    opening, closing = edges
     periodicity = (frames.tempo_acf_fine[rows] * w[:, None]).sum(axis=0) / w.sum()
     return SectionEvidence(
         chroma=pitch_class_histogram(frames.chroma_cqt[rows], weights=w).astype(np.float32),
