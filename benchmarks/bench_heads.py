@@ -154,11 +154,8 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
             bpm, key = truth[fid]
             groups.append(fid)
             for variant, p in preds.items():
-                # NaN: the file has no known key (build.py's mode check); summarise leaves it out.
-                per[variant]["key"].append(key_agreement(key, KEYS_FULL[int(p["key_full"][i])]) if key else np.nan)
-                tempo = tempo_agreement(bpm, float(p["bpm"][i]))
-                per[variant]["acc1"].append(float(tempo["acc1"]))
-                per[variant]["acc2"].append(float(tempo["acc2"]))
+                for metric, value in section_scores(key, bpm, int(p["key_full"][i]), float(p["bpm"][i])).items():
+                    per[variant][metric].append(value)
     out = {"n_sections": len(groups), "n_files": len(set(groups)), "folds": folds,
            "train_seconds_per_fold": round(float(np.mean(seconds)), 2) if seconds else None,
            "strong_heads_per_fold": decisions,
@@ -174,6 +171,14 @@ def cross_validate(weak: dict, strong: dict, truth: dict, halves: dict, *, folds
             out["halves"][half] = summarise({v: {m: list(np.array(x)[rows]) for m, x in by.items()}
                                              for v, by in per.items()}, list(np.array(groups)[rows]))
     return out
+
+
+def section_scores(key: str | None, bpm: float, key_full: int, predicted_bpm: float) -> dict[str, float]:
+    """One held-out section's MIREX key score and tempo Acc1 / Acc2 against its clip's truth; the
+    key score is NaN where the clip has no known key (build.py's mode check): summaries leave it out."""
+    tempo = tempo_agreement(bpm, predicted_bpm)
+    return {"key": key_agreement(key, KEYS_FULL[key_full]) if key else np.nan,
+            "acc1": float(tempo["acc1"]), "acc2": float(tempo["acc2"])}
 
 
 def seed_spread(strong: dict, weak: dict, truth: dict, *, folds: int, config: AuralConfig, seeds: int) -> list[dict]:
@@ -194,14 +199,11 @@ def seed_spread(strong: dict, weak: dict, truth: dict, *, folds: int, config: Au
             pred = model.predict({name: a[test] for name, a in weak.items()})
             for i, fid in enumerate(weak["file_id"][test]):
                 bpm, key = truth[fid]
-                taught, teacher = int(pred["key_full"][i]), int(weak["y_key_full"][test][i])
-                if key:
-                    gains["key"].append(key_agreement(key, KEYS_FULL[taught]) - key_agreement(key, KEYS_FULL[teacher]))
-                mine = tempo_agreement(bpm, float(pred["bpm"][i]))
-                theirs = tempo_agreement(bpm, float(weak["y_bpm"][test][i]))
-                for metric in ("acc1", "acc2"):
-                    gains[metric].append(float(mine[metric]) - float(theirs[metric]))
-        out.append({"seed": seed, **{m: round(float(np.mean(v)), 3) for m, v in gains.items()}})
+                mine = section_scores(key, bpm, int(pred["key_full"][i]), float(pred["bpm"][i]))
+                theirs = section_scores(key, bpm, int(weak["y_key_full"][test][i]), float(weak["y_bpm"][test][i]))
+                for metric in gains:
+                    gains[metric].append(mine[metric] - theirs[metric])
+        out.append({"seed": seed, **{m: round(float(np.nanmean(v)), 3) for m, v in gains.items()}})
         print(f"seed {seed}: strong minus teacher " + " ".join(f"{m} {v:+.3f}" for m, v in out[-1].items()
                                                                 if m != "seed"), flush=True)
     return out
